@@ -1,0 +1,51 @@
+/* api.h — the handlers behind each route (one file per resource) and the job helper they
+ * share to run work on the writer or the offload pool while the request is suspended. */
+#ifndef TESSERA_API_API_H
+#define TESSERA_API_API_H
+
+#include "http/json.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "store/writer.h"
+
+/* A unit of deferred work. Handlers embed it as the first member of their own struct. */
+struct api_job;
+typedef enum status (*api_apply_fn)(struct db *db, struct api_job *job);
+
+struct api_job {
+    struct writer_cmd cmd; /* first: the writer hands back &cmd */
+    struct request *req;
+    api_apply_fn apply;
+    enum status status;    /* the outcome, read by the finish callback */
+    int64_t now_s;
+};
+
+/* Suspends req and queues job on the writer; finish runs once the batch is durable (or
+ * the writer refused it: job->status is then STATUS_BUSY). */
+void api_job_write(struct request *req, struct api_job *job, api_apply_fn apply,
+                   request_finish_fn finish);
+/* Suspends req and runs fn on the offload pool; fn must end with request_resume. */
+void api_job_offload(struct request *req, struct api_job *job, void (*fn)(void *),
+                     request_finish_fn finish);
+/* From an offload job: continue on the writer; finish is the one given at first. */
+void api_job_write_next(struct api_job *job, api_apply_fn apply);
+
+/* Parses the JSON body into fields; on failure answers the error and returns false. */
+bool api_parse(struct request *req, struct json_field *fields, int count, json_t **root);
+/* Appends a code list ["…",…] opened from sealed codes; STATUS_TAMPERED on a bad seal. */
+must_check enum status api_append_codes(struct request *req, const struct store_order_result *r);
+
+void api_healthz(struct request *req);
+void api_metrics(struct request *req);
+void api_login(struct request *req);
+void api_users_create(struct request *req);
+void api_products_list(struct request *req);
+void api_products_create(struct request *req);
+void api_codes_import(struct request *req);
+void api_wallet_credit(struct request *req);
+void api_wallet_get(struct request *req);
+void api_orders_create(struct request *req);
+void api_orders_get(struct request *req);
+void api_orders_codes(struct request *req);
+
+#endif

@@ -1,0 +1,172 @@
+/* orders.c — POST /api/v1/orders (buyer, wallet, idempotent), GET /api/v1/orders/{id}
+ * (its buyer, support, admin) and GET /api/v1/orders/{id}/codes (its buyer; audited).
+ * Codes are opened from their seals only here, into the response of their buyer. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/assert.h"
+#include "base/limits.h"
+#include "base/text.h"
+#include "http/metrics.h"
+
+struct order_job {
+    struct api_job base;
+    char sku[LIMIT_SKU_BYTES + 1];
+    char idempotency_key[LIMIT_IDEMPOTENCY_KEY_BYTES + 1];
+    struct store_order_request request;
+    int64_t order_id; /* reveal */
+    int64_t buyer_id;
+    struct store_order_result result;
+};
+
+static enum status orders_append(struct buf *out, const struct store_order *order) {
+    char created[21];
+    text_format_time(order->created_at, created);
+    enum status status = buf_printf(out, "{\"id\":%lld,\"status\":\"%s\",\"sku\":",
+                                    (long long)order->id, order->status);
+    if (status == STATUS_OK) status = json_append_string(out, order->sku);
+    if (status == STATUS_OK) status = buf_append(out, ",\"product_name\":", 16);
+    if (status == STATUS_OK) status = json_append_string(out, order->product_name);
+    if (status == STATUS_OK) {
+        status = buf_printf(out,
+                            ",\"quantity\":%lld,\"unit_price\":%lld,\"face_value\":%lld,"
+                            "\"amount\":%lld,\"currency\":\"%s\",\"payment\":\"%s\","
+                            "\"created_at\":\"%s\"",
+                            (long long)order->quantity, (long long)order->unit_price,
+                            (long long)order->face_value, (long long)order->amount,
+                            order->currency, order->payment, created);
+    }
+    return status;
+}
+
+static void orders_answer_codes(struct request *req, struct order_job *job, unsigned http_status) {
+    enum status status = orders_append(&req->response, &job->result.order);
+    if (status == STATUS_OK) status = buf_append(&req->response, ",\"codes\":", 9);
+    if (status == STATUS_OK) status = api_append_codes(req, &job->result);
+    if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
+    if (status != STATUS_OK) {
+        request_error(req, status, 0);
+        return;
+    }
+    request_json(req, http_status);
+}
+
+static void orders_free(struct order_job *job) {
+    sodium_memzero(&job->result, sizeof job->result);
+    free(job);
+}
+
+static enum status orders_place_apply(struct db *db, struct api_job *base) {
+    struct order_job *job = (struct order_job *)base;
+    job->request.now_s = base->now_s;
+    return store_order_place(db, &job->request, &job->result);
+}
+
+static void orders_place_finish(struct request *req) {
+    struct order_job *job = req->work;
+    if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else {
+        if (!job->result.replayed) metrics_order_delivered(job->result.code_count);
+        orders_answer_codes(req, job, 201);
+    }
+    orders_free(job);
+}
+
+static bool orders_key_valid(const char *key) {
+    size_t len = strlen(key);
+    return len > 0 && len <= LIMIT_IDEMPOTENCY_KEY_BYTES && text_printable(key, len);
+}
+
+void api_orders_create(struct request *req) {
+    const char *key = request_header(req, "Idempotency-Key");
+    if (key == 0 || key[0] == 0) {
+        request_error(req, STATUS_MISSING_IDEMPOTENCY, 0);
+        return;
+    }
+    if (!orders_key_valid(key)) {
+        request_error(req, STATUS_INVALID_VALUE,
+                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
+        return;
+    }
+    const char *sku = 0;
+    int64_t quantity = 0;
+    struct json_field fields[] = {
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0},
+        {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0},
+    };
+    json_t *root = 0;
+    if (!api_parse(req, fields, 2, &root)) return;
+    if (quantity < 1 || quantity > LIMIT_ORDER_QUANTITY) {
+        json_decref(root);
+        request_error(req, STATUS_INVALID_QUANTITY, 0);
+        return;
+    }
+    struct order_job *job = mem_calloc(1, sizeof *job);
+    snprintf(job->sku, sizeof job->sku, "%s", sku);
+    snprintf(job->idempotency_key, sizeof job->idempotency_key, "%s", key);
+    json_decref(root);
+    job->request.buyer_id = req->user.id;
+    job->request.sku = job->sku;
+    job->request.quantity = quantity;
+    job->request.idempotency_key = job->idempotency_key;
+    char canonical[LIMIT_SKU_BYTES + 32];
+    int n = snprintf(canonical, sizeof canonical, "wallet\n%s\n%lld", job->sku, (long long)quantity);
+    verify(n > 0 && (size_t)n < sizeof canonical);
+    verify(crypto_generichash(job->request.request_hash, STORE_REQUEST_HASH_BYTES,
+                              (const unsigned char *)canonical, (unsigned long long)n, 0, 0) == 0);
+    api_job_write(req, &job->base, orders_place_apply, orders_place_finish);
+}
+
+/* Order ids in paths: a positive decimal int64; anything else is an unknown order. */
+static bool orders_parse_id(const char *text, int64_t *id) {
+    return text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
+}
+
+void api_orders_get(struct request *req) {
+    int64_t id = 0;
+    struct store_order order;
+    enum status status = orders_parse_id(req->params[0], &id)
+                             ? store_order_get(request_reader(req), id, &order)
+                             : STATUS_UNKNOWN_ORDER;
+    if (status == STATUS_OK && req->user.role == ROLE_BUYER && order.buyer_id != req->user.id) {
+        status = STATUS_UNKNOWN_ORDER; /* another buyer's order does not exist for you */
+    }
+    if (status == STATUS_OK) status = orders_append(&req->response, &order);
+    if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
+    if (status != STATUS_OK) {
+        request_error(req, status, 0);
+        return;
+    }
+    request_json(req, 200);
+}
+
+static enum status orders_reveal_apply(struct db *db, struct api_job *base) {
+    struct order_job *job = (struct order_job *)base;
+    return store_order_reveal(db, job->order_id, job->buyer_id, base->now_s, &job->result);
+}
+
+static void orders_reveal_finish(struct request *req) {
+    struct order_job *job = req->work;
+    if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else {
+        orders_answer_codes(req, job, 200);
+    }
+    orders_free(job);
+}
+
+void api_orders_codes(struct request *req) {
+    int64_t id = 0;
+    if (!orders_parse_id(req->params[0], &id)) {
+        request_error(req, STATUS_UNKNOWN_ORDER, 0);
+        return;
+    }
+    struct order_job *job = mem_calloc(1, sizeof *job);
+    job->order_id = id;
+    job->buyer_id = req->user.id;
+    api_job_write(req, &job->base, orders_reveal_apply, orders_reveal_finish);
+}

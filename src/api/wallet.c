@@ -1,0 +1,93 @@
+/* wallet.c — GET /api/v1/wallet (the caller's balance) and POST /api/v1/wallet/credits
+ * (admin: credit a buyer from the funding account through the ledger, audited). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "base/assert.h"
+#include "base/limits.h"
+
+void api_wallet_get(struct request *req) {
+    int64_t balance = 0;
+    enum status status =
+        store_account_balance(request_reader(req), LEDGER_BUYER_WALLET, req->user.id, "CNY", &balance);
+    if (status != STATUS_OK) {
+        request_error(req, status, 0);
+        return;
+    }
+    verify(buf_printf(&req->response, "{\"balance\":%lld,\"currency\":\"CNY\"}",
+                      (long long)balance) == STATUS_OK);
+    request_json(req, 200);
+}
+
+struct credit_job {
+    struct api_job base;
+    char username[LIMIT_USERNAME_BYTES + 1];
+    char reason[LIMIT_REASON_BYTES + 1];
+    char currency[MONEY_CURRENCY_BYTES];
+    int64_t amount;
+    int64_t actor_id;
+    int64_t transfer_id;
+    int64_t balance;
+};
+
+static enum status credit_apply(struct db *db, struct api_job *base) {
+    struct credit_job *job = (struct credit_job *)base;
+    enum status status = store_wallet_credit(db, job->username, job->amount, job->currency,
+                                             job->reason, job->actor_id, base->now_s,
+                                             &job->transfer_id);
+    if (status != STATUS_OK) return status;
+    struct store_user user;
+    char hash[VAULT_PASSWORD_HASH_BYTES];
+    status = store_user_by_name(db, job->username, &user, hash);
+    if (status != STATUS_OK) return status;
+    return store_account_balance(db, LEDGER_BUYER_WALLET, user.id, job->currency, &job->balance);
+}
+
+static void credit_finish(struct request *req) {
+    struct credit_job *job = req->work;
+    if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else {
+        enum status status = buf_printf(&req->response, "{\"transfer_id\":%lld,\"username\":",
+                                        (long long)job->transfer_id);
+        if (status == STATUS_OK) status = json_append_string(&req->response, job->username);
+        if (status == STATUS_OK) {
+            status = buf_printf(&req->response, ",\"amount\":%lld,\"balance\":%lld,\"currency\":\"%s\"}",
+                                (long long)job->amount, (long long)job->balance, job->currency);
+        }
+        verify(status == STATUS_OK);
+        request_json(req, 201);
+    }
+    free(job);
+}
+
+void api_wallet_credit(struct request *req) {
+    const char *username = 0, *reason = 0, *currency = "CNY";
+    int64_t amount = 0;
+    struct json_field fields[] = {
+        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0},
+        {"amount", JSON_FIELD_INT, true, 0, 0, &amount, 0},
+        {"reason", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &reason, 0, 0},
+        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, 0},
+    };
+    json_t *root = 0;
+    if (!api_parse(req, fields, 4, &root)) return;
+    if (!money_amount_valid(amount)) {
+        request_error(req, STATUS_INVALID_AMOUNT, 0);
+    } else if (!money_currency_valid(currency)) {
+        request_error(req, STATUS_INVALID_VALUE, "currency must be three upper-case letters");
+    }
+    if (req->answered) {
+        json_decref(root);
+        return;
+    }
+    struct credit_job *job = mem_calloc(1, sizeof *job);
+    snprintf(job->username, sizeof job->username, "%s", username);
+    snprintf(job->reason, sizeof job->reason, "%s", reason);
+    snprintf(job->currency, sizeof job->currency, "%s", currency);
+    job->amount = amount;
+    job->actor_id = req->user.id;
+    json_decref(root);
+    api_job_write(req, &job->base, credit_apply, credit_finish);
+}

@@ -1,0 +1,56 @@
+/* limits.h — every limit Tessera enforces, in one place.
+ * Each limit is a named constant with a compile-time guard. Code never uses a bare number
+ * where one of these belongs. Changing a value here changes the product's behaviour. */
+#ifndef TESSERA_BASE_LIMITS_H
+#define TESSERA_BASE_LIMITS_H
+
+#include <stdint.h>
+
+/* HTTP */
+#define LIMIT_BODY_BYTES (1024 * 1024)       /* request body; larger answers 413 */
+#define LIMIT_HEADER_COUNT 64                /* request headers; more answers 431 */
+#define LIMIT_URL_BYTES 2048                 /* request target; longer answers 414 */
+#define LIMIT_CONNECTIONS 1024               /* concurrent client connections */
+#define LIMIT_CONNECTION_TIMEOUT_S 30        /* idle keep-alive connection */
+#define LIMIT_HTTP_THREADS 2                 /* libmicrohttpd worker threads */
+#define LIMIT_SHUTDOWN_DRAIN_MS 10000        /* wait for in-flight requests on SIGTERM */
+
+/* Orders and money */
+#define LIMIT_ORDER_QUANTITY 100             /* codes per order */
+#define LIMIT_AMOUNT_MINOR 100000000000LL    /* any single amount: 1e9 CNY in fen */
+#define LIMIT_IDEMPOTENCY_KEY_BYTES 128
+#define LIMIT_REASON_BYTES 256
+
+/* Catalog and inventory */
+#define LIMIT_SKU_BYTES 64
+#define LIMIT_NAME_BYTES 200
+#define LIMIT_CODE_BYTES 256                 /* one card code, in bytes */
+#define LIMIT_IMPORT_LINE_BYTES 1024         /* one line of an import file */
+#define LIMIT_IMPORT_CODES_PER_REQUEST 100000
+#define LIMIT_IMPORT_CHUNK 20000             /* codes per import transaction */
+
+/* Users and sessions */
+#define LIMIT_USERNAME_BYTES 64
+#define LIMIT_PASSWORD_MIN_BYTES 8
+#define LIMIT_PASSWORD_MAX_BYTES 256
+#define LIMIT_SESSION_TTL_S (12 * 3600)
+#define LIMIT_TOKEN_BYTES 32                 /* random bytes in a bearer token */
+
+/* Writer (single-writer group commit) */
+#define LIMIT_WRITER_BATCH 512               /* commands per commit */
+#define LIMIT_WRITER_QUEUE 65536             /* queued commands before 503 */
+#define LIMIT_BUSY_TIMEOUT_MS 30000          /* wait for another process's write lock */
+
+/* Metrics */
+#define LIMIT_LATENCY_BUCKETS 14
+
+_Static_assert(LIMIT_BODY_BYTES >= 1024, "body limit too small");
+_Static_assert(LIMIT_ORDER_QUANTITY > 0 && LIMIT_ORDER_QUANTITY <= 1000, "quantity limit");
+_Static_assert(LIMIT_AMOUNT_MINOR < INT64_MAX / (LIMIT_ORDER_QUANTITY + 1), "amount limit");
+_Static_assert(LIMIT_CODE_BYTES < LIMIT_IMPORT_LINE_BYTES, "a code must fit on a line");
+_Static_assert(LIMIT_IMPORT_CHUNK > 0 && LIMIT_IMPORT_CHUNK <= LIMIT_IMPORT_CODES_PER_REQUEST,
+               "import chunk");
+_Static_assert(LIMIT_WRITER_BATCH > 0 && LIMIT_WRITER_BATCH <= LIMIT_WRITER_QUEUE, "batch");
+_Static_assert(LIMIT_TOKEN_BYTES >= 16, "tokens need at least 128 bits");
+
+#endif

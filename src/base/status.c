@@ -1,0 +1,57 @@
+/* status.c — the table mapping each status to its HTTP status, error code and message.
+ * Never put request data (codes, passwords) into these strings. */
+#include "base/status.h"
+
+#include "base/assert.h"
+
+struct status_info {
+    int http;
+    const char *code;
+    const char *message;
+};
+
+static const struct status_info status_table[STATUS_COUNT] = {
+    [STATUS_OK] = {200, "ok", "ok"},
+    [STATUS_INVALID_JSON] = {400, "invalid_json", "the body is not valid JSON"},
+    [STATUS_INVALID_FIELD] = {400, "invalid_field", "a field is missing, unknown or of the wrong type"},
+    [STATUS_INVALID_VALUE] = {422, "invalid_value", "a field's value is out of range"},
+    [STATUS_INVALID_QUANTITY] = {422, "invalid_quantity", "quantity must be an integer from 1 to the per-order limit"},
+    [STATUS_INVALID_AMOUNT] = {422, "invalid_amount", "amount must be a positive integer of minor units within the limit"},
+    [STATUS_MISSING_IDEMPOTENCY] = {400, "missing_idempotency_key", "the Idempotency-Key header is required"},
+    [STATUS_UNSUPPORTED_MEDIA] = {415, "unsupported_media_type", "unsupported Content-Type"},
+    [STATUS_UNAUTHORIZED] = {401, "unauthorized", "a valid bearer token is required"},
+    [STATUS_BAD_CREDENTIALS] = {401, "bad_credentials", "wrong username or password"},
+    [STATUS_FORBIDDEN] = {403, "forbidden", "your role may not do this"},
+    [STATUS_NOT_FOUND] = {404, "not_found", "no such resource"},
+    [STATUS_UNKNOWN_SKU] = {404, "unknown_sku", "no product with this SKU"},
+    [STATUS_UNKNOWN_ORDER] = {404, "unknown_order", "no such order"},
+    [STATUS_UNKNOWN_USER] = {404, "unknown_user", "no such user"},
+    [STATUS_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "method not allowed on this resource"},
+    [STATUS_EXISTS] = {409, "already_exists", "a resource with this name already exists"},
+    [STATUS_OUT_OF_STOCK] = {409, "out_of_stock", "not enough codes in stock"},
+    [STATUS_IDEMPOTENCY_CONFLICT] = {409, "idempotency_conflict", "this Idempotency-Key was used with a different request"},
+    [STATUS_INSUFFICIENT_FUNDS] = {402, "insufficient_funds", "the wallet balance is too low"},
+    [STATUS_NOT_A_BUYER] = {422, "not_a_buyer", "only buyers have wallets"},
+    [STATUS_BODY_TOO_LARGE] = {413, "body_too_large", "the request body is over the limit"},
+    [STATUS_TOO_MANY_CODES] = {413, "too_many_codes", "too many codes in one import request"},
+    [STATUS_URI_TOO_LONG] = {414, "uri_too_long", "the request target is over the limit"},
+    [STATUS_TOO_MANY_HEADERS] = {431, "too_many_headers", "too many request headers"},
+    [STATUS_OVERFLOW] = {422, "overflow", "the amount overflows"},
+    [STATUS_BUSY] = {503, "busy", "the server is busy or shutting down; retry"},
+    [STATUS_IO] = {500, "io_error", "input/output error"},
+    [STATUS_DB] = {500, "database_error", "database error"},
+    [STATUS_CRYPTO] = {500, "crypto_error", "cryptographic failure"},
+    [STATUS_TAMPERED] = {500, "tampered", "sealed data failed authentication"},
+    [STATUS_NOMEM] = {500, "out_of_memory", "out of memory"},
+};
+
+static const struct status_info *status_info(enum status status) {
+    verify((unsigned)status < STATUS_COUNT);
+    const struct status_info *info = &status_table[status];
+    verify(info->code != 0);
+    return info;
+}
+
+const char *status_code(enum status status) { return status_info(status)->code; }
+const char *status_message(enum status status) { return status_info(status)->message; }
+int status_http(enum status status) { return status_info(status)->http; }

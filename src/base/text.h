@@ -1,0 +1,25 @@
+/* text.h — small, bounded text helpers: UTF-8 validation, trimming, RFC 3339 parsing,
+ * JSON string escaping into a buffer. No function here allocates except through buf. */
+#ifndef TESSERA_BASE_TEXT_H
+#define TESSERA_BASE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/mem.h"
+#include "base/status.h"
+
+bool text_utf8_valid(const char *s, size_t len);
+/* True when s has no ASCII control characters (tab included) and is valid UTF-8. */
+bool text_printable(const char *s, size_t len);
+/* Narrows [*s, *s+*len) past leading and trailing spaces, tabs and CR. */
+void text_trim(const char **s, size_t *len);
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) or decimal Unix seconds. */
+must_check enum status text_parse_time(const char *s, size_t len, int64_t *out_s);
+/* Formats Unix seconds as RFC 3339 UTC into out (at least 21 bytes). */
+void text_format_time(int64_t unix_s, char out[21]);
+/* Parses a decimal int64 with no sign, spaces or leading '+'. */
+must_check enum status text_parse_int(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* cli.h — the subcommands of the tessera binary. Each returns the process exit code:
+ * 0 success, 1 failure (or a broken invariant for check), 2 usage error. */
+#ifndef TESSERA_CLI_CLI_H
+#define TESSERA_CLI_CLI_H
+
+#include <stdbool.h>
+
+int cli_init(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_check(int argc, char **argv);
+
+/* Option parsing shared by the subcommands: --name VALUE and --flag; one positional. */
+struct cli_option {
+    const char *name;  /* "--db" */
+    bool takes_value;
+    const char **value; /* set to the value, or to "1" for a flag */
+};
+
+/* Returns false (after printing why) on an unknown option, a missing value, or a
+ * positional argument when positional is NULL. */
+bool cli_parse(int argc, char **argv, struct cli_option *options, int count,
+               const char **positional);
+/* "PATH.key" for the database at PATH, into out. */
+bool cli_key_path(const char *db_path, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,116 @@
+/* json.c — strict request-body parsing and JSON string output. Error messages name fields
+ * and types only, never values (a value may be a password or a code). */
+#include "http/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/text.h"
+
+static enum status json_syntax_status(const json_error_t *error) {
+    return json_error_code(error) == json_error_numeric_overflow ? STATUS_OVERFLOW
+                                                                 : STATUS_INVALID_JSON;
+}
+
+static enum status json_take(json_t *value, struct json_field *field, char *message,
+                             size_t message_size) {
+    if (field->kind == JSON_FIELD_INT) {
+        if (!json_is_integer(value)) {
+            snprintf(message, message_size, "field '%s' must be an integer", field->name);
+            return STATUS_INVALID_FIELD;
+        }
+        *field->integer = (int64_t)json_integer_value(value);
+        return STATUS_OK;
+    }
+    verify(field->kind == JSON_FIELD_STRING);
+    if (!json_is_string(value)) {
+        snprintf(message, message_size, "field '%s' must be a string", field->name);
+        return STATUS_INVALID_FIELD;
+    }
+    size_t len = json_string_length(value);
+    const char *text = json_string_value(value);
+    if (len == 0 || len > field->max_bytes || !text_printable(text, len)) {
+        snprintf(message, message_size,
+                 "field '%s' must be 1 to %zu bytes of printable UTF-8", field->name,
+                 field->max_bytes);
+        return STATUS_INVALID_VALUE;
+    }
+    *field->string = text;
+    return STATUS_OK;
+}
+
+enum status json_parse_fields(const char *body, size_t len, struct json_field *fields, int count,
+                              json_t **root, char *message, size_t message_size) {
+    verify(fields != 0 && root != 0 && message != 0 && message_size > 0);
+    verify(body != 0 || len == 0);
+    message[0] = 0;
+    *root = 0;
+    json_error_t error;
+    json_t *object = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &error);
+    if (object == 0) {
+        enum status status = json_syntax_status(&error);
+        snprintf(message, message_size, "%s",
+                 json_error_code(&error) == json_error_duplicate_key ? "duplicate key in object"
+                 : status == STATUS_OVERFLOW                         ? "a number is too large"
+                 : json_error_code(&error) == json_error_invalid_utf8 ? "the body is not UTF-8"
+                                                                    : "the body is not valid JSON");
+        return status;
+    }
+    enum status status = STATUS_OK;
+    if (!json_is_object(object)) {
+        snprintf(message, message_size, "the body must be a JSON object");
+        status = STATUS_INVALID_FIELD;
+    }
+    const char *key = 0;
+    json_t *value = 0;
+    if (status == STATUS_OK) {
+        json_object_foreach(object, key, value) {
+            int k = 0;
+            while (k < count && strcmp(fields[k].name, key) != 0) k++;
+            if (k == count) {
+                snprintf(message, message_size, "unknown field");
+                status = STATUS_INVALID_FIELD;
+                break;
+            }
+        }
+    }
+    for (int k = 0; status == STATUS_OK && k < count; k++) {
+        value = json_object_get(object, fields[k].name);
+        if (fields[k].present) *fields[k].present = value != 0 && !json_is_null(value);
+        if (value == 0 || json_is_null(value)) {
+            if (fields[k].required) {
+                snprintf(message, message_size, "field '%s' is required", fields[k].name);
+                status = STATUS_INVALID_FIELD;
+            }
+            continue;
+        }
+        status = json_take(value, &fields[k], message, message_size);
+    }
+    if (status != STATUS_OK) {
+        json_decref(object);
+        return status;
+    }
+    *root = object;
+    return STATUS_OK;
+}
+
+enum status json_append_string(struct buf *out, const char *s) {
+    verify(out != 0 && s != 0);
+    enum status status = buf_append(out, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; status == STATUS_OK && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        status = buf_append(out, run, (size_t)(p - run));
+        if (status != STATUS_OK) break;
+        if (c == '"') status = buf_append(out, "\\\"", 2);
+        else if (c == '\\') status = buf_append(out, "\\\\", 2);
+        else if (c == '\n') status = buf_append(out, "\\n", 2);
+        else status = buf_printf(out, "\\u%04x", c);
+        run = p + 1;
+    }
+    if (status == STATUS_OK) status = buf_append(out, run, strlen(run));
+    if (status == STATUS_OK) status = buf_append(out, "\"", 1);
+    return status;
+}

@@ -1,0 +1,120 @@
+/* metrics.c — per-route request counts by status class and latency histograms. */
+#include "http/metrics.h"
+
+#include <stdatomic.h>
+
+#include "base/assert.h"
+#include "base/limits.h"
+#include "http/router.h"
+#include "store/writer.h"
+
+#define METRICS_MAX_ROUTES 32
+
+static const double metrics_bounds_s[LIMIT_LATENCY_BUCKETS - 1] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+
+struct metrics_route {
+    _Atomic uint64_t by_class[6]; /* 1xx..5xx at [1..5] */
+    _Atomic uint64_t buckets[LIMIT_LATENCY_BUCKETS];
+    _Atomic uint64_t sum_ns;
+};
+
+static struct metrics_route metrics_routes[METRICS_MAX_ROUTES + 1]; /* last: unmatched */
+static _Atomic uint64_t metrics_orders, metrics_codes_delivered;
+
+void metrics_record(const struct route *route, unsigned http_status, uint64_t latency_ns) {
+    verify(routes_count <= METRICS_MAX_ROUTES);
+    int index = route ? (int)(route - routes) : METRICS_MAX_ROUTES;
+    verify(index >= 0 && index <= METRICS_MAX_ROUTES);
+    struct metrics_route *m = &metrics_routes[index];
+    unsigned cls = http_status / 100;
+    if (cls > 5) cls = 5;
+    atomic_fetch_add_explicit(&m->by_class[cls], 1, memory_order_relaxed);
+    double seconds = (double)latency_ns / 1e9;
+    int bucket = 0;
+    while (bucket < LIMIT_LATENCY_BUCKETS - 1 && seconds > metrics_bounds_s[bucket]) bucket++;
+    atomic_fetch_add_explicit(&m->buckets[bucket], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->sum_ns, latency_ns, memory_order_relaxed);
+}
+
+void metrics_order_delivered(int64_t codes) {
+    verify(codes > 0);
+    atomic_fetch_add_explicit(&metrics_orders, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&metrics_codes_delivered, (uint64_t)codes, memory_order_relaxed);
+}
+
+static enum status metrics_render_route(struct buf *out, const char *name,
+                                        struct metrics_route *m) {
+    enum status status = STATUS_OK;
+    for (int cls = 1; cls <= 5 && status == STATUS_OK; cls++) {
+        uint64_t n = atomic_load_explicit(&m->by_class[cls], memory_order_relaxed);
+        if (n == 0) continue;
+        status = buf_printf(out, "tessera_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                            name, cls, (unsigned long long)n);
+    }
+    uint64_t cumulative = 0;
+    for (int b = 0; b < LIMIT_LATENCY_BUCKETS && status == STATUS_OK; b++) {
+        cumulative += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
+        if (b < LIMIT_LATENCY_BUCKETS - 1) {
+            status = buf_printf(out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                                name, metrics_bounds_s[b], (unsigned long long)cumulative);
+        } else {
+            status = buf_printf(out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                                     "tessera_http_request_seconds_count{route=\"%s\"} %llu\n"
+                                     "tessera_http_request_seconds_sum{route=\"%s\"} %.6f\n",
+                                name, (unsigned long long)cumulative, name,
+                                (unsigned long long)cumulative, name,
+                                (double)atomic_load(&m->sum_ns) / 1e9);
+        }
+    }
+    return status;
+}
+
+enum status metrics_render(struct buf *out, struct db *db, struct writer *writer) {
+    verify(out != 0 && db != 0 && writer != 0);
+    enum status status = buf_printf(out, "# TYPE tessera_http_requests_total counter\n"
+                                         "# TYPE tessera_http_request_seconds histogram\n");
+    for (int i = 0; i <= routes_count && status == STATUS_OK; i++) {
+        int index = i < routes_count ? i : METRICS_MAX_ROUTES;
+        status = metrics_render_route(out, i < routes_count ? routes[i].name : "unmatched",
+                                      &metrics_routes[index]);
+    }
+    int64_t stock = 0;
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(sum(stock), 0) FROM products");
+    if (status == STATUS_OK && db_step_row(db, stmt) == STATUS_OK) {
+        stock = sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+    }
+    struct writer_stats ws;
+    writer_stats(writer, &ws);
+    if (status == STATUS_OK) {
+        status = buf_printf(out,
+                            "# TYPE tessera_orders_delivered_total counter\n"
+                            "tessera_orders_delivered_total %llu\n"
+                            "# TYPE tessera_codes_delivered_total counter\n"
+                            "tessera_codes_delivered_total %llu\n"
+                            "# TYPE tessera_codes_in_stock gauge\ntessera_codes_in_stock %lld\n"
+                            "# TYPE tessera_writer_queue_depth gauge\ntessera_writer_queue_depth %llu\n"
+                            "# TYPE tessera_writer_batch_size histogram\n",
+                            (unsigned long long)atomic_load(&metrics_orders),
+                            (unsigned long long)atomic_load(&metrics_codes_delivered),
+                            (long long)stock, (unsigned long long)ws.queue_depth);
+    }
+    uint64_t cumulative = 0;
+    for (int b = 0; b < WRITER_BATCH_BUCKETS && status == STATUS_OK; b++) {
+        cumulative += ws.batch_size_buckets[b];
+        if (b < WRITER_BATCH_BUCKETS - 1) {
+            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"%u\"} %llu\n",
+                                1u << b, (unsigned long long)cumulative);
+        } else {
+            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
+                                (unsigned long long)cumulative);
+        }
+    }
+    if (status == STATUS_OK) {
+        status = buf_printf(out, "tessera_writer_batch_size_count %llu\n"
+                                 "tessera_writer_batch_size_sum %llu\n",
+                            (unsigned long long)ws.batches, (unsigned long long)ws.commands);
+    }
+    return status;
+}

@@ -1,0 +1,69 @@
+/* request.h — one HTTP request as the API handlers see it, and the ways to answer it.
+ * A handler either answers at once (request_json / request_error) or hands work to the
+ * writer or the offload pool with request_wait and answers later in its finish callback,
+ * which runs on an HTTP thread after the connection is resumed. */
+#ifndef TESSERA_HTTP_REQUEST_H
+#define TESSERA_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/mem.h"
+#include "base/status.h"
+#include "domain/role.h"
+#include "store/store.h"
+
+struct server;
+struct route;
+struct MHD_Connection;
+
+#define REQUEST_MAX_PARAMS 2
+
+struct request;
+typedef void (*request_finish_fn)(struct request *req);
+
+struct request {
+    struct server *server;
+    struct MHD_Connection *connection;
+    const struct route *route;
+    const char *method;
+    const char *url;
+    const char *params[REQUEST_MAX_PARAMS]; /* {…} segments of the path, NUL-terminated */
+    char param_storage[256];
+    struct buf body;
+    enum status early;          /* set while reading (413, 431…): answered at the end */
+    bool authenticated;
+    struct store_user user;
+    uint64_t started_ns;
+    /* answer */
+    bool answered;
+    bool waiting;               /* suspended until request_resume */
+    request_finish_fn finish;
+    void *work;                 /* the handler's own state while waiting; freed by it */
+    unsigned http_status;
+    const char *content_type;
+    struct buf response;
+};
+
+/* Answers with a JSON body already in req->response (the handler appended to it). */
+void request_json(struct request *req, unsigned http_status);
+/* Answers {"error":{"code","message"}} for status; message NULL uses the table text.
+ * The message must never hold request data that could be secret. */
+void request_error(struct request *req, enum status status, const char *message);
+void request_text(struct request *req, unsigned http_status, const char *content_type);
+
+/* The connection is suspended; finish will be called on an HTTP thread after
+ * request_resume. Call before handing req to another thread. */
+void request_wait(struct request *req, request_finish_fn finish, void *work);
+/* From any thread: the work is done; wake the request. */
+void request_resume(struct request *req);
+
+/* A request header's value, or NULL. */
+const char *request_header(struct request *req, const char *name);
+/* The request's read connection (one per HTTP thread). */
+struct db *request_reader(struct request *req);
+struct writer *request_writer(struct request *req);
+struct offload *request_offload(struct request *req);
+const struct vault *request_vault(struct request *req);
+
+#endif

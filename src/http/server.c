@@ -1,0 +1,316 @@
+/* server.c — libmicrohttpd glue: reads each request (bounded), routes it, authenticates,
+ * runs its handler, suspends it while work happens elsewhere, and answers. Owns the
+ * per-thread read connections. Never logs bodies or headers (they carry tokens and codes). */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "http/json.h"
+#include "http/metrics.h"
+#include "http/offload.h"
+#include "http/request.h"
+#include "http/router.h"
+#include "store/writer.h"
+
+#define SERVER_MAX_READERS 64
+#define SERVER_OFFLOAD_THREADS 2
+
+struct server {
+    struct MHD_Daemon *daemon;
+    struct writer *writer;
+    struct offload *offload;
+    struct vault vault;
+    char db_path[4096];
+    uint16_t port;
+    _Atomic int inflight;
+    pthread_mutex_t readers_lock;
+    struct db *readers[SERVER_MAX_READERS];
+    int reader_count;
+};
+
+struct offload *request_offload(struct request *req) { return req->server->offload; }
+
+static _Thread_local struct db *server_thread_reader;
+
+struct db *request_reader(struct request *req) {
+    verify(req != 0);
+    if (server_thread_reader != 0) return server_thread_reader;
+    struct server *server = req->server;
+    struct db *db = mem_calloc(1, sizeof *db);
+    verify(db_open(db, server->db_path, true, false) == STATUS_OK);
+    verify(pthread_mutex_lock(&server->readers_lock) == 0);
+    verify(server->reader_count < SERVER_MAX_READERS);
+    server->readers[server->reader_count++] = db;
+    verify(pthread_mutex_unlock(&server->readers_lock) == 0);
+    server_thread_reader = db;
+    return db;
+}
+
+struct writer *request_writer(struct request *req) { return req->server->writer; }
+const struct vault *request_vault(struct request *req) { return &req->server->vault; }
+
+const char *request_header(struct request *req, const char *name) {
+    verify(req != 0 && name != 0);
+    return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+void request_json(struct request *req, unsigned http_status) {
+    verify(req != 0 && !req->answered);
+    req->http_status = http_status;
+    req->content_type = "application/json";
+    req->answered = true;
+}
+
+void request_text(struct request *req, unsigned http_status, const char *content_type) {
+    verify(req != 0 && !req->answered && content_type != 0);
+    req->http_status = http_status;
+    req->content_type = content_type;
+    req->answered = true;
+}
+
+void request_error(struct request *req, enum status status, const char *message) {
+    verify(req != 0 && status != STATUS_OK);
+    req->response.len = 0;
+    enum status out = buf_printf(&req->response, "{\"error\":{\"code\":\"%s\",\"message\":",
+                                 status_code(status));
+    if (out == STATUS_OK) out = json_append_string(&req->response, message ? message : status_message(status));
+    if (out == STATUS_OK) out = buf_append(&req->response, "}}", 2);
+    verify(out == STATUS_OK);
+    request_json(req, (unsigned)status_http(status));
+}
+
+void request_wait(struct request *req, request_finish_fn finish, void *work) {
+    verify(req != 0 && finish != 0);
+    verify(!req->waiting && !req->answered);
+    req->waiting = true;
+    req->finish = finish;
+    req->work = work;
+    MHD_suspend_connection(req->connection);
+}
+
+void request_resume(struct request *req) {
+    verify(req != 0 && req->waiting);
+    MHD_resume_connection(req->connection);
+}
+
+static enum MHD_Result server_queue(struct request *req) {
+    verify(req->answered);
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        req->response.len, req->response.len ? req->response.data : (void *)"",
+        req->response.len ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (response == 0) return MHD_NO;
+    if (req->response.len) {
+        req->response.data = 0; /* now owned by the response */
+        req->response.len = req->response.cap = 0;
+    }
+    (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result result = MHD_queue_response(req->connection, req->http_status, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+static bool server_authenticate(struct request *req) {
+    const char *header = request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    size_t token_len = VAULT_TOKEN_TEXT_BYTES - 1;
+    if (header == 0 || strncmp(header, "Bearer ", 7) != 0 || strlen(header + 7) != token_len) {
+        return false;
+    }
+    unsigned char hash[VAULT_TOKEN_HASH_BYTES];
+    vault_token_hash(header + 7, token_len, hash);
+    if (store_session_user(request_reader(req), hash, clock_now_s(), &req->user) != STATUS_OK) {
+        return false;
+    }
+    req->authenticated = true;
+    return true;
+}
+
+static void server_dispatch(struct request *req) {
+    const char *path = req->url;
+    const struct route *route = 0;
+    switch (router_match(req, req->method, path, &route)) {
+    case ROUTE_NO_PATH: request_error(req, STATUS_NOT_FOUND, 0); return;
+    case ROUTE_WRONG_METHOD: request_error(req, STATUS_METHOD_NOT_ALLOWED, 0); return;
+    case ROUTE_FOUND: break;
+    }
+    req->route = route;
+    if (route->roles != 0) {
+        if (!server_authenticate(req)) {
+            request_error(req, STATUS_UNAUTHORIZED, 0);
+            return;
+        }
+        if ((route->roles & ROLE_BIT(req->user.role)) == 0) {
+            request_error(req, STATUS_FORBIDDEN, 0);
+            return;
+        }
+    }
+    route->handler(req);
+}
+
+static struct request *server_request_new(struct server *server, struct MHD_Connection *connection,
+                                          const char *url, const char *method) {
+    struct request *req = mem_calloc(1, sizeof *req);
+    req->server = server;
+    req->connection = connection;
+    req->url = url;
+    req->method = method;
+    req->started_ns = clock_monotonic_ns();
+    buf_init(&req->body, LIMIT_BODY_BYTES);
+    buf_init(&req->response, 64 * 1024 * 1024);
+    atomic_fetch_add(&server->inflight, 1);
+    int headers = MHD_get_connection_values(connection, MHD_HEADER_KIND, 0, 0);
+    const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (strlen(url) > LIMIT_URL_BYTES) {
+        req->early = STATUS_URI_TOO_LONG;
+    } else if (headers > LIMIT_HEADER_COUNT) {
+        req->early = STATUS_TOO_MANY_HEADERS;
+    } else if (length != 0 && (strlen(length) > 9 || strtol(length, 0, 10) > LIMIT_BODY_BYTES)) {
+        req->early = STATUS_BODY_TOO_LARGE;
+    }
+    return req;
+}
+
+static enum MHD_Result server_access(void *cls, struct MHD_Connection *connection, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls) {
+    (void)version;
+    struct request *req = *con_cls;
+    if (req == 0) {
+        req = server_request_new(cls, connection, url, method);
+        *con_cls = req;
+        if (req->early == STATUS_BODY_TOO_LARGE) {
+            request_error(req, req->early, 0); /* answer before reading the body */
+            return server_queue(req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        if (!req->answered && req->early == STATUS_OK &&
+            buf_append(&req->body, upload_data, *upload_data_size) != STATUS_OK) {
+            request_error(req, STATUS_BODY_TOO_LARGE, 0);
+            *upload_data_size = 0;
+            return server_queue(req);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->answered && !req->waiting) return MHD_YES; /* already queued (413) */
+    if (req->waiting) {
+        req->waiting = false;
+        req->finish(req);
+        return server_queue(req);
+    }
+    if (req->early != STATUS_OK) {
+        request_error(req, req->early, 0);
+        return server_queue(req);
+    }
+    server_dispatch(req);
+    if (req->waiting) return MHD_YES;
+    return server_queue(req);
+}
+
+static void server_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                             enum MHD_RequestTerminationCode code) {
+    (void)connection;
+    (void)code;
+    struct server *server = cls;
+    struct request *req = *con_cls;
+    if (req == 0) return;
+    verify(!req->waiting);
+    metrics_record(req->route, req->answered ? req->http_status : 499,
+                   clock_monotonic_ns() - req->started_ns);
+    buf_free(&req->body);
+    buf_free(&req->response);
+    free(req);
+    *con_cls = 0;
+    atomic_fetch_sub(&server->inflight, 1);
+}
+
+static void server_close_readers(struct server *server) {
+    for (int i = 0; i < server->reader_count; i++) {
+        db_close(server->readers[i]);
+        free(server->readers[i]);
+    }
+    server->reader_count = 0;
+}
+
+enum status server_start(const struct server_config *config, struct server **out) {
+    verify(config != 0 && config->db_path != 0 && config->host != 0 && out != 0);
+    struct server *server = mem_calloc(1, sizeof *server);
+    verify(pthread_mutex_init(&server->readers_lock, 0) == 0);
+    snprintf(server->db_path, sizeof server->db_path, "%s", config->db_path);
+    char key_path[4200];
+    snprintf(key_path, sizeof key_path, "%s.key", config->db_path);
+    enum status status = vault_load(&server->vault, key_path);
+    if (status != STATUS_OK) {
+        log_error("server: cannot load the vault key %s", key_path);
+        free(server);
+        return status;
+    }
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(config->port)};
+    if (inet_pton(AF_INET, config->host, &address.sin_addr) != 1) {
+        log_error("server: listen host must be a numeric IPv4 address");
+        free(server);
+        return STATUS_INVALID_VALUE;
+    }
+    status = writer_start(config->db_path, &server->writer);
+    if (status == STATUS_OK) status = offload_start(SERVER_OFFLOAD_THREADS, &server->offload);
+    if (status != STATUS_OK) {
+        if (server->writer) writer_stop(server->writer);
+        free(server);
+        return status;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC;
+    server->daemon = MHD_start_daemon(
+        flags, 0, 0, 0, server_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
+        server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (server->daemon == 0) {
+        log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
+        offload_stop(server->offload);
+        writer_stop(server->writer);
+        free(server);
+        return STATUS_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info ? info->port : config->port;
+    *out = server;
+    return STATUS_OK;
+}
+
+uint16_t server_port(const struct server *server) { return server->port; }
+
+void server_stop(struct server *server) {
+    verify(server != 0);
+    MHD_socket listener = MHD_quiesce_daemon(server->daemon);
+    if (listener != MHD_INVALID_SOCKET) close(listener);
+    uint64_t deadline = clock_monotonic_ns() + (uint64_t)LIMIT_SHUTDOWN_DRAIN_MS * 1000000u;
+    while (atomic_load(&server->inflight) > 0 && clock_monotonic_ns() < deadline) {
+        struct timespec pause = {0, 2000000};
+        nanosleep(&pause, 0);
+    }
+    if (atomic_load(&server->inflight) > 0) log_warn("server: stopping with requests in flight");
+    MHD_stop_daemon(server->daemon);
+    offload_stop(server->offload);
+    writer_stop(server->writer);
+    server_close_readers(server);
+    vault_wipe(&server->vault);
+    pthread_mutex_destroy(&server->readers_lock);
+    free(server);
+}

@@ -1,0 +1,43 @@
+/* main.c — command dispatch for the one binary: tessera init | serve | import | check.
+ * Owns argument parsing only; each command lives in src/cli/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *out) {
+    fputs("usage: tessera COMMAND [OPTIONS]\n"
+          "\n"
+          "commands:\n"
+          "  init   --db PATH [--demo]            create the database and its vault key\n"
+          "  serve  --db PATH [--listen HOST:PORT] serve the HTTP API (default 127.0.0.1:8080)\n"
+          "  import --db PATH --sku SKU FILE       import card codes (text or CSV code,expires_at)\n"
+          "  check  --db PATH                      verify every invariant; JSON summary\n"
+          "  help                                  this text\n"
+          "  --version                             print the version\n",
+          out);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0) {
+        printf("tessera %s\n", TESSERA_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
+        strcmp(command, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(command, "init") == 0) return cli_init(argc - 1, argv + 1);
+    if (strcmp(command, "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if (strcmp(command, "import") == 0) return cli_import(argc - 1, argv + 1);
+    if (strcmp(command, "check") == 0) return cli_check(argc - 1, argv + 1);
+    fprintf(stderr, "tessera: unknown command '%s'\n\n", command);
+    usage(stderr);
+    return 2;
+}

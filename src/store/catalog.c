@@ -1,0 +1,124 @@
+/* catalog.c — products and sealed card-code inventory. Plaintext codes pass through here
+ * only on their way into vault_code_seal; they are never bound to SQL. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "store/store.h"
+
+enum status store_product_create(struct db *db, const struct store_product *product,
+                                 int64_t now_s, int64_t *id_out) {
+    verify(db != 0 && product != 0 && id_out != 0);
+    verify(money_amount_valid(product->price) && money_amount_valid(product->face_value));
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO products(sku, name, face_value, price, currency, liquidity, created_at) "
+            "VALUES(?,?,?,?,?,?,?)");
+    db_bind_text(stmt, 1, product->sku);
+    db_bind_text(stmt, 2, product->name);
+    sqlite3_bind_int64(stmt, 3, product->face_value);
+    sqlite3_bind_int64(stmt, 4, product->price);
+    db_bind_text(stmt, 5, product->currency);
+    db_bind_text(stmt, 6, product->liquidity);
+    sqlite3_bind_int64(stmt, 7, now_s);
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    *id_out = sqlite3_last_insert_rowid(db->handle);
+    return STATUS_OK;
+}
+
+static void store_product_row(sqlite3_stmt *stmt, struct store_product *product) {
+    product->id = sqlite3_column_int64(stmt, 0);
+    snprintf(product->sku, sizeof product->sku, "%s", db_text(stmt, 1));
+    snprintf(product->name, sizeof product->name, "%s", db_text(stmt, 2));
+    product->face_value = sqlite3_column_int64(stmt, 3);
+    product->price = sqlite3_column_int64(stmt, 4);
+    snprintf(product->currency, sizeof product->currency, "%s", db_text(stmt, 5));
+    snprintf(product->liquidity, sizeof product->liquidity, "%s", db_text(stmt, 6));
+    product->stock = sqlite3_column_int64(stmt, 7);
+}
+
+enum status store_product_by_sku(struct db *db, const char *sku, struct store_product *product) {
+    verify(db != 0 && sku != 0 && product != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT id, sku, name, face_value, price, currency, "
+                                        "liquidity, stock FROM products WHERE sku = ?");
+    db_bind_text(stmt, 1, sku);
+    enum status status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_SKU;
+    if (status != STATUS_OK) return status;
+    store_product_row(stmt, product);
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+enum status store_product_each(struct db *db, store_product_fn fn, void *context) {
+    verify(db != 0 && fn != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT id, sku, name, face_value, price, currency, "
+                                        "liquidity, stock FROM products ORDER BY sku");
+    enum status status = STATUS_OK;
+    int rc = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_product product;
+        store_product_row(stmt, &product);
+        status = fn(context, &product);
+        if (status != STATUS_OK) break;
+    }
+    if (status == STATUS_OK && rc != SQLITE_DONE) status = STATUS_DB;
+    sqlite3_reset(stmt);
+    return status;
+}
+
+enum status store_codes_insert(struct db *db, const struct vault *vault, int64_t product_id,
+                               const struct import_batch *batch, int64_t now_s,
+                               struct store_import_result *result) {
+    verify(db != 0 && vault != 0 && result != 0 && batch != 0);
+    verify(product_id > 0 && batch->count >= 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM codes");
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return STATUS_DB;
+    int64_t next_id = sqlite3_column_int64(stmt, 0) + 1;
+    sqlite3_reset(stmt);
+    int64_t imported = 0;
+    unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
+    unsigned char hash[VAULT_CODE_HASH_BYTES];
+    stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
+                          "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
+    for (int i = 0; i < batch->count; i++) {
+        const struct import_item *code = &batch->items[i];
+        const char *text = batch->bytes + code->offset;
+        verify(code->len > 0 && code->len <= LIMIT_CODE_BYTES);
+        vault_code_hash(vault, text, code->len, hash);
+        vault_code_seal(vault, next_id, text, code->len, sealed);
+        sqlite3_reset(stmt);
+        sqlite3_bind_int64(stmt, 1, next_id);
+        sqlite3_bind_int64(stmt, 2, product_id);
+        sqlite3_bind_blob(stmt, 3, hash, sizeof hash, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 4, sealed, (int)(code->len + VAULT_SEAL_OVERHEAD),
+                          SQLITE_STATIC);
+        if (code->expires_at > 0) {
+            sqlite3_bind_int64(stmt, 5, code->expires_at);
+        } else {
+            sqlite3_bind_null(stmt, 5);
+        }
+        sqlite3_bind_int64(stmt, 6, now_s);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+            sqlite3_reset(stmt);
+            return STATUS_DB;
+        }
+        if (sqlite3_changes(db->handle) == 1) {
+            imported++;
+            next_id++;
+        } else {
+            result->duplicates++;
+        }
+    }
+    sqlite3_reset(stmt);
+    memset(sealed, 0, sizeof sealed);
+    result->imported += imported;
+    if (imported == 0) return STATUS_OK;
+    stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, imported);
+    sqlite3_bind_int64(stmt, 2, product_id);
+    status = db_step_done(db, stmt);
+    verify(status != STATUS_OK || sqlite3_changes(db->handle) == 1);
+    return status;
+}

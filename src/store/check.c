@@ -1,0 +1,145 @@
+/* check.c — verifies every invariant of the design against the database, in one read
+ * transaction (a consistent snapshot, safe while a server is running). Each invariant is a
+ * query counting violations; the audit chain is recomputed entry by entry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "store/store.h"
+
+struct check_rule {
+    const char *name;
+    const char *sql; /* returns one integer: the number of violations */
+};
+
+static const struct check_rule check_rules[] = {
+    {"codes_sold_at_most_once",
+     "SELECT (SELECT count(*) FROM (SELECT hash FROM codes GROUP BY hash HAVING count(*) > 1))"
+     " + (SELECT count(*) FROM codes WHERE (state = 1) != (order_id IS NOT NULL))"
+     " + (SELECT count(*) FROM codes c LEFT JOIN orders o ON o.id = c.order_id"
+     "    WHERE c.order_id IS NOT NULL AND (o.id IS NULL OR o.product_id != c.product_id))"},
+    {"orders_hold_exactly_their_codes",
+     "SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n FROM codes"
+     " WHERE order_id IS NOT NULL GROUP BY order_id) c ON c.order_id = o.id"
+     " WHERE o.status = 'delivered' AND coalesce(c.n, 0) != o.quantity"},
+    {"paid_orders_delivered",
+     "SELECT count(*) FROM orders o LEFT JOIN (SELECT t.order_id, sum(p.amount) paid"
+     " FROM transfers t JOIN postings p ON p.transfer_id = t.id"
+     " WHERE t.kind = 'order' AND p.amount > 0 GROUP BY t.order_id) x ON x.order_id = o.id"
+     " WHERE (o.status = 'delivered') != (coalesce(x.paid, 0) = o.amount)"
+     "    OR (o.status != 'delivered' AND x.paid IS NOT NULL)"},
+    {"stock_matches_free_codes",
+     "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
+     " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"
+     " WHERE p.stock != coalesce(c.n, 0)"},
+    {"transfers_balanced",
+     "SELECT (SELECT count(*) FROM (SELECT transfer_id FROM postings"
+     "   GROUP BY transfer_id, currency HAVING sum(amount) != 0))"
+     " + (SELECT count(*) FROM transfers t WHERE"
+     "   (SELECT count(*) FROM postings p WHERE p.transfer_id = t.id) < 2)"
+     " + (SELECT count(*) FROM postings p JOIN accounts a ON a.id = p.account_id"
+     "   WHERE a.currency != p.currency)"},
+    {"balances_equal_postings",
+     "SELECT count(*) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) s FROM postings"
+     " GROUP BY account_id) p ON p.account_id = a.id WHERE a.balance != coalesce(p.s, 0)"},
+    {"no_negative_wallet",
+     "SELECT count(*) FROM accounts WHERE balance < 0"
+     " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable')"},
+    {"idempotency_records_valid",
+     "SELECT count(*) FROM idempotency i LEFT JOIN orders o ON o.id = i.order_id"
+     " WHERE o.id IS NULL OR o.buyer_id != i.user_id"},
+};
+
+static enum status check_count(struct db *db, const char *sql, int64_t *out) {
+    sqlite3_stmt *stmt = db_prepare(db, sql);
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return STATUS_DB;
+    *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+static enum status check_audit_chain(struct db *db, int64_t *violations, int64_t *entries) {
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT id, at, actor_id, action, object, detail, prev_hash, hash FROM audit ORDER BY id");
+    unsigned char prev[VAULT_AUDIT_HASH_BYTES] = {0};
+    int64_t expected_id = 1;
+    int rc = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        (*entries)++;
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        unsigned char hash[VAULT_AUDIT_HASH_BYTES];
+        vault_audit_hash(prev, id, sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2),
+                         db_text(stmt, 3), db_text(stmt, 4), db_text(stmt, 5), hash);
+        bool ok = id == expected_id &&
+                  sqlite3_column_bytes(stmt, 6) == VAULT_AUDIT_HASH_BYTES &&
+                  memcmp(sqlite3_column_blob(stmt, 6), prev, sizeof prev) == 0 &&
+                  sqlite3_column_bytes(stmt, 7) == VAULT_AUDIT_HASH_BYTES &&
+                  memcmp(sqlite3_column_blob(stmt, 7), hash, sizeof hash) == 0;
+        if (!ok) (*violations)++;
+        if (sqlite3_column_bytes(stmt, 7) == VAULT_AUDIT_HASH_BYTES) {
+            memcpy(prev, sqlite3_column_blob(stmt, 7), sizeof prev); /* resync after a break */
+        }
+        expected_id = id + 1;
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? STATUS_OK : STATUS_DB;
+}
+
+static enum status check_counts(struct db *db, struct buf *out) {
+    static const char *const tables[] = {"products", "codes", "orders", "transfers", "accounts",
+                                         "users"};
+    static const char *const sqls[] = {
+        "SELECT count(*) FROM products", "SELECT count(*) FROM codes",
+        "SELECT count(*) FROM orders",   "SELECT count(*) FROM transfers",
+        "SELECT count(*) FROM accounts", "SELECT count(*) FROM users"};
+    _Static_assert(sizeof tables / sizeof tables[0] == sizeof sqls / sizeof sqls[0], "tables");
+    enum status status = buf_printf(out, ",\"counts\":{");
+    for (size_t i = 0; status == STATUS_OK && i < sizeof sqls / sizeof sqls[0]; i++) {
+        int64_t n = 0;
+        status = check_count(db, sqls[i], &n);
+        if (status == STATUS_OK) {
+            status = buf_printf(out, "%s\"%s\":%lld", i ? "," : "", tables[i], (long long)n);
+        }
+    }
+    int64_t sold = 0;
+    if (status == STATUS_OK) status = check_count(db, "SELECT count(*) FROM codes WHERE state = 1", &sold);
+    if (status == STATUS_OK) status = buf_printf(out, ",\"codes_sold\":%lld}", (long long)sold);
+    return status;
+}
+
+enum status store_check(struct db *db, struct buf *out, bool *ok_out) {
+    verify(db != 0 && out != 0 && ok_out != 0);
+    enum status status = db_begin_read(db);
+    if (status != STATUS_OK) return status;
+    bool all_ok = true;
+    struct buf broken;
+    buf_init(&broken, 4096);
+    status = buf_printf(out, "{\"invariants\":{");
+    size_t rules = sizeof check_rules / sizeof check_rules[0];
+    for (size_t i = 0; status == STATUS_OK && i <= rules; i++) {
+        int64_t violations = 0, entries = 0;
+        const char *name = i < rules ? check_rules[i].name : "audit_chain_intact";
+        status = i < rules ? check_count(db, check_rules[i].sql, &violations)
+                           : check_audit_chain(db, &violations, &entries);
+        if (status != STATUS_OK) break;
+        if (violations != 0) {
+            all_ok = false;
+            status = buf_printf(&broken, "%s\"%s\"", broken.len ? "," : "", name);
+        }
+        if (status == STATUS_OK) {
+            status = buf_printf(out, "%s\"%s\":{\"ok\":%s,\"violations\":%lld}", i ? "," : "",
+                                name, violations ? "false" : "true", (long long)violations);
+        }
+    }
+    if (status == STATUS_OK) status = buf_printf(out, "}");
+    if (status == STATUS_OK) status = check_counts(db, out);
+    if (status == STATUS_OK) {
+        status = buf_printf(out, ",\"broken\":[%s],\"ok\":%s}", broken.len ? broken.data : "",
+                            all_ok ? "true" : "false");
+    }
+    buf_free(&broken);
+    db_rollback(db);
+    *ok_out = all_ok;
+    return status;
+}

@@ -1,0 +1,149 @@
+/* db.c — SQLite connections: pragmas, migrations, statement cache, transaction helpers.
+ * Errors are logged with SQLite's message (which never holds bound values). */
+#include "store/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "store/migrations.h"
+
+_Static_assert((DB_STMT_SLOTS & (DB_STMT_SLOTS - 1)) == 0, "slots must be a power of two");
+
+enum status db_open(struct db *db, const char *path, bool readonly, bool create) {
+    verify(db != 0 && path != 0);
+    memset(db, 0, sizeof *db);
+    db->readonly = readonly;
+    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+    if (create) flags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &db->handle, flags, 0) != SQLITE_OK) {
+        log_error("db: cannot open %s: %s", path,
+                  db->handle ? sqlite3_errmsg(db->handle) : "out of memory");
+        sqlite3_close(db->handle);
+        db->handle = 0;
+        return STATUS_DB;
+    }
+    sqlite3_busy_timeout(db->handle, LIMIT_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db->handle, 1);
+    enum status status = STATUS_OK;
+    if (!readonly) status = db_exec(db, "PRAGMA journal_mode=WAL");
+    if (status == STATUS_OK) status = db_exec(db, "PRAGMA synchronous=FULL");
+    if (status == STATUS_OK) status = db_exec(db, "PRAGMA foreign_keys=ON");
+    if (status == STATUS_OK) status = db_exec(db, "PRAGMA cache_size=-16384");
+    if (status != STATUS_OK) db_close(db);
+    return status;
+}
+
+void db_close(struct db *db) {
+    verify(db != 0);
+    for (int i = 0; i < DB_STMT_SLOTS; i++) {
+        if (db->slots[i].stmt != 0) sqlite3_finalize(db->slots[i].stmt);
+        db->slots[i].stmt = 0;
+        db->slots[i].sql = 0;
+    }
+    if (db->handle != 0) {
+        if (sqlite3_close(db->handle) != SQLITE_OK) log_error("db: close failed");
+    }
+    db->handle = 0;
+}
+
+enum status db_exec(struct db *db, const char *sql) {
+    verify(db != 0 && db->handle != 0 && sql != 0);
+    char *error = 0;
+    if (sqlite3_exec(db->handle, sql, 0, 0, &error) != SQLITE_OK) {
+        log_error("db: %s", error ? error : sqlite3_errmsg(db->handle));
+        sqlite3_free(error);
+        return STATUS_DB;
+    }
+    return STATUS_OK;
+}
+
+enum status db_migrate(struct db *db) {
+    verify(db != 0 && !db->readonly);
+    sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
+    if (db_step_row(db, stmt) != STATUS_OK) return STATUS_DB;
+    int applied = sqlite3_column_int(stmt, 0);
+    sqlite3_reset(stmt);
+    verify(applied >= 0 && applied <= migrations_count);
+    for (int i = applied; i < migrations_count; i++) {
+        if (db_begin_immediate(db) != STATUS_OK) return STATUS_DB;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", i + 1);
+        if (db_exec(db, migrations[i].sql) != STATUS_OK || db_exec(db, pragma) != STATUS_OK) {
+            db_rollback(db);
+            log_error("db: migration %s failed", migrations[i].name);
+            return STATUS_DB;
+        }
+        if (db_commit(db) != STATUS_OK) return STATUS_DB;
+        log_info("db: applied migration %s", migrations[i].name);
+    }
+    return STATUS_OK;
+}
+
+sqlite3_stmt *db_prepare(struct db *db, const char *sql) {
+    verify(db != 0 && db->handle != 0 && sql != 0);
+    uintptr_t hash = ((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15u;
+    for (unsigned probe = 0; probe < DB_STMT_SLOTS; probe++) {
+        struct db_stmt_slot *slot = &db->slots[(hash + probe) & (DB_STMT_SLOTS - 1)];
+        if (slot->sql == sql) {
+            sqlite3_reset(slot->stmt);
+            sqlite3_clear_bindings(slot->stmt);
+            return slot->stmt;
+        }
+        if (slot->sql == 0) {
+            if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
+                                   0) != SQLITE_OK) {
+                log_error("db: prepare failed: %s", sqlite3_errmsg(db->handle));
+                verify(!"a statement in src/store failed to prepare");
+            }
+            slot->sql = sql;
+            return slot->stmt;
+        }
+    }
+    verify(!"DB_STMT_SLOTS is too small");
+    return 0;
+}
+
+enum status db_step_done(struct db *db, sqlite3_stmt *stmt) {
+    verify(db != 0 && stmt != 0);
+    int rc = sqlite3_step(stmt);
+    while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE) return STATUS_OK;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) return STATUS_EXISTS;
+    log_error("db: step failed: %s", sqlite3_errmsg(db->handle));
+    return STATUS_DB;
+}
+
+enum status db_step_row(struct db *db, sqlite3_stmt *stmt) {
+    verify(db != 0 && stmt != 0);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) return STATUS_OK;
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE) return STATUS_NOT_FOUND;
+    log_error("db: step failed: %s", sqlite3_errmsg(db->handle));
+    return STATUS_DB;
+}
+
+enum status db_begin_immediate(struct db *db) { return db_exec(db, "BEGIN IMMEDIATE"); }
+enum status db_begin_read(struct db *db) { return db_exec(db, "BEGIN"); }
+enum status db_commit(struct db *db) { return db_exec(db, "COMMIT"); }
+
+void db_rollback(struct db *db) {
+    verify(db != 0);
+    if (!sqlite3_get_autocommit(db->handle) && db_exec(db, "ROLLBACK") != STATUS_OK) {
+        log_error("db: rollback failed");
+    }
+}
+
+const char *db_text(sqlite3_stmt *stmt, int column) {
+    const unsigned char *text = sqlite3_column_text(stmt, column);
+    return text ? (const char *)text : "";
+}
+
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text) {
+    verify(stmt != 0 && text != 0);
+    verify(sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC) == SQLITE_OK);
+}

@@ -1,0 +1,51 @@
+/* db.h — one SQLite connection with the pragmas Tessera needs and a cache of prepared
+ * statements keyed by their (static) SQL text. Only src/store/ includes sqlite3.h. */
+#ifndef TESSERA_STORE_DB_H
+#define TESSERA_STORE_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+#define DB_STMT_SLOTS 128 /* power of two; more distinct statements than this is a bug */
+
+struct db_stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct db {
+    sqlite3 *handle;
+    bool readonly;
+    struct db_stmt_slot slots[DB_STMT_SLOTS];
+};
+
+/* Opens PATH (which must exist unless create) in WAL mode, synchronous=FULL, foreign keys
+ * on, busy timeout LIMIT_BUSY_TIMEOUT_MS. */
+must_check enum status db_open(struct db *db, const char *path, bool readonly, bool create);
+void db_close(struct db *db);
+/* Applies every embedded migration not yet recorded in PRAGMA user_version. */
+must_check enum status db_migrate(struct db *db);
+must_check enum status db_exec(struct db *db, const char *sql);
+
+/* Returns the cached statement for sql (a string literal), reset and unbound. */
+sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+/* Steps a statement expected to finish (INSERT/UPDATE): STATUS_OK, STATUS_EXISTS on a
+ * UNIQUE violation, STATUS_DB otherwise. */
+must_check enum status db_step_done(struct db *db, sqlite3_stmt *stmt);
+/* Steps a statement expected to return one row: STATUS_OK with the row ready,
+ * STATUS_NOT_FOUND when there is none. */
+must_check enum status db_step_row(struct db *db, sqlite3_stmt *stmt);
+
+must_check enum status db_begin_immediate(struct db *db);
+must_check enum status db_begin_read(struct db *db);
+must_check enum status db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Text column as a C string ("" for NULL). */
+const char *db_text(sqlite3_stmt *stmt, int column);
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+#endif

@@ -1,0 +1,243 @@
+/* orders.c — the wallet order transaction and order reads. store_order_place does the whole
+ * order inside the caller's transaction (a writer savepoint): any failure leaves nothing,
+ * because the savepoint is rolled back. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "store/store.h"
+
+#define ORDER_COLUMNS                                                                          \
+    "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, " \
+    "amount, payment, status, created_at"
+
+static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
+    order->id = sqlite3_column_int64(stmt, 0);
+    order->buyer_id = sqlite3_column_int64(stmt, 1);
+    snprintf(order->sku, sizeof order->sku, "%s", db_text(stmt, 2));
+    snprintf(order->product_name, sizeof order->product_name, "%s", db_text(stmt, 3));
+    order->unit_price = sqlite3_column_int64(stmt, 4);
+    order->face_value = sqlite3_column_int64(stmt, 5);
+    snprintf(order->currency, sizeof order->currency, "%s", db_text(stmt, 6));
+    snprintf(order->liquidity, sizeof order->liquidity, "%s", db_text(stmt, 7));
+    order->quantity = sqlite3_column_int64(stmt, 8);
+    order->amount = sqlite3_column_int64(stmt, 9);
+    snprintf(order->payment, sizeof order->payment, "%s", db_text(stmt, 10));
+    snprintf(order->status, sizeof order->status, "%s", db_text(stmt, 11));
+    order->created_at = sqlite3_column_int64(stmt, 12);
+}
+
+enum status store_order_get(struct db *db, int64_t order_id, struct store_order *order) {
+    verify(db != 0 && order != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    enum status status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_ORDER;
+    if (status != STATUS_OK) return status;
+    store_order_row(stmt, order);
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+static void store_sealed_row(sqlite3_stmt *stmt, struct store_sealed_code *code) {
+    code->id = sqlite3_column_int64(stmt, 0);
+    int bytes = sqlite3_column_bytes(stmt, 1);
+    verify(bytes > VAULT_SEAL_OVERHEAD && (size_t)bytes <= sizeof code->sealed);
+    memcpy(code->sealed, sqlite3_column_blob(stmt, 1), (size_t)bytes);
+    code->len = (size_t)bytes;
+}
+
+enum status store_order_codes(struct db *db, int64_t order_id, struct store_sealed_code *codes,
+                              int capacity, int *count_out) {
+    verify(db != 0 && codes != 0 && count_out != 0);
+    verify(capacity > 0);
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT id, sealed FROM codes WHERE order_id = ? ORDER BY id");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    int count = 0, rc = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        verify(count < capacity);
+        store_sealed_row(stmt, &codes[count++]);
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return STATUS_DB;
+    *count_out = count;
+    return STATUS_OK;
+}
+
+static enum status store_audit_reveal(struct db *db, const struct store_order *order,
+                                      int64_t actor_id, const char *action, int64_t now_s) {
+    char object[48], detail[128];
+    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
+    snprintf(detail, sizeof detail, "{\"codes\":%lld,\"sku\":\"%s\"}", (long long)order->quantity,
+             order->sku);
+    return store_audit_append(db, actor_id, action, object, detail, now_s);
+}
+
+enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id, int64_t now_s,
+                               struct store_order_result *result) {
+    verify(db != 0 && result != 0);
+    enum status status = store_order_get(db, order_id, &result->order);
+    if (status != STATUS_OK) return status;
+    if (result->order.buyer_id != buyer_id) return STATUS_UNKNOWN_ORDER;
+    status = store_order_codes(db, order_id, result->codes, LIMIT_ORDER_QUANTITY,
+                               &result->code_count);
+    if (status != STATUS_OK) return status;
+    verify(result->code_count == result->order.quantity);
+    return store_audit_reveal(db, &result->order, buyer_id, "codes.reveal", now_s);
+}
+
+/* The first answer to this key, if any: conflict, replay, or not found. */
+static enum status store_order_idempotent(struct db *db, const struct store_order_request *request,
+                                          struct store_order_result *result) {
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT request_hash, order_id FROM idempotency WHERE user_id = ? AND key = ?");
+    sqlite3_bind_int64(stmt, 1, request->buyer_id);
+    db_bind_text(stmt, 2, request->idempotency_key);
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    bool same = sqlite3_column_bytes(stmt, 0) == STORE_REQUEST_HASH_BYTES &&
+                memcmp(sqlite3_column_blob(stmt, 0), request->request_hash,
+                       STORE_REQUEST_HASH_BYTES) == 0;
+    int64_t order_id = sqlite3_column_int64(stmt, 1);
+    sqlite3_reset(stmt);
+    if (!same) return STATUS_IDEMPOTENCY_CONFLICT;
+    status = store_order_reveal(db, order_id, request->buyer_id, request->now_s, result);
+    result->replayed = true;
+    return status;
+}
+
+/* Picks quantity free, unexpired codes of the product, oldest first. */
+static enum status store_order_pick(struct db *db, const struct store_product *product,
+                                    const struct store_order_request *request,
+                                    struct store_order_result *result) {
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT id, sealed FROM codes WHERE product_id = ? AND state = 0 "
+            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?");
+    sqlite3_bind_int64(stmt, 1, product->id);
+    sqlite3_bind_int64(stmt, 2, request->now_s);
+    sqlite3_bind_int64(stmt, 3, request->quantity);
+    int count = 0, rc = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        verify(count < request->quantity);
+        store_sealed_row(stmt, &result->codes[count++]);
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return STATUS_DB;
+    result->code_count = count;
+    return count == request->quantity ? STATUS_OK : STATUS_OUT_OF_STOCK;
+}
+
+static enum status store_order_insert(struct db *db, const struct store_product *product,
+                                      const struct store_order_request *request, int64_t amount,
+                                      struct store_order *order) {
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
+            "currency, liquidity, quantity, amount, payment, status, created_at) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,'wallet','delivered',?)");
+    sqlite3_bind_int64(stmt, 1, request->buyer_id);
+    sqlite3_bind_int64(stmt, 2, product->id);
+    db_bind_text(stmt, 3, product->sku);
+    db_bind_text(stmt, 4, product->name);
+    sqlite3_bind_int64(stmt, 5, product->price);
+    sqlite3_bind_int64(stmt, 6, product->face_value);
+    db_bind_text(stmt, 7, product->currency);
+    db_bind_text(stmt, 8, product->liquidity);
+    sqlite3_bind_int64(stmt, 9, request->quantity);
+    sqlite3_bind_int64(stmt, 10, amount);
+    sqlite3_bind_int64(stmt, 11, request->now_s);
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    memset(order, 0, sizeof *order);
+    order->id = sqlite3_last_insert_rowid(db->handle);
+    order->buyer_id = request->buyer_id;
+    snprintf(order->sku, sizeof order->sku, "%s", product->sku);
+    snprintf(order->product_name, sizeof order->product_name, "%s", product->name);
+    order->unit_price = product->price;
+    order->face_value = product->face_value;
+    memcpy(order->currency, product->currency, sizeof order->currency);
+    snprintf(order->liquidity, sizeof order->liquidity, "%s", product->liquidity);
+    order->quantity = request->quantity;
+    order->amount = amount;
+    snprintf(order->payment, sizeof order->payment, "wallet");
+    snprintf(order->status, sizeof order->status, "delivered");
+    order->created_at = request->now_s;
+    return STATUS_OK;
+}
+
+/* Marks the picked codes sold to the order and lowers the cached stock. */
+static enum status store_order_take_codes(struct db *db, const struct store_product *product,
+                                          struct store_order_result *result) {
+    sqlite3_stmt *stmt =
+        db_prepare(db, "UPDATE codes SET state = 1, order_id = ? WHERE id = ? AND state = 0");
+    for (int i = 0; i < result->code_count; i++) {
+        sqlite3_reset(stmt);
+        sqlite3_bind_int64(stmt, 1, result->order.id);
+        sqlite3_bind_int64(stmt, 2, result->codes[i].id);
+        enum status status = db_step_done(db, stmt);
+        if (status != STATUS_OK) return status;
+        verify(sqlite3_changes(db->handle) == 1); /* single writer: a free code stays free */
+    }
+    stmt = db_prepare(db, "UPDATE products SET stock = stock - ? WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, result->code_count);
+    sqlite3_bind_int64(stmt, 2, product->id);
+    return db_step_done(db, stmt);
+}
+
+static enum status store_order_pay(struct db *db, const struct store_order_request *request,
+                                   const struct store_order *order) {
+    int64_t wallet = 0, revenue = 0;
+    enum status status =
+        store_account_id(db, LEDGER_BUYER_WALLET, request->buyer_id, order->currency, false, &wallet);
+    if (status == STATUS_NOT_FOUND) return STATUS_INSUFFICIENT_FUNDS;
+    if (status != STATUS_OK) return status;
+    status = store_account_id(db, LEDGER_PLATFORM_REVENUE, 0, order->currency, true, &revenue);
+    if (status != STATUS_OK) return status;
+    struct ledger_transfer transfer;
+    ledger_transfer_init(&transfer, "order");
+    status = ledger_transfer_move(&transfer, wallet, LEDGER_BUYER_WALLET, revenue,
+                                  LEDGER_PLATFORM_REVENUE, order->amount, order->currency);
+    if (status != STATUS_OK) return status;
+    int64_t transfer_id = 0;
+    return store_transfer_post(db, &transfer, order->id, request->buyer_id, 0, request->now_s,
+                               &transfer_id);
+}
+
+static enum status store_order_remember(struct db *db, const struct store_order_request *request,
+                                        int64_t order_id) {
+    sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO idempotency(user_id, key, request_hash, "
+                                        "order_id, created_at) VALUES(?,?,?,?,?)");
+    sqlite3_bind_int64(stmt, 1, request->buyer_id);
+    db_bind_text(stmt, 2, request->idempotency_key);
+    sqlite3_bind_blob(stmt, 3, request->request_hash, STORE_REQUEST_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, order_id);
+    sqlite3_bind_int64(stmt, 5, request->now_s);
+    return db_step_done(db, stmt);
+}
+
+enum status store_order_place(struct db *db, const struct store_order_request *request,
+                              struct store_order_result *result) {
+    verify(db != 0 && request != 0 && result != 0);
+    verify(request->quantity > 0 && request->quantity <= LIMIT_ORDER_QUANTITY);
+    result->replayed = false;
+    result->code_count = 0;
+    enum status status = store_order_idempotent(db, request, result);
+    if (status != STATUS_NOT_FOUND) return status;
+    struct store_product product;
+    status = store_product_by_sku(db, request->sku, &product);
+    if (status != STATUS_OK) return status;
+    int64_t amount = 0;
+    status = money_mul(product.price, request->quantity, &amount);
+    if (status != STATUS_OK) return status;
+    status = store_order_pick(db, &product, request, result);
+    if (status == STATUS_OK) status = store_order_insert(db, &product, request, amount, &result->order);
+    if (status == STATUS_OK) status = store_order_take_codes(db, &product, result);
+    if (status == STATUS_OK) status = store_order_pay(db, request, &result->order);
+    if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
+    if (status == STATUS_OK) {
+        status = store_audit_reveal(db, &result->order, request->buyer_id, "order.deliver",
+                                    request->now_s);
+    }
+    if (status != STATUS_OK) result->code_count = 0;
+    return status;
+}

@@ -1,0 +1,159 @@
+/* store.h — every read and write Tessera makes to its database, as functions over a
+ * struct db. Writes run inside a transaction the caller owns (the writer thread, or a CLI
+ * command); they never commit. The only place SQL lives is src/store/. */
+#ifndef TESSERA_STORE_STORE_H
+#define TESSERA_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+#include "base/mem.h"
+#include "base/money.h"
+#include "base/status.h"
+#include "domain/import.h"
+#include "domain/ledger.h"
+#include "domain/role.h"
+#include "store/db.h"
+#include "vault/vault.h"
+
+#define STORE_REQUEST_HASH_BYTES 32
+
+/* ---- users and sessions (store/users.c) ---- */
+struct store_user {
+    int64_t id;
+    char username[LIMIT_USERNAME_BYTES + 1];
+    enum role role;
+};
+
+must_check enum status store_user_create(struct db *db, const char *username,
+                                         const char *password_hash, enum role role,
+                                         int64_t now_s, int64_t *id_out);
+/* Fills user and the stored Argon2id hash; STATUS_NOT_FOUND for an unknown name. */
+must_check enum status store_user_by_name(struct db *db, const char *username,
+                                          struct store_user *user,
+                                          char hash_out[VAULT_PASSWORD_HASH_BYTES]);
+must_check enum status store_session_create(struct db *db,
+                                            const unsigned char hash[VAULT_TOKEN_HASH_BYTES],
+                                            int64_t user_id, int64_t expires_at_s);
+/* STATUS_UNAUTHORIZED when the token is unknown or expired. */
+must_check enum status store_session_user(struct db *db,
+                                          const unsigned char hash[VAULT_TOKEN_HASH_BYTES],
+                                          int64_t now_s, struct store_user *user);
+
+/* ---- catalog and inventory (store/catalog.c) ---- */
+struct store_product {
+    int64_t id;
+    char sku[LIMIT_SKU_BYTES + 1];
+    char name[LIMIT_NAME_BYTES + 1];
+    int64_t face_value;
+    int64_t price;
+    char currency[MONEY_CURRENCY_BYTES];
+    char liquidity[8];
+    int64_t stock;
+};
+
+must_check enum status store_product_create(struct db *db, const struct store_product *product,
+                                            int64_t now_s, int64_t *id_out);
+must_check enum status store_product_by_sku(struct db *db, const char *sku,
+                                            struct store_product *product);
+/* Calls fn for each product in SKU order; stops early when fn returns non-OK. */
+typedef enum status (*store_product_fn)(void *context, const struct store_product *product);
+must_check enum status store_product_each(struct db *db, store_product_fn fn, void *context);
+
+struct store_import_result {
+    int64_t imported;
+    int64_t duplicates;
+};
+
+/* Seals and inserts the batch's codes for product_id inside the caller's transaction;
+ * duplicates (by keyed hash, across all products) are counted and skipped. Raises the
+ * product's stock by the number imported. */
+must_check enum status store_codes_insert(struct db *db, const struct vault *vault,
+                                          int64_t product_id, const struct import_batch *batch,
+                                          int64_t now_s,
+                                          struct store_import_result *result);
+
+/* ---- ledger (store/ledger_store.c) ---- */
+/* The id of the account (kind, owner, currency); created when create is true. */
+must_check enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner_id,
+                                        const char *currency, bool create, int64_t *id_out);
+must_check enum status store_account_balance(struct db *db, enum ledger_kind kind,
+                                             int64_t owner_id, const char *currency,
+                                             int64_t *balance_out);
+/* Writes a checked transfer and updates cached balances; STATUS_INSUFFICIENT_FUNDS when a
+ * non-negative account would go below zero. */
+must_check enum status store_transfer_post(struct db *db, const struct ledger_transfer *transfer,
+                                           int64_t order_id, int64_t actor_id, const char *reason,
+                                           int64_t now_s, int64_t *id_out);
+must_check enum status store_wallet_credit(struct db *db, const char *username, int64_t amount,
+                                           const char *currency, const char *reason,
+                                           int64_t actor_id, int64_t now_s,
+                                           int64_t *transfer_id_out);
+
+/* ---- orders (store/orders.c) ---- */
+struct store_order {
+    int64_t id;
+    int64_t buyer_id;
+    char sku[LIMIT_SKU_BYTES + 1];
+    char product_name[LIMIT_NAME_BYTES + 1];
+    int64_t unit_price;
+    int64_t face_value;
+    char currency[MONEY_CURRENCY_BYTES];
+    char liquidity[8];
+    int64_t quantity;
+    int64_t amount;
+    char payment[16];
+    char status[20];
+    int64_t created_at;
+};
+
+struct store_sealed_code {
+    int64_t id;
+    size_t len;
+    unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
+};
+
+struct store_order_request {
+    int64_t buyer_id;
+    const char *sku;
+    int64_t quantity;
+    const char *idempotency_key;
+    unsigned char request_hash[STORE_REQUEST_HASH_BYTES];
+    int64_t now_s;
+};
+
+struct store_order_result {
+    bool replayed;
+    struct store_order order;
+    int code_count;
+    struct store_sealed_code codes[LIMIT_ORDER_QUANTITY];
+};
+
+/* The whole wallet order: idempotency, stock, funds, codes, ledger, audit of the reveal. */
+must_check enum status store_order_place(struct db *db, const struct store_order_request *request,
+                                         struct store_order_result *result);
+must_check enum status store_order_get(struct db *db, int64_t order_id, struct store_order *order);
+/* Loads an order and its sealed codes for its buyer and audits the reveal.
+ * STATUS_UNKNOWN_ORDER also when the order is not the buyer's (no existence oracle). */
+must_check enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id,
+                                          int64_t now_s, struct store_order_result *result);
+/* Loads the sealed codes of an order, in id order. */
+must_check enum status store_order_codes(struct db *db, int64_t order_id,
+                                         struct store_sealed_code *codes, int capacity,
+                                         int *count_out);
+
+/* ---- audit log (store/audit.c) ---- */
+must_check enum status store_audit_append(struct db *db, int64_t actor_id, const char *action,
+                                          const char *object, const char *detail, int64_t now_s);
+
+/* ---- invariants (store/check.c) ---- */
+/* Runs every invariant; appends a JSON summary to out; *ok_out says whether all hold. */
+must_check enum status store_check(struct db *db, struct buf *out, bool *ok_out);
+
+/* ---- set-up (store/setup.c) ---- */
+/* Creates the platform accounts and the admin user; demo adds a small catalog. */
+must_check enum status store_setup(struct db *db, const struct vault *vault,
+                                   const char *admin_password_hash, bool demo, int64_t now_s);
+
+#endif

@@ -1,0 +1,185 @@
+/* writer.c — the writer thread and its queue. The queue is a mutex-protected FIFO; the
+ * thread takes up to LIMIT_WRITER_BATCH commands at a time, so the batch grows with load
+ * and shrinks to one when idle (no added latency at low load). */
+#include "store/writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+struct writer {
+    struct db db;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_cond_t finished; /* broadcast when a writer_call command completes */
+    struct writer_cmd *head, *tail;
+    uint32_t queued;
+    bool stopping;
+    struct writer_stats stats; /* under lock */
+};
+
+static void writer_call_done(struct writer_cmd *cmd);
+
+static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
+    struct db *db = &writer->db;
+    if (db_step_done(db, db_prepare(db, "SAVEPOINT cmd")) != STATUS_OK) {
+        cmd->status = STATUS_DB;
+        return;
+    }
+    cmd->status = cmd->apply(db, cmd);
+    if (cmd->status != STATUS_OK) {
+        if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
+            verify(!"rollback to savepoint failed");
+        }
+    }
+    verify(db_step_done(db, db_prepare(db, "RELEASE cmd")) == STATUS_OK);
+}
+
+static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
+    struct db *db = &writer->db;
+    enum status status = db_begin_immediate(db);
+    if (status == STATUS_OK) {
+        for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) writer_apply_one(writer, cmd);
+        status = db_commit(db);
+        if (status != STATUS_OK) db_rollback(db);
+    }
+    if (status != STATUS_OK) {
+        log_error("writer: batch failed (%s); every command in it fails", status_code(status));
+        for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) {
+            cmd->status = status == STATUS_DB ? STATUS_DB : STATUS_BUSY;
+        }
+    }
+    bool any_waiter = false;
+    while (batch != 0) {
+        struct writer_cmd *next = batch->next; /* done may free cmd */
+        batch->next = 0;
+        if (batch->done == writer_call_done) {
+            any_waiter = true; /* writer_call: completed is read under the lock */
+            verify(pthread_mutex_lock(&writer->lock) == 0);
+            batch->completed = true;
+            verify(pthread_mutex_unlock(&writer->lock) == 0);
+        } else {
+            batch->done(batch);
+        }
+        batch = next;
+    }
+    if (any_waiter) {
+        verify(pthread_mutex_lock(&writer->lock) == 0);
+        verify(pthread_cond_broadcast(&writer->finished) == 0);
+        verify(pthread_mutex_unlock(&writer->lock) == 0);
+    }
+}
+
+static void *writer_main(void *arg) {
+    struct writer *writer = arg;
+    for (;;) {
+        verify(pthread_mutex_lock(&writer->lock) == 0);
+        while (writer->head == 0 && !writer->stopping) {
+            verify(pthread_cond_wait(&writer->wake, &writer->lock) == 0);
+        }
+        if (writer->head == 0 && writer->stopping) {
+            verify(pthread_mutex_unlock(&writer->lock) == 0);
+            break;
+        }
+        struct writer_cmd *batch = writer->head, *last = batch;
+        uint32_t size = 1;
+        while (last->next != 0 && size < LIMIT_WRITER_BATCH) {
+            last = last->next;
+            size++;
+        }
+        writer->head = last->next;
+        if (writer->head == 0) writer->tail = 0;
+        last->next = 0;
+        writer->queued -= size;
+        writer->stats.batches++;
+        writer->stats.commands += size;
+        unsigned bucket = 0;
+        while ((1u << bucket) < size && bucket + 1 < WRITER_BATCH_BUCKETS) bucket++;
+        writer->stats.batch_size_buckets[bucket]++;
+        verify(pthread_mutex_unlock(&writer->lock) == 0);
+        writer_run_batch(writer, batch);
+    }
+    return 0;
+}
+
+enum status writer_start(const char *db_path, struct writer **out) {
+    verify(db_path != 0 && out != 0);
+    struct writer *writer = mem_calloc(1, sizeof *writer);
+    enum status status = db_open(&writer->db, db_path, false, false);
+    if (status != STATUS_OK) {
+        free(writer);
+        return status;
+    }
+    verify(pthread_mutex_init(&writer->lock, 0) == 0);
+    verify(pthread_cond_init(&writer->wake, 0) == 0);
+    verify(pthread_cond_init(&writer->finished, 0) == 0);
+    if (pthread_create(&writer->thread, 0, writer_main, writer) != 0) {
+        db_close(&writer->db);
+        free(writer);
+        return STATUS_NOMEM;
+    }
+    *out = writer;
+    return STATUS_OK;
+}
+
+enum status writer_submit(struct writer *writer, struct writer_cmd *cmd) {
+    verify(writer != 0 && cmd != 0);
+    verify(cmd->apply != 0 && cmd->done != 0);
+    cmd->next = 0;
+    cmd->status = STATUS_OK;
+    cmd->completed = false;
+    verify(pthread_mutex_lock(&writer->lock) == 0);
+    enum status status = STATUS_OK;
+    if (writer->stopping || writer->queued >= LIMIT_WRITER_QUEUE) {
+        status = STATUS_BUSY;
+    } else {
+        if (writer->tail) writer->tail->next = cmd; else writer->head = cmd;
+        writer->tail = cmd;
+        writer->queued++;
+        verify(pthread_cond_signal(&writer->wake) == 0);
+    }
+    verify(pthread_mutex_unlock(&writer->lock) == 0);
+    return status;
+}
+
+static void writer_call_done(struct writer_cmd *cmd) { (void)cmd; }
+
+enum status writer_call(struct writer *writer, struct writer_cmd *cmd) {
+    verify(writer != 0 && cmd != 0);
+    cmd->done = writer_call_done;
+    enum status status = writer_submit(writer, cmd);
+    if (status != STATUS_OK) return status;
+    verify(pthread_mutex_lock(&writer->lock) == 0);
+    while (!cmd->completed) verify(pthread_cond_wait(&writer->finished, &writer->lock) == 0);
+    verify(pthread_mutex_unlock(&writer->lock) == 0);
+    return cmd->status;
+}
+
+void writer_stop(struct writer *writer) {
+    verify(writer != 0);
+    verify(pthread_mutex_lock(&writer->lock) == 0);
+    writer->stopping = true;
+    verify(pthread_cond_signal(&writer->wake) == 0);
+    verify(pthread_mutex_unlock(&writer->lock) == 0);
+    verify(pthread_join(writer->thread, 0) == 0);
+    verify(writer->head == 0);
+    db_close(&writer->db);
+    pthread_cond_destroy(&writer->wake);
+    pthread_cond_destroy(&writer->finished);
+    pthread_mutex_destroy(&writer->lock);
+    free(writer);
+}
+
+void writer_stats(struct writer *writer, struct writer_stats *out) {
+    verify(writer != 0 && out != 0);
+    verify(pthread_mutex_lock(&writer->lock) == 0);
+    *out = writer->stats;
+    out->queue_depth = writer->queued;
+    verify(pthread_mutex_unlock(&writer->lock) == 0);
+}

@@ -1,0 +1,51 @@
+/* writer.h — the single writer: one thread owns the write connection, applies queued
+ * commands in batches, each inside its own SAVEPOINT, and commits once per batch (group
+ * commit: one fsync for many orders). A command's done callback runs only after its batch
+ * is durable, so a 2xx never precedes the disk. */
+#ifndef TESSERA_STORE_WRITER_H
+#define TESSERA_STORE_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+#include "base/status.h"
+#include "store/db.h"
+
+struct writer_cmd;
+/* Runs in the writer thread inside a savepoint; a non-OK status rolls back this command
+ * only. Must not block on anything but the database. */
+typedef enum status (*writer_apply_fn)(struct db *db, struct writer_cmd *cmd);
+/* Runs in the writer thread after commit (or failure); must be quick (resume a request). */
+typedef void (*writer_done_fn)(struct writer_cmd *cmd);
+
+struct writer_cmd {
+    writer_apply_fn apply;
+    writer_done_fn done;
+    enum status status; /* set before done runs */
+    bool completed;     /* writer_call only: set under the writer's lock */
+    struct writer_cmd *next;
+};
+
+#define WRITER_BATCH_BUCKETS 10 /* batch sizes 1, ≤2, ≤4, … ≤512 */
+
+struct writer_stats {
+    uint64_t batches;
+    uint64_t commands;
+    uint64_t batch_size_buckets[WRITER_BATCH_BUCKETS];
+    uint64_t queue_depth;
+};
+
+struct writer;
+
+must_check enum status writer_start(const char *db_path, struct writer **out);
+/* Queues cmd; done will be called exactly once. STATUS_BUSY (done not called) when the
+ * queue is full or the writer is stopping. */
+must_check enum status writer_submit(struct writer *writer, struct writer_cmd *cmd);
+/* Submits and waits; returns the command's status. For CLI and tests. */
+must_check enum status writer_call(struct writer *writer, struct writer_cmd *cmd);
+/* Refuses new commands, finishes every queued one, closes the connection, frees. */
+void writer_stop(struct writer *writer);
+void writer_stats(struct writer *writer, struct writer_stats *out);
+
+#endif
