@@ -96,13 +96,13 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql) {
             if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
                                    0) != SQLITE_OK) {
                 log_error("db: prepare failed: %s", sqlite3_errmsg(db->handle));
-                verify(!"a statement in src/store failed to prepare");
+                assert_fail("a statement in src/store failed to prepare", __FILE__, __LINE__);
             }
             slot->sql = sql;
             return slot->stmt;
         }
     }
-    verify(!"DB_STMT_SLOTS is too small");
+    assert_fail("DB_STMT_SLOTS is too small", __FILE__, __LINE__);
     return 0;
 }
 

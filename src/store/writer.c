@@ -35,7 +35,7 @@ static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
     cmd->status = cmd->apply(db, cmd);
     if (cmd->status != STATUS_OK) {
         if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
-            verify(!"rollback to savepoint failed");
+            assert_fail("rollback to savepoint failed", __FILE__, __LINE__);
         }
     }
     verify(db_step_done(db, db_prepare(db, "RELEASE cmd")) == STATUS_OK);
