@@ -1,6 +1,7 @@
 /* catalog.c — products and sealed card-code inventory. Plaintext codes pass through here
  * only on their way into vault_code_seal; they are never bound to SQL. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -67,52 +68,81 @@ enum status store_product_each(struct db *db, store_product_fn fn, void *context
     return status;
 }
 
+/* Codes are inserted in hash order: the UNIQUE(hash) index is the one random-order index,
+ * and sorted keys touch its pages in sequence instead of all over. Duplicates inside the
+ * batch end up adjacent and are counted without a database round trip. */
+struct catalog_keyed {
+    unsigned char hash[VAULT_CODE_HASH_BYTES];
+    int item;
+};
+
+static int catalog_keyed_compare(const void *a, const void *b) {
+    return memcmp(((const struct catalog_keyed *)a)->hash, ((const struct catalog_keyed *)b)->hash,
+                  VAULT_CODE_HASH_BYTES);
+}
+
+static enum status catalog_insert_one(struct db *db, sqlite3_stmt *stmt, const struct vault *vault,
+                                      int64_t id, int64_t product_id, const struct catalog_keyed *key,
+                                      const struct import_batch *batch, int64_t now_s,
+                                      bool *inserted) {
+    const struct import_item *code = &batch->items[key->item];
+    verify(code->len > 0 && code->len <= LIMIT_CODE_BYTES);
+    unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
+    vault_code_seal(vault, id, batch->bytes + code->offset, code->len, sealed);
+    sqlite3_reset(stmt);
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, product_id);
+    sqlite3_bind_blob(stmt, 3, key->hash, VAULT_CODE_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, sealed, (int)(code->len + VAULT_SEAL_OVERHEAD), SQLITE_STATIC);
+    if (code->expires_at > 0) {
+        sqlite3_bind_int64(stmt, 5, code->expires_at);
+    } else {
+        sqlite3_bind_null(stmt, 5);
+    }
+    sqlite3_bind_int64(stmt, 6, now_s);
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) return STATUS_DB;
+    *inserted = sqlite3_changes(db->handle) == 1;
+    return STATUS_OK;
+}
+
 enum status store_codes_insert(struct db *db, const struct vault *vault, int64_t product_id,
                                const struct import_batch *batch, int64_t now_s,
                                struct store_import_result *result) {
     verify(db != 0 && vault != 0 && result != 0 && batch != 0);
     verify(product_id > 0 && batch->count >= 0);
+    if (batch->count == 0) return STATUS_OK;
     sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM codes");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return STATUS_DB;
     int64_t next_id = sqlite3_column_int64(stmt, 0) + 1;
     sqlite3_reset(stmt);
-    int64_t imported = 0;
-    unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
-    unsigned char hash[VAULT_CODE_HASH_BYTES];
-    stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
-                          "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
+    struct catalog_keyed *keys = mem_alloc((size_t)batch->count * sizeof *keys);
     for (int i = 0; i < batch->count; i++) {
         const struct import_item *code = &batch->items[i];
-        const char *text = batch->bytes + code->offset;
-        verify(code->len > 0 && code->len <= LIMIT_CODE_BYTES);
-        vault_code_hash(vault, text, code->len, hash);
-        vault_code_seal(vault, next_id, text, code->len, sealed);
-        sqlite3_reset(stmt);
-        sqlite3_bind_int64(stmt, 1, next_id);
-        sqlite3_bind_int64(stmt, 2, product_id);
-        sqlite3_bind_blob(stmt, 3, hash, sizeof hash, SQLITE_STATIC);
-        sqlite3_bind_blob(stmt, 4, sealed, (int)(code->len + VAULT_SEAL_OVERHEAD),
-                          SQLITE_STATIC);
-        if (code->expires_at > 0) {
-            sqlite3_bind_int64(stmt, 5, code->expires_at);
-        } else {
-            sqlite3_bind_null(stmt, 5);
+        vault_code_hash(vault, batch->bytes + code->offset, code->len, keys[i].hash);
+        keys[i].item = i;
+    }
+    qsort(keys, (size_t)batch->count, sizeof *keys, catalog_keyed_compare);
+    stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
+                          "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
+    int64_t imported = 0;
+    for (int i = 0; status == STATUS_OK && i < batch->count; i++) {
+        bool inserted = false;
+        if (i == 0 || catalog_keyed_compare(&keys[i - 1], &keys[i]) != 0) {
+            status = catalog_insert_one(db, stmt, vault, next_id, product_id, &keys[i], batch,
+                                        now_s, &inserted);
         }
-        sqlite3_bind_int64(stmt, 6, now_s);
-        if (sqlite3_step(stmt) != SQLITE_DONE) {
-            sqlite3_reset(stmt);
-            return STATUS_DB;
-        }
-        if (sqlite3_changes(db->handle) == 1) {
+        if (inserted) {
             imported++;
             next_id++;
         } else {
             result->duplicates++;
         }
     }
-    sqlite3_reset(stmt);
-    memset(sealed, 0, sizeof sealed);
+    free(keys);
+    if (status != STATUS_OK) return status;
     result->imported += imported;
     if (imported == 0) return STATUS_OK;
     stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");

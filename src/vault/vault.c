@@ -76,13 +76,29 @@ static void vault_code_ad(int64_t code_id, unsigned char ad[8]) {
     for (int i = 0; i < 8; i++) ad[i] = (unsigned char)(id >> (8 * i));
 }
 
+/* Nonces come from a per-thread pool of random bytes refilled in bulk: one getrandom()
+ * per VAULT_NONCE_POOL_BYTES instead of one per code (imports seal millions). */
+#define VAULT_NONCE_POOL_BYTES (VAULT_NONCE_BYTES * 512)
+static _Thread_local unsigned char vault_nonce_pool[VAULT_NONCE_POOL_BYTES];
+static _Thread_local size_t vault_nonce_used = VAULT_NONCE_POOL_BYTES;
+
+static void vault_nonce(unsigned char out[VAULT_NONCE_BYTES]) {
+    if (vault_nonce_used == VAULT_NONCE_POOL_BYTES) {
+        randombytes_buf(vault_nonce_pool, sizeof vault_nonce_pool);
+        vault_nonce_used = 0;
+    }
+    memcpy(out, vault_nonce_pool + vault_nonce_used, VAULT_NONCE_BYTES);
+    sodium_memzero(vault_nonce_pool + vault_nonce_used, VAULT_NONCE_BYTES); /* never reused */
+    vault_nonce_used += VAULT_NONCE_BYTES;
+}
+
 void vault_code_seal(const struct vault *vault, int64_t code_id, const char *code,
                      size_t code_len, unsigned char *out) {
     verify(vault != 0 && code != 0 && out != 0);
     verify(code_id > 0);
     unsigned char ad[8];
     vault_code_ad(code_id, ad);
-    randombytes_buf(out, VAULT_NONCE_BYTES);
+    vault_nonce(out);
     unsigned long long written = 0;
     verify(crypto_aead_xchacha20poly1305_ietf_encrypt(
                out + VAULT_NONCE_BYTES, &written, (const unsigned char *)code, code_len, ad,
