@@ -229,7 +229,12 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
     struct server *server = cls;
     struct request *req = *con_cls;
     if (req == 0) return;
-    verify(!req->waiting);
+    if (req->waiting) {
+        /* The client left while its work ran: the work is done (the connection was resumed,
+         * or MHD could not have ended it); let finish release it, answer unsent. */
+        req->waiting = false;
+        req->finish(req);
+    }
     metrics_record(req->route, req->answered ? req->http_status : 499,
                    clock_monotonic_ns() - req->started_ns);
     buf_free(&req->body);
