@@ -55,7 +55,7 @@ static void orders_answer_codes(struct request *req, struct order_job *job, unsi
 }
 
 static void orders_free(struct order_job *job) {
-    sodium_memzero(&job->result, sizeof job->result);
+    store_order_result_free(&job->result);
     free(job);
 }
 

@@ -1,7 +1,9 @@
 /* orders.c — the wallet order transaction and order reads. store_order_place does the whole
  * order inside the caller's transaction (a writer savepoint): any failure leaves nothing,
  * because the savepoint is rolled back. */
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -25,6 +27,17 @@ static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     snprintf(order->payment, sizeof order->payment, "%s", db_text(stmt, 10));
     snprintf(order->status, sizeof order->status, "%s", db_text(stmt, 11));
     order->created_at = sqlite3_column_int64(stmt, 12);
+}
+
+void store_order_result_free(struct store_order_result *result) {
+    verify(result != 0);
+    if (result->codes != 0) {
+        verify(result->code_count >= 0);
+        sodium_memzero(result->codes, (size_t)result->code_count * sizeof result->codes[0]);
+        free(result->codes);
+    }
+    result->codes = 0;
+    result->code_count = 0;
 }
 
 enum status store_order_get(struct db *db, int64_t order_id, struct store_order *order) {
@@ -80,7 +93,9 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
     enum status status = store_order_get(db, order_id, &result->order);
     if (status != STATUS_OK) return status;
     if (result->order.buyer_id != buyer_id) return STATUS_UNKNOWN_ORDER;
-    status = store_order_codes(db, order_id, result->codes, LIMIT_ORDER_QUANTITY,
+    store_order_result_free(result);
+    result->codes = mem_alloc((size_t)result->order.quantity * sizeof result->codes[0]);
+    status = store_order_codes(db, order_id, result->codes, (int)result->order.quantity,
                                &result->code_count);
     if (status != STATUS_OK) return status;
     verify(result->code_count == result->order.quantity);
@@ -117,6 +132,8 @@ static enum status store_order_pick(struct db *db, const struct store_product *p
     sqlite3_bind_int64(stmt, 1, product->id);
     sqlite3_bind_int64(stmt, 2, request->now_s);
     sqlite3_bind_int64(stmt, 3, request->quantity);
+    store_order_result_free(result);
+    result->codes = mem_alloc((size_t)request->quantity * sizeof result->codes[0]);
     int count = 0, rc = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         verify(count < request->quantity);
@@ -220,7 +237,6 @@ enum status store_order_place(struct db *db, const struct store_order_request *r
     verify(db != 0 && request != 0 && result != 0);
     verify(request->quantity > 0 && request->quantity <= LIMIT_ORDER_QUANTITY);
     result->replayed = false;
-    result->code_count = 0;
     enum status status = store_order_idempotent(db, request, result);
     if (status != STATUS_NOT_FOUND) return status;
     struct store_product product;
@@ -238,6 +254,6 @@ enum status store_order_place(struct db *db, const struct store_order_request *r
         status = store_audit_reveal(db, &result->order, request->buyer_id, "order.deliver",
                                     request->now_s);
     }
-    if (status != STATUS_OK) result->code_count = 0;
+    if (status != STATUS_OK) store_order_result_free(result);
     return status;
 }

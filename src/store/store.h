@@ -127,8 +127,11 @@ struct store_order_result {
     bool replayed;
     struct store_order order;
     int code_count;
-    struct store_sealed_code codes[LIMIT_ORDER_QUANTITY];
+    struct store_sealed_code *codes; /* order quantity entries, owned; see _free */
 };
+
+/* Wipes the sealed codes and frees them; the result can be reused. */
+void store_order_result_free(struct store_order_result *result);
 
 /* The whole wallet order: idempotency, stock, funds, codes, ledger, audit of the reveal. */
 must_check enum status store_order_place(struct db *db, const struct store_order_request *request,

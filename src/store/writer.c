@@ -78,6 +78,7 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
 
 static void *writer_main(void *arg) {
     struct writer *writer = arg;
+    (void)pthread_setname_np(pthread_self(), "tessera-writer");
     for (;;) {
         verify(pthread_mutex_lock(&writer->lock) == 0);
         while (writer->head == 0 && !writer->stopping) {
