@@ -31,6 +31,7 @@ int cli_init(int argc, char **argv) {
         return 0;
     }
     if (vault_global_init() != STATUS_OK) return init_fail("libsodium", STATUS_CRYPTO);
+    umask(077); /* the database holds password hashes and sealed codes: owner only */
     const char *env_password = getenv("TESSERA_ADMIN_PASSWORD");
     char generated[21];
     const char *password = env_password;
