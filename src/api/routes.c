@@ -1,6 +1,7 @@
 /* routes.c — the route table: every URL Tessera answers, who may call it, and its handler.
  * Adding an endpoint means one line here and a handler in the resource's file. */
 #include "api/api.h"
+#include "base/limits.h"
 
 #define ADMIN ROLE_BIT(ROLE_ADMIN)
 #define SUPPORT ROLE_BIT(ROLE_SUPPORT)
@@ -8,18 +9,19 @@
 #define BUYER ROLE_BIT(ROLE_BUYER)
 
 const struct route routes[] = {
-    {"GET", "/healthz", "healthz", 0, api_healthz},
-    {"GET", "/metrics", "metrics", 0, api_metrics},
-    {"POST", "/api/v1/auth/login", "auth_login", 0, api_login},
-    {"POST", "/api/v1/users", "users_create", ADMIN, api_users_create},
-    {"GET", "/api/v1/products", "products_list", 0, api_products_list},
-    {"POST", "/api/v1/products", "products_create", ADMIN, api_products_create},
-    {"POST", "/api/v1/products/{}/codes", "codes_import", ADMIN | SUPPLIER, api_codes_import},
-    {"POST", "/api/v1/wallet/credits", "wallet_credit", ADMIN, api_wallet_credit},
-    {"GET", "/api/v1/wallet", "wallet_get", ROLES_ANY, api_wallet_get},
-    {"POST", "/api/v1/orders", "orders_create", BUYER, api_orders_create},
-    {"GET", "/api/v1/orders/{}", "orders_get", BUYER | SUPPORT | ADMIN, api_orders_get},
-    {"GET", "/api/v1/orders/{}/codes", "orders_codes", BUYER, api_orders_codes},
+    {"GET", "/healthz", "healthz", 0, api_healthz, 0},
+    {"GET", "/metrics", "metrics", 0, api_metrics, 0},
+    {"POST", "/api/v1/auth/login", "auth_login", 0, api_login, 0},
+    {"POST", "/api/v1/users", "users_create", ADMIN, api_users_create, 0},
+    {"GET", "/api/v1/products", "products_list", 0, api_products_list, 0},
+    {"POST", "/api/v1/products", "products_create", ADMIN, api_products_create, 0},
+    {"POST", "/api/v1/products/{}/codes", "codes_import", ADMIN | SUPPLIER, api_codes_import,
+     LIMIT_IMPORT_BODY_BYTES},
+    {"POST", "/api/v1/wallet/credits", "wallet_credit", ADMIN, api_wallet_credit, 0},
+    {"GET", "/api/v1/wallet", "wallet_get", ROLES_ANY, api_wallet_get, 0},
+    {"POST", "/api/v1/orders", "orders_create", BUYER, api_orders_create, 0},
+    {"GET", "/api/v1/orders/{}", "orders_get", BUYER | SUPPORT | ADMIN, api_orders_get, 0},
+    {"GET", "/api/v1/orders/{}/codes", "orders_codes", BUYER, api_orders_codes, 0},
 };
 
 const int routes_count = (int)(sizeof routes / sizeof routes[0]);

@@ -8,6 +8,7 @@
 
 /* HTTP */
 #define LIMIT_BODY_BYTES (1024 * 1024)       /* request body; larger answers 413 */
+#define LIMIT_IMPORT_BODY_BYTES (32 * 1024 * 1024) /* body of a code import request */
 #define LIMIT_HEADER_COUNT 64                /* request headers; more answers 431 */
 #define LIMIT_URL_BYTES 2048                 /* request target; longer answers 414 */
 #define LIMIT_CONNECTIONS 1024               /* concurrent client connections */
@@ -47,6 +48,7 @@
 _Static_assert(LIMIT_BODY_BYTES >= 1024, "body limit too small");
 _Static_assert(LIMIT_ORDER_QUANTITY > 0 && LIMIT_ORDER_QUANTITY <= 1000, "quantity limit");
 _Static_assert(LIMIT_AMOUNT_MINOR < INT64_MAX / (LIMIT_ORDER_QUANTITY + 1), "amount limit");
+_Static_assert(LIMIT_IMPORT_BODY_BYTES >= LIMIT_BODY_BYTES, "import body limit");
 _Static_assert(LIMIT_CODE_BYTES < LIMIT_IMPORT_LINE_BYTES, "a code must fit on a line");
 _Static_assert(LIMIT_IMPORT_CHUNK > 0 && LIMIT_IMPORT_CHUNK <= LIMIT_IMPORT_CODES_PER_REQUEST,
                "import chunk");

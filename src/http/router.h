@@ -3,6 +3,7 @@
 #ifndef TESSERA_HTTP_ROUTER_H
 #define TESSERA_HTTP_ROUTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "http/request.h"
@@ -15,6 +16,7 @@ struct route {
     const char *name;      /* metric label: "orders_codes" */
     uint32_t roles;        /* 0: public; otherwise ROLE_BIT(...) mask */
     route_handler_fn handler;
+    size_t body_limit;     /* 0: LIMIT_BODY_BYTES */
 };
 
 extern const struct route routes[];

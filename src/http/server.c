@@ -136,15 +136,10 @@ static bool server_authenticate(struct request *req) {
     return true;
 }
 
+/* Runs after the whole body arrived: authenticate, authorise, handle. */
 static void server_dispatch(struct request *req) {
-    const char *path = req->url;
-    const struct route *route = 0;
-    switch (router_match(req, req->method, path, &route)) {
-    case ROUTE_NO_PATH: request_error(req, STATUS_NOT_FOUND, 0); return;
-    case ROUTE_WRONG_METHOD: request_error(req, STATUS_METHOD_NOT_ALLOWED, 0); return;
-    case ROUTE_FOUND: break;
-    }
-    req->route = route;
+    const struct route *route = req->route;
+    verify(route != 0);
     if (route->roles != 0) {
         if (!server_authenticate(req)) {
             request_error(req, STATUS_UNAUTHORIZED, 0);
@@ -166,17 +161,29 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     req->url = url;
     req->method = method;
     req->started_ns = clock_monotonic_ns();
-    buf_init(&req->body, LIMIT_BODY_BYTES);
+    buf_init(&req->body, LIMIT_BODY_BYTES); /* raised below for routes that take more */
     buf_init(&req->response, 64 * 1024 * 1024);
     atomic_fetch_add(&server->inflight, 1);
     int headers = MHD_get_connection_values(connection, MHD_HEADER_KIND, 0, 0);
     const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
+    enum route_match match = ROUTE_NO_PATH;
     if (strlen(url) > LIMIT_URL_BYTES) {
         req->early = STATUS_URI_TOO_LONG;
     } else if (headers > LIMIT_HEADER_COUNT) {
         req->early = STATUS_TOO_MANY_HEADERS;
-    } else if (length != 0 && (strlen(length) > 9 || strtol(length, 0, 10) > LIMIT_BODY_BYTES)) {
+    } else if ((match = router_match(req, method, url, &req->route)) == ROUTE_NO_PATH) {
+        req->early = STATUS_NOT_FOUND;
+    } else if (match == ROUTE_WRONG_METHOD) {
+        req->early = STATUS_METHOD_NOT_ALLOWED;
+    }
+    if (req->early != STATUS_OK) {
+        req->route = 0;
+        return req;
+    }
+    size_t limit = req->route->body_limit ? req->route->body_limit : LIMIT_BODY_BYTES;
+    req->body.limit = limit;
+    if (length != 0 && (strlen(length) > 10 || strtoll(length, 0, 10) > (long long)limit)) {
         req->early = STATUS_BODY_TOO_LARGE;
     }
     return req;
@@ -191,8 +198,12 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
     if (req == 0) {
         req = server_request_new(cls, connection, url, method);
         *con_cls = req;
-        if (req->early == STATUS_BODY_TOO_LARGE) {
-            request_error(req, req->early, 0); /* answer before reading the body */
+        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        bool has_body = length != 0 || MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (req->early != STATUS_OK && has_body) {
+            request_error(req, req->early, 0); /* answer now; never read a refused body */
             return server_queue(req);
         }
         return MHD_YES;
