@@ -65,21 +65,26 @@ enum status import_parse_line(const char *line, size_t len, bool csv, int64_t no
     verify(out != 0);
     out->expires_at = 0;
     if (!csv) return import_accept_code(line, len, out);
-    char field[LIMIT_IMPORT_LINE_BYTES];
+    /* The CR of a CRLF line ending belongs to the ending, not to a (maybe quoted) field. */
+    if (len > 0 && line[len - 1] == '\r') len--;
+    char field[LIMIT_IMPORT_LINE_BYTES + 1]; /* a whole line and its NUL */
     char expiry[64];
     size_t pos = 0, field_len = 0, expiry_len = 0;
     if (import_csv_field(line, len, &pos, field, sizeof field, &field_len) != STATUS_OK) {
         return STATUS_INVALID_VALUE;
     }
     if (pos < len || (len > 0 && line[len - 1] == ',')) {
+        size_t expiry_start = pos;
         if (import_csv_field(line, len, &pos, expiry, sizeof expiry, &expiry_len) != STATUS_OK) {
             return STATUS_INVALID_VALUE;
         }
-        if (pos < len) return STATUS_INVALID_VALUE; /* a third column */
+        /* a third column, also an empty one after a trailing comma */
+        if (pos < len || (pos > expiry_start && line[pos - 1] == ',')) return STATUS_INVALID_VALUE;
     }
     const char *e = expiry;
     text_trim(&e, &expiry_len);
-    if (strcmp(field, "code") == 0 && expiry_len == 10 && memcmp(e, "expires_at", 10) == 0) {
+    if (field_len == 4 && memcmp(field, "code", 4) == 0 && expiry_len == 10 &&
+        memcmp(e, "expires_at", 10) == 0) {
         return STATUS_NOT_FOUND; /* the header row */
     }
     if (expiry_len > 0) {
