@@ -209,11 +209,13 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
+        /* A body that outgrows the limit only now (chunked: no Content-Length) is dropped
+         * as it arrives and answered 413 once it ends: MHD cannot queue a response while
+         * it hands over upload data, and queueing anyway closes the connection unanswered. */
         if (!req->answered && req->early == STATUS_OK &&
             buf_append(&req->body, upload_data, *upload_data_size) != STATUS_OK) {
-            request_error(req, STATUS_BODY_TOO_LARGE, 0);
-            *upload_data_size = 0;
-            return server_queue(req);
+            req->early = STATUS_BODY_TOO_LARGE;
+            buf_free(&req->body);
         }
         *upload_data_size = 0;
         return MHD_YES;
