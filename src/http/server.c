@@ -183,6 +183,8 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     }
     size_t limit = req->route->body_limit ? req->route->body_limit : LIMIT_BODY_BYTES;
     req->body.limit = limit;
+    /* MHD accepted it as 1*DIGIT; leading zeros are allowed and say nothing of the size. */
+    while (length != 0 && length[0] == '0' && length[1] != 0) length++;
     if (length != 0 && (strlen(length) > 10 || strtoll(length, 0, 10) > (long long)limit)) {
         req->early = STATUS_BODY_TOO_LARGE;
     }
