@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "store/db.h"
 
 static void usage(FILE *out) {
     fputs("usage: tessera COMMAND [OPTIONS]\n"
@@ -32,6 +33,10 @@ int main(int argc, char **argv) {
         strcmp(command, "-h") == 0) {
         usage(stdout);
         return 0;
+    }
+    if (db_global_init() != STATUS_OK) {
+        fputs("tessera: cannot initialise SQLite\n", stderr);
+        return 1;
     }
     if (strcmp(command, "init") == 0) return cli_init(argc - 1, argv + 1);
     if (strcmp(command, "serve") == 0) return cli_serve(argc - 1, argv + 1);

@@ -12,6 +12,15 @@
 
 _Static_assert((DB_STMT_SLOTS & (DB_STMT_SLOTS - 1)) == 0, "slots must be a power of two");
 
+enum status db_global_init(void) {
+    if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
+        sqlite3_initialize() != SQLITE_OK) {
+        return STATUS_DB;
+    }
+    return STATUS_OK;
+}
+
 enum status db_open(struct db *db, const char *path, bool readonly, bool create) {
     verify(db != 0 && path != 0);
     memset(db, 0, sizeof *db);
@@ -32,6 +41,9 @@ enum status db_open(struct db *db, const char *path, bool readonly, bool create)
     if (status == STATUS_OK) status = db_exec(db, "PRAGMA synchronous=FULL");
     if (status == STATUS_OK) status = db_exec(db, "PRAGMA foreign_keys=ON");
     if (status == STATUS_OK) status = db_exec(db, "PRAGMA cache_size=-16384");
+    /* Savepoint sub-journals and sorts stay in memory: the writer opens a savepoint per
+     * command, and a temp file there costs ~25 pwrite() calls per order. */
+    if (status == STATUS_OK) status = db_exec(db, "PRAGMA temp_store=MEMORY");
     if (status != STATUS_OK) db_close(db);
     return status;
 }

@@ -22,6 +22,11 @@ struct db {
     struct db_stmt_slot slots[DB_STMT_SLOTS];
 };
 
+/* Process-wide SQLite set-up; call once before any connection opens. Connections are
+ * never shared between threads here, so SQLite's own mutexes and memory statistics
+ * (a global lock per allocation) are switched off. */
+must_check enum status db_global_init(void);
+
 /* Opens PATH (which must exist unless create) in WAL mode, synchronous=FULL, foreign keys
  * on, busy timeout LIMIT_BUSY_TIMEOUT_MS. */
 must_check enum status db_open(struct db *db, const char *path, bool readonly, bool create);

@@ -201,14 +201,28 @@ static enum status store_order_take_codes(struct db *db, const struct store_prod
     return db_step_done(db, stmt);
 }
 
-static enum status store_order_pay(struct db *db, const struct store_order_request *request,
-                                   const struct store_order *order) {
-    int64_t wallet = 0, revenue = 0;
-    enum status status =
-        store_account_id(db, LEDGER_BUYER_WALLET, request->buyer_id, order->currency, false, &wallet);
+/* The buyer's wallet, checked before anything is written: an order that cannot be paid
+ * fails without writes (see writer.h). */
+static enum status store_order_wallet(struct db *db, const struct store_order_request *request,
+                                      const char *currency, int64_t amount, int64_t *wallet_id) {
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT id, balance FROM accounts WHERE kind = "
+                                        "'buyer_wallet' AND owner_id = ? AND currency = ?");
+    sqlite3_bind_int64(stmt, 1, request->buyer_id);
+    db_bind_text(stmt, 2, currency);
+    enum status status = db_step_row(db, stmt);
     if (status == STATUS_NOT_FOUND) return STATUS_INSUFFICIENT_FUNDS;
     if (status != STATUS_OK) return status;
-    status = store_account_id(db, LEDGER_PLATFORM_REVENUE, 0, order->currency, true, &revenue);
+    *wallet_id = sqlite3_column_int64(stmt, 0);
+    int64_t balance = sqlite3_column_int64(stmt, 1);
+    sqlite3_reset(stmt);
+    return balance >= amount ? STATUS_OK : STATUS_INSUFFICIENT_FUNDS;
+}
+
+static enum status store_order_pay(struct db *db, const struct store_order_request *request,
+                                   const struct store_order *order, int64_t wallet) {
+    int64_t revenue = 0;
+    enum status status =
+        store_account_id(db, LEDGER_PLATFORM_REVENUE, 0, order->currency, true, &revenue);
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, "order");
@@ -245,10 +259,13 @@ enum status store_order_place(struct db *db, const struct store_order_request *r
     int64_t amount = 0;
     status = money_mul(product.price, request->quantity, &amount);
     if (status != STATUS_OK) return status;
+    /* Every check comes before the first write. */
+    int64_t wallet = 0;
     status = store_order_pick(db, &product, request, result);
+    if (status == STATUS_OK) status = store_order_wallet(db, request, product.currency, amount, &wallet);
     if (status == STATUS_OK) status = store_order_insert(db, &product, request, amount, &result->order);
     if (status == STATUS_OK) status = store_order_take_codes(db, &product, result);
-    if (status == STATUS_OK) status = store_order_pay(db, request, &result->order);
+    if (status == STATUS_OK) status = store_order_pay(db, request, &result->order, wallet);
     if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
     if (status == STATUS_OK) {
         status = store_audit_reveal(db, &result->order, request->buyer_id, "order.deliver",

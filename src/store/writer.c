@@ -41,11 +41,34 @@ static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
     verify(db_step_done(db, db_prepare(db, "RELEASE cmd")) == STATUS_OK);
 }
 
+/* Fast path: commands run back to back in one transaction, no savepoints. A command that
+ * fails before writing anything (out of stock, insufficient funds, conflict — the store
+ * checks before it writes) leaves nothing to undo. If one fails after writing, the whole
+ * transaction is rolled back and the batch runs again with a savepoint per command. */
+static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
+    sqlite3 *handle = writer->db.handle;
+    for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) {
+        sqlite3_int64 before = sqlite3_total_changes64(handle);
+        cmd->status = cmd->apply(&writer->db, cmd);
+        if (cmd->status != STATUS_OK && sqlite3_total_changes64(handle) != before) return false;
+    }
+    return true;
+}
+
 static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
     struct db *db = &writer->db;
     enum status status = db_begin_immediate(db);
+    if (status == STATUS_OK && !writer_apply_fast(writer, batch)) {
+        verify(pthread_mutex_lock(&writer->lock) == 0);
+        writer->stats.slow_batches++;
+        verify(pthread_mutex_unlock(&writer->lock) == 0);
+        db_rollback(db);
+        status = db_begin_immediate(db);
+        for (struct writer_cmd *cmd = batch; status == STATUS_OK && cmd != 0; cmd = cmd->next) {
+            writer_apply_one(writer, cmd);
+        }
+    }
     if (status == STATUS_OK) {
-        for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) writer_apply_one(writer, cmd);
         status = db_commit(db);
         if (status != STATUS_OK) db_rollback(db);
     }

@@ -13,8 +13,10 @@
 #include "store/db.h"
 
 struct writer_cmd;
-/* Runs in the writer thread inside a savepoint; a non-OK status rolls back this command
- * only. Must not block on anything but the database. */
+/* Runs in the writer thread inside the batch's transaction. A command that fails must
+ * either fail before writing anything (the fast path) or leave its writes to be undone: the
+ * writer then re-runs the batch with a savepoint per command, so a failed command never
+ * changes anything. Must be re-runnable and must not block on anything but the database. */
 typedef enum status (*writer_apply_fn)(struct db *db, struct writer_cmd *cmd);
 /* Runs in the writer thread after commit (or failure); must be quick (resume a request). */
 typedef void (*writer_done_fn)(struct writer_cmd *cmd);
@@ -34,6 +36,7 @@ struct writer_stats {
     uint64_t commands;
     uint64_t batch_size_buckets[WRITER_BATCH_BUCKETS];
     uint64_t queue_depth;
+    uint64_t slow_batches; /* batches re-run with a savepoint per command */
 };
 
 struct writer;
