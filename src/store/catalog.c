@@ -70,30 +70,76 @@ enum status store_product_each(struct db *db, store_product_fn fn, void *context
 
 /* Codes are inserted in hash order: the UNIQUE(hash) index is the one random-order index,
  * and sorted keys touch its pages in sequence instead of all over. Duplicates inside the
- * batch end up adjacent and are counted without a database round trip. */
-struct catalog_keyed {
-    unsigned char hash[VAULT_CODE_HASH_BYTES];
-    int item;
-};
-
-static int catalog_keyed_compare(const void *a, const void *b) {
-    return memcmp(((const struct catalog_keyed *)a)->hash, ((const struct catalog_keyed *)b)->hash,
+ * batch end up adjacent and are counted without a database round trip. Row i of the sorted
+ * batch gets the id base_id + i (a duplicate leaves a gap), so the sealing — the costly,
+ * database-free part — can run ahead on another thread (see cli/import.c). */
+static int catalog_row_compare(const void *a, const void *b) {
+    return memcmp(((const struct store_code_row *)a)->hash, ((const struct store_code_row *)b)->hash,
                   VAULT_CODE_HASH_BYTES);
 }
 
-static enum status catalog_insert_one(struct db *db, sqlite3_stmt *stmt, const struct vault *vault,
-                                      int64_t id, int64_t product_id, const struct catalog_keyed *key,
-                                      const struct import_batch *batch, int64_t now_s,
+void store_code_rows_free(struct store_code_rows *rows) {
+    verify(rows != 0);
+    free(rows->rows);
+    free(rows->sealed);
+    memset(rows, 0, sizeof *rows);
+}
+
+void store_codes_prepare(const struct vault *vault, const struct import_batch *batch,
+                         int64_t base_id, struct store_code_rows *rows) {
+    verify(vault != 0 && batch != 0 && rows != 0);
+    verify(base_id > 0 && batch->count >= 0);
+    if (rows->capacity < batch->count) {
+        free(rows->rows);
+        rows->rows = mem_alloc((size_t)batch->count * sizeof rows->rows[0]);
+        rows->capacity = batch->count;
+    }
+    size_t sealed_len = batch->bytes_len + (size_t)batch->count * VAULT_SEAL_OVERHEAD;
+    if (rows->sealed_cap < sealed_len) {
+        free(rows->sealed);
+        rows->sealed = mem_alloc(sealed_len ? sealed_len : 1);
+        rows->sealed_cap = sealed_len;
+    }
+    rows->count = batch->count;
+    rows->base_id = base_id;
+    for (int i = 0; i < batch->count; i++) {
+        const struct import_item *code = &batch->items[i];
+        vault_code_hash(vault, batch->bytes + code->offset, code->len, rows->rows[i].hash);
+        rows->rows[i].item = i;
+    }
+    qsort(rows->rows, (size_t)rows->count, sizeof rows->rows[0], catalog_row_compare);
+    size_t offset = 0;
+    for (int i = 0; i < rows->count; i++) {
+        const struct import_item *code = &batch->items[rows->rows[i].item];
+        verify(code->len > 0 && code->len <= LIMIT_CODE_BYTES);
+        rows->rows[i].sealed_offset = offset;
+        vault_code_seal(vault, base_id + i, batch->bytes + code->offset, code->len,
+                        rows->sealed + offset);
+        offset += code->len + VAULT_SEAL_OVERHEAD;
+    }
+    verify(offset == sealed_len);
+}
+
+enum status store_codes_next_id(struct db *db, int64_t *id_out) {
+    verify(db != 0 && id_out != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM codes");
+    if (db_step_row(db, stmt) != STATUS_OK) return STATUS_DB;
+    *id_out = sqlite3_column_int64(stmt, 0) + 1;
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+static enum status catalog_insert_row(struct db *db, sqlite3_stmt *stmt, int64_t id,
+                                      int64_t product_id, const struct store_code_row *row,
+                                      const struct store_code_rows *rows,
+                                      const struct import_item *code, int64_t now_s,
                                       bool *inserted) {
-    const struct import_item *code = &batch->items[key->item];
-    verify(code->len > 0 && code->len <= LIMIT_CODE_BYTES);
-    unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
-    vault_code_seal(vault, id, batch->bytes + code->offset, code->len, sealed);
     sqlite3_reset(stmt);
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_int64(stmt, 2, product_id);
-    sqlite3_bind_blob(stmt, 3, key->hash, VAULT_CODE_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 4, sealed, (int)(code->len + VAULT_SEAL_OVERHEAD), SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, row->hash, VAULT_CODE_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, rows->sealed + row->sealed_offset,
+                      (int)(code->len + VAULT_SEAL_OVERHEAD), SQLITE_STATIC);
     if (code->expires_at > 0) {
         sqlite3_bind_int64(stmt, 5, code->expires_at);
     } else {
@@ -107,48 +153,52 @@ static enum status catalog_insert_one(struct db *db, sqlite3_stmt *stmt, const s
     return STATUS_OK;
 }
 
-enum status store_codes_insert(struct db *db, const struct vault *vault, int64_t product_id,
-                               const struct import_batch *batch, int64_t now_s,
-                               struct store_import_result *result) {
-    verify(db != 0 && vault != 0 && result != 0 && batch != 0);
-    verify(product_id > 0 && batch->count >= 0);
+enum status store_codes_write(struct db *db, const struct vault *vault, int64_t product_id,
+                              const struct import_batch *batch, struct store_code_rows *rows,
+                              int64_t now_s, struct store_import_result *result) {
+    verify(db != 0 && vault != 0 && batch != 0 && rows != 0 && result != 0);
+    verify(product_id > 0 && rows->count == batch->count);
     if (batch->count == 0) return STATUS_OK;
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM codes");
-    enum status status = db_step_row(db, stmt);
-    if (status != STATUS_OK) return STATUS_DB;
-    int64_t next_id = sqlite3_column_int64(stmt, 0) + 1;
-    sqlite3_reset(stmt);
-    struct catalog_keyed *keys = mem_alloc((size_t)batch->count * sizeof *keys);
-    for (int i = 0; i < batch->count; i++) {
-        const struct import_item *code = &batch->items[i];
-        vault_code_hash(vault, batch->bytes + code->offset, code->len, keys[i].hash);
-        keys[i].item = i;
-    }
-    qsort(keys, (size_t)batch->count, sizeof *keys, catalog_keyed_compare);
-    stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
-                          "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
-    int64_t imported = 0;
-    for (int i = 0; status == STATUS_OK && i < batch->count; i++) {
+    int64_t next_id = 0;
+    enum status status = store_codes_next_id(db, &next_id);
+    if (status != STATUS_OK) return status;
+    /* Another writer took ids past the ones this batch was sealed for: seal again. */
+    if (next_id > rows->base_id) store_codes_prepare(vault, batch, next_id, rows);
+    sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
+                                        "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
+    int64_t imported = 0, duplicates = 0;
+    for (int i = 0; status == STATUS_OK && i < rows->count; i++) {
         bool inserted = false;
-        if (i == 0 || catalog_keyed_compare(&keys[i - 1], &keys[i]) != 0) {
-            status = catalog_insert_one(db, stmt, vault, next_id, product_id, &keys[i], batch,
-                                        now_s, &inserted);
+        const struct store_code_row *row = &rows->rows[i];
+        if (i == 0 || catalog_row_compare(&rows->rows[i - 1], row) != 0) {
+            status = catalog_insert_row(db, stmt, rows->base_id + i, product_id, row, rows,
+                                        &batch->items[row->item], now_s, &inserted);
         }
-        if (inserted) {
-            imported++;
-            next_id++;
-        } else {
-            result->duplicates++;
-        }
+        if (inserted) imported++; else duplicates++;
     }
-    free(keys);
     if (status != STATUS_OK) return status;
     result->imported += imported;
+    result->duplicates += duplicates;
     if (imported == 0) return STATUS_OK;
     stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
     sqlite3_bind_int64(stmt, 1, imported);
     sqlite3_bind_int64(stmt, 2, product_id);
     status = db_step_done(db, stmt);
     verify(status != STATUS_OK || sqlite3_changes(db->handle) == 1);
+    return status;
+}
+
+enum status store_codes_insert(struct db *db, const struct vault *vault, int64_t product_id,
+                               const struct import_batch *batch, int64_t now_s,
+                               struct store_import_result *result) {
+    verify(db != 0 && vault != 0 && batch != 0 && result != 0);
+    int64_t next_id = 0;
+    enum status status = store_codes_next_id(db, &next_id);
+    if (status != STATUS_OK || batch->count == 0) return status;
+    struct store_code_rows rows;
+    memset(&rows, 0, sizeof rows);
+    store_codes_prepare(vault, batch, next_id, &rows);
+    status = store_codes_write(db, vault, product_id, batch, &rows, now_s, result);
+    store_code_rows_free(&rows);
     return status;
 }

@@ -66,6 +66,34 @@ struct store_import_result {
     int64_t duplicates;
 };
 
+/* A batch of codes hashed, sorted by hash and sealed for ids base_id + position. */
+struct store_code_row {
+    unsigned char hash[VAULT_CODE_HASH_BYTES];
+    int item;             /* index into the import batch */
+    size_t sealed_offset; /* into sealed; length is the code's + VAULT_SEAL_OVERHEAD */
+};
+
+struct store_code_rows {
+    int count, capacity;
+    int64_t base_id;
+    struct store_code_row *rows;
+    unsigned char *sealed;
+    size_t sealed_cap;
+};
+
+void store_code_rows_free(struct store_code_rows *rows);
+/* Pure crypto, no database: safe on any thread. rows may be reused across batches. */
+void store_codes_prepare(const struct vault *vault, const struct import_batch *batch,
+                         int64_t base_id, struct store_code_rows *rows);
+/* The id the next imported code would get (max(id) + 1). */
+must_check enum status store_codes_next_id(struct db *db, int64_t *id_out);
+/* Inserts prepared rows inside the caller's transaction, re-sealing them first if their
+ * ids are no longer free; raises the product's stock by the number imported. */
+must_check enum status store_codes_write(struct db *db, const struct vault *vault,
+                                         int64_t product_id, const struct import_batch *batch,
+                                         struct store_code_rows *rows, int64_t now_s,
+                                         struct store_import_result *result);
+
 /* Seals and inserts the batch's codes for product_id inside the caller's transaction;
  * duplicates (by keyed hash, across all products) are counted and skipped. Raises the
  * product's stock by the number imported. */

@@ -1,0 +1,121 @@
+/* catalog_test.c — code import through prepare/write: rows sealed ahead for ids that
+ * another writer took meanwhile are sealed again, and every stored code opens under its
+ * own id; duplicates inside a batch and against inventory are counted exactly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "unit_db.h"
+
+#define NOW 1800000000LL
+
+static int64_t catalog_product(struct unit_db *t) {
+    struct store_product product;
+    memset(&product, 0, sizeof product);
+    snprintf(product.sku, sizeof product.sku, "SKU-C");
+    snprintf(product.name, sizeof product.name, "Catalog test card");
+    snprintf(product.currency, sizeof product.currency, "CNY");
+    snprintf(product.liquidity, sizeof product.liquidity, "low");
+    product.price = 100;
+    product.face_value = 100;
+    int64_t id = 0;
+    assert_int_equal(store_product_create(&t->db, &product, NOW, &id), STATUS_OK);
+    return id;
+}
+
+static void catalog_batch(struct import_batch *batch, const char *prefix, int count) {
+    import_batch_init(batch);
+    for (int i = 0; i < count; i++) {
+        struct import_code code = {.expires_at = 0};
+        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "%s-%04d", prefix, i % 50);
+        import_batch_add(batch, &code);
+    }
+}
+
+/* Every stored code opens under its own id to one of the expected plaintexts. */
+static int catalog_open_all(struct unit_db *t, const char *prefix) {
+    sqlite3_stmt *stmt = db_prepare(&t->db, "SELECT id, sealed FROM codes WHERE product_id = "
+                                            "(SELECT id FROM products WHERE sku = 'SKU-C')");
+    int opened = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        char plain[LIMIT_CODE_BYTES + 1];
+        size_t len = 0;
+        assert_int_equal(vault_code_open(&t->vault, sqlite3_column_int64(stmt, 0),
+                                         sqlite3_column_blob(stmt, 1),
+                                         (size_t)sqlite3_column_bytes(stmt, 1), plain,
+                                         sizeof plain, &len),
+                         STATUS_OK);
+        assert_int_equal(strncmp(plain, prefix, strlen(prefix)), 0);
+        opened++;
+    }
+    sqlite3_reset(stmt);
+    return opened;
+}
+
+static void resealed_when_ids_were_taken(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    int64_t product = catalog_product(&t);
+    /* 120 codes of which 50 distinct: the first chunk is sealed for ids from next_id… */
+    struct import_batch first;
+    catalog_batch(&first, "FIRST", 120);
+    int64_t next_id = 0;
+    assert_int_equal(store_codes_next_id(&t.db, &next_id), STATUS_OK);
+    struct store_code_rows rows;
+    memset(&rows, 0, sizeof rows);
+    store_codes_prepare(&t.vault, &first, next_id, &rows);
+    /* …but another import takes those ids first. */
+    struct import_batch other;
+    catalog_batch(&other, "OTHER", 50);
+    struct store_import_result result = {0, 0};
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product, &other, NOW, &result), STATUS_OK);
+    assert_int_equal(result.imported, 50);
+    memset(&result, 0, sizeof result);
+    assert_int_equal(store_codes_write(&t.db, &t.vault, product, &first, &rows, NOW, &result),
+                     STATUS_OK);
+    assert_true(rows.base_id > next_id); /* sealed again for free ids */
+    assert_int_equal(result.imported, 50);
+    assert_int_equal(result.duplicates, 70);
+    assert_int_equal(db_commit(&t.db), STATUS_OK);
+    assert_int_equal(catalog_open_all(&t, ""), 100);
+    bool ok = false;
+    struct buf out;
+    buf_init(&out, 1 << 16);
+    assert_int_equal(store_check(&t.db, &out, &ok), STATUS_OK);
+    assert_true(ok);
+    buf_free(&out);
+    store_code_rows_free(&rows);
+    import_batch_free(&first);
+    import_batch_free(&other);
+    unit_db_close(&t);
+}
+
+static void duplicates_against_inventory(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    int64_t product = catalog_product(&t);
+    struct import_batch batch;
+    catalog_batch(&batch, "SAME", 50);
+    struct store_import_result result = {0, 0};
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product, &batch, NOW, &result), STATUS_OK);
+    assert_int_equal(result.imported, 50);
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product, &batch, NOW, &result), STATUS_OK);
+    assert_int_equal(result.imported, 50);
+    assert_int_equal(result.duplicates, 50);
+    assert_int_equal(db_commit(&t.db), STATUS_OK);
+    assert_int_equal(catalog_open_all(&t, "SAME-"), 50);
+    import_batch_free(&batch);
+    unit_db_close(&t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(resealed_when_ids_were_taken),
+        cmocka_unit_test(duplicates_against_inventory),
+    };
+    return cmocka_run_group_tests(tests, 0, 0);
+}
