@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
 
 #include "store/writer.h"
 #include "unit_db.h"
@@ -438,6 +439,108 @@ static void the_writer_rolls_back_a_failed_command(void **state) {
     store_order_result_free(&order.result);
 }
 
+/* A command that holds the writer until the test opens the gate, so the commands
+ * submitted meanwhile are taken as one batch. */
+struct gate {
+    struct writer_cmd cmd;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool entered, open;
+    int done; /* commands completed, counted by batch_done */
+};
+
+static struct gate gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                           .changed = PTHREAD_COND_INITIALIZER};
+
+static enum status gate_apply(struct db *db, struct writer_cmd *cmd) {
+    pthread_mutex_lock(&gate.lock);
+    gate.entered = true;
+    pthread_cond_broadcast(&gate.changed);
+    while (!gate.open) pthread_cond_wait(&gate.changed, &gate.lock);
+    pthread_mutex_unlock(&gate.lock);
+    return STATUS_OK;
+}
+
+static void batch_done(struct writer_cmd *cmd) {
+    pthread_mutex_lock(&gate.lock);
+    gate.done++;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+}
+
+static void gate_wait(bool *flag_or_null, int done) {
+    pthread_mutex_lock(&gate.lock);
+    while (flag_or_null ? !*flag_or_null : gate.done < done) {
+        pthread_cond_wait(&gate.changed, &gate.lock);
+    }
+    pthread_mutex_unlock(&gate.lock);
+}
+
+/* One batch holds two good orders, a command that fails after writing and an order that
+ * fails on funds: the failed ones leave nothing, the good ones are committed exactly once
+ * and their results describe what was committed. */
+static void a_batch_with_a_dirty_failure(void **state) {
+    struct fixture *f = *state;
+    struct writer *writer = 0;
+    assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
+    gate.entered = gate.open = false;
+    gate.done = 0;
+    memset(&gate.cmd, 0, sizeof gate.cmd);
+    gate.cmd.apply = gate_apply;
+    gate.cmd.done = batch_done;
+    assert_int_equal(writer_submit(writer, &gate.cmd), STATUS_OK);
+    gate_wait(&gate.entered, 0);
+
+    struct test_cmd cmds[4];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-b0", 1);
+    cmds[1].fail_after_write = true;
+    cmds[2].request = request(f->buyer, "SKU-B", 2, "key-b2", 1);
+    cmds[3].request = request(f->buyer2, "SKU-A", 1, "key-b3", 1); /* wallet at 0 */
+    for (int i = 0; i < 4; i++) {
+        cmds[i].cmd.apply = test_cmd_apply;
+        cmds[i].cmd.done = batch_done;
+        assert_int_equal(writer_submit(writer, &cmds[i].cmd), STATUS_OK);
+    }
+    pthread_mutex_lock(&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+    gate_wait(0, 5);
+    struct writer_stats stats;
+    writer_stats(writer, &stats);
+    writer_stop(writer);
+
+    assert_int_equal(cmds[0].cmd.status, STATUS_OK);
+    assert_int_equal(cmds[1].cmd.status, STATUS_INVALID_VALUE);
+    assert_int_equal(cmds[2].cmd.status, STATUS_OK);
+    assert_int_equal(cmds[3].cmd.status, STATUS_INSUFFICIENT_FUNDS);
+    assert_true(stats.batches >= 2);
+    assert_true(stats.slow_batches >= 1); /* the dirty failure re-ran the batch */
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"), 2);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM audit WHERE action = "
+                                        "'test.write'"),
+                     0);
+    assert_int_equal(wallet(f, f->buyer), 1200 - PRICE_A - 2 * PRICE_B);
+    assert_int_equal(wallet(f, f->buyer2), 0);
+    assert_int_equal(stock(f, "SKU-A"), CODES_A - 1);
+    assert_int_equal(stock(f, "SKU-B"), 0);
+    /* Each good command's result names the order and the codes that were committed. */
+    for (int i = 0; i <= 2; i += 2) {
+        struct store_order_result *result = &cmds[i].result;
+        assert_int_equal(result->code_count, cmds[i].request.quantity);
+        for (int k = 0; k < result->code_count; k++) {
+            char sql[160];
+            snprintf(sql, sizeof sql, "SELECT order_id FROM codes WHERE id = %lld",
+                     (long long)result->codes[k].id);
+            assert_int_equal(unit_db_int(&f->t, sql), result->order.id);
+        }
+        store_order_result_free(result);
+    }
+    store_order_result_free(&cmds[3].result);
+    assert_true(check_ok(f));
+}
+
 /* ---- store_check after direct corruption ---- */
 
 /* Places two orders (SKU-A ×1 and SKU-B ×1) so every table has rows to corrupt. */
@@ -616,6 +719,7 @@ int main(void) {
         FIXTURE_TEST(reveal_is_for_the_buyer_only),
         FIXTURE_TEST(import_counts_duplicates),
         FIXTURE_TEST(the_writer_rolls_back_a_failed_command),
+        FIXTURE_TEST(a_batch_with_a_dirty_failure),
         FIXTURE_TEST(check_names_a_changed_balance),
         FIXTURE_TEST(check_names_a_deleted_posting),
         FIXTURE_TEST(check_names_a_code_sold_twice),
