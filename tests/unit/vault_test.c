@@ -155,7 +155,7 @@ static void code_hash_is_keyed(void **state) {
                      0);
     assert_memory_not_equal(a, plain, sizeof a);
     /* The sealing and hashing subkeys differ. */
-    assert_memory_not_equal(one.seal_key, one.hash_key, VAULT_KEY_BYTES);
+    assert_true(memcmp(one.seal_key, one.hash_key, VAULT_KEY_BYTES) != 0);
     /* Only code_len bytes count. */
     vault_code_hash(&one, "CODE-1XYZ", 6, d);
     assert_memory_equal(a, d, sizeof a);
@@ -177,8 +177,8 @@ static void key_file_create_and_load(void **state) {
     struct vault a, b;
     assert_int_equal(vault_load(&a, path), STATUS_OK);
     assert_int_equal(vault_load(&b, path), STATUS_OK);
-    assert_memory_equal(a.seal_key, b.seal_key, VAULT_KEY_BYTES);
-    assert_memory_equal(a.hash_key, b.hash_key, VAULT_KEY_BYTES);
+    assert_true(memcmp(a.seal_key, b.seal_key, VAULT_KEY_BYTES) == 0); /* never print keys */
+    assert_true(memcmp(a.hash_key, b.hash_key, VAULT_KEY_BYTES) == 0);
     unsigned char sealed[4 + VAULT_SEAL_OVERHEAD];
     vault_code_seal(&a, 3, "WXYZ", 4, sealed);
     char out[8];
@@ -220,7 +220,7 @@ static void password_hash_and_verify(void **state) {
     assert_false(vault_password_verify("not a hash", password, strlen(password)));
     /* A fresh salt every time. */
     assert_int_equal(vault_password_hash(password, strlen(password), again), STATUS_OK);
-    assert_string_not_equal(hash, again);
+    assert_true(strcmp(hash, again) != 0);
     assert_true(vault_password_verify(again, password, strlen(password)));
     vault_password_burn(password, strlen(password)); /* fixed cost; must not crash */
 }
@@ -240,7 +240,7 @@ static void tokens_are_random_and_hashed(void **state) {
     assert_int_equal(strlen(a), 2 * LIMIT_TOKEN_BYTES);
     assert_int_equal(strlen(a), VAULT_TOKEN_TEXT_BYTES - 1);
     assert_true(is_lower_hex(a, strlen(a)));
-    assert_string_not_equal(a, b);
+    assert_true(strcmp(a, b) != 0); /* compared silently: tokens are secrets */
 
     unsigned char ha[VAULT_TOKEN_HASH_BYTES], ha2[VAULT_TOKEN_HASH_BYTES];
     unsigned char hb[VAULT_TOKEN_HASH_BYTES];
@@ -249,7 +249,7 @@ static void tokens_are_random_and_hashed(void **state) {
     vault_token_hash(b, strlen(b), hb);
     assert_memory_equal(ha, ha2, sizeof ha);
     assert_memory_not_equal(ha, hb, sizeof ha);
-    assert_memory_not_equal(ha, a, sizeof ha); /* the stored form is not the token */
+    assert_true(memcmp(ha, a, sizeof ha) != 0); /* the stored form is not the token */
     vault_token_hash(a, strlen(a) - 1, ha2);
     assert_memory_not_equal(ha, ha2, sizeof ha);
 }
@@ -259,7 +259,7 @@ static void random_passwords(void **state) {
     vault_random_password(a, sizeof a);
     vault_random_password(b, sizeof b);
     assert_int_equal(strlen(a), sizeof a - 1);
-    assert_string_not_equal(a, b);
+    assert_true(strcmp(a, b) != 0);
     for (size_t i = 0; i < strlen(a); i++) {
         assert_non_null(strchr("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", a[i]));
     }
