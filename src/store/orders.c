@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/log.h"
 #include "store/store.h"
 
 #define ORDER_COLUMNS                                                                          \
@@ -69,7 +70,11 @@ enum status store_order_codes(struct db *db, int64_t order_id, struct store_seal
     sqlite3_bind_int64(stmt, 1, order_id);
     int count = 0, rc = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        verify(count < capacity);
+        if (count == capacity) { /* a broken database (see `tessera check`), not a bug here */
+            sqlite3_reset(stmt);
+            log_error("store: order %lld holds more codes than its quantity", (long long)order_id);
+            return STATUS_DB;
+        }
         store_sealed_row(stmt, &codes[count++]);
     }
     sqlite3_reset(stmt);
@@ -98,7 +103,11 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
     status = store_order_codes(db, order_id, result->codes, (int)result->order.quantity,
                                &result->code_count);
     if (status != STATUS_OK) return status;
-    verify(result->code_count == result->order.quantity);
+    if (result->code_count != result->order.quantity) {
+        log_error("store: order %lld holds %d codes for quantity %lld", (long long)order_id,
+                  result->code_count, (long long)result->order.quantity);
+        return STATUS_DB;
+    }
     return store_audit_reveal(db, &result->order, buyer_id, "codes.reveal", now_s);
 }
 
