@@ -202,3 +202,30 @@ enum status store_codes_insert(struct db *db, const struct vault *vault, int64_t
     store_code_rows_free(&rows);
     return status;
 }
+
+enum status store_codes_expire(struct db *db, int64_t now_s, int limit, int64_t *expired_out) {
+    verify(db != 0 && expired_out != 0);
+    verify(limit > 0);
+    *expired_out = 0;
+    sqlite3_stmt *pick = db_prepare(db, "SELECT id, product_id FROM codes WHERE state = 0 AND "
+                                        "expires_at IS NOT NULL AND expires_at <= ? LIMIT ?");
+    sqlite3_bind_int64(pick, 1, now_s);
+    sqlite3_bind_int(pick, 2, limit);
+    enum status status = STATUS_OK;
+    int rc = 0;
+    while (status == STATUS_OK && (rc = sqlite3_step(pick)) == SQLITE_ROW) {
+        int64_t code_id = sqlite3_column_int64(pick, 0), product_id = sqlite3_column_int64(pick, 1);
+        sqlite3_stmt *retire = db_prepare(db, "UPDATE codes SET state = 2 WHERE id = ? AND state = 0");
+        sqlite3_bind_int64(retire, 1, code_id);
+        status = db_step_done(db, retire);
+        if (status != STATUS_OK) break;
+        verify(sqlite3_changes(db->handle) == 1);
+        sqlite3_stmt *stock = db_prepare(db, "UPDATE products SET stock = stock - 1 WHERE id = ?");
+        sqlite3_bind_int64(stock, 1, product_id);
+        status = db_step_done(db, stock);
+        (*expired_out)++;
+    }
+    sqlite3_reset(pick);
+    if (status == STATUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) status = STATUS_DB;
+    return status;
+}

@@ -102,6 +102,11 @@ must_check enum status store_codes_insert(struct db *db, const struct vault *vau
                                           int64_t now_s,
                                           struct store_import_result *result);
 
+/* Retires up to limit unsold codes whose expiry has passed (state 2) and lowers their
+ * products' stock, so stock always counts sellable codes. */
+must_check enum status store_codes_expire(struct db *db, int64_t now_s, int limit,
+                                          int64_t *expired_out);
+
 /* ---- ledger (store/ledger_store.c) ---- */
 /* The id of the account (kind, owner, currency); created when create is true. */
 must_check enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner_id,

@@ -3,12 +3,15 @@
  * and shrinks to one when idle (no added latency at low load). */
 #include "store/writer.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -22,6 +25,8 @@ struct writer {
     uint32_t queued;
     bool stopping;
     struct writer_stats stats; /* under lock */
+    writer_apply_fn tick;      /* under lock: periodic maintenance, run when idle */
+    uint32_t tick_interval_ms;
 };
 
 static void writer_call_done(struct writer_cmd *cmd);
@@ -99,13 +104,46 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
     }
 }
 
+static void writer_tick_done(struct writer_cmd *cmd) { (void)cmd; }
+
+/* Waits for work; returns true when the periodic tick is due instead (queue empty). */
+static bool writer_wait(struct writer *writer, uint64_t *next_tick_ns) {
+    while (writer->head == 0 && !writer->stopping) {
+        if (writer->tick == 0) {
+            verify(pthread_cond_wait(&writer->wake, &writer->lock) == 0);
+            continue;
+        }
+        uint64_t now = clock_monotonic_ns();
+        if (now >= *next_tick_ns) {
+            *next_tick_ns = now + (uint64_t)writer->tick_interval_ms * 1000000u;
+            return true;
+        }
+        struct timespec until;
+        verify(clock_gettime(CLOCK_REALTIME, &until) == 0);
+        uint64_t wait_ns = *next_tick_ns - now;
+        until.tv_sec += (time_t)(wait_ns / 1000000000u);
+        until.tv_nsec += (long)(wait_ns % 1000000000u);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_cond_timedwait(&writer->wake, &writer->lock, &until);
+        verify(rc == 0 || rc == ETIMEDOUT);
+    }
+    return false;
+}
+
 static void *writer_main(void *arg) {
     struct writer *writer = arg;
     (void)pthread_setname_np(pthread_self(), "tessera-writer");
+    uint64_t next_tick_ns = 0;
     for (;;) {
         verify(pthread_mutex_lock(&writer->lock) == 0);
-        while (writer->head == 0 && !writer->stopping) {
-            verify(pthread_cond_wait(&writer->wake, &writer->lock) == 0);
+        if (writer_wait(writer, &next_tick_ns)) {
+            struct writer_cmd tick = {.apply = writer->tick, .done = writer_tick_done};
+            verify(pthread_mutex_unlock(&writer->lock) == 0);
+            writer_run_batch(writer, &tick);
+            continue;
         }
         if (writer->head == 0 && writer->stopping) {
             verify(pthread_mutex_unlock(&writer->lock) == 0);
@@ -198,6 +236,16 @@ void writer_stop(struct writer *writer) {
     pthread_cond_destroy(&writer->finished);
     pthread_mutex_destroy(&writer->lock);
     free(writer);
+}
+
+void writer_set_tick(struct writer *writer, writer_apply_fn tick, uint32_t interval_ms) {
+    verify(writer != 0 && tick != 0);
+    verify(interval_ms > 0);
+    verify(pthread_mutex_lock(&writer->lock) == 0);
+    writer->tick = tick;
+    writer->tick_interval_ms = interval_ms;
+    verify(pthread_cond_signal(&writer->wake) == 0);
+    verify(pthread_mutex_unlock(&writer->lock) == 0);
 }
 
 void writer_stats(struct writer *writer, struct writer_stats *out) {

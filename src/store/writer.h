@@ -50,5 +50,8 @@ must_check enum status writer_call(struct writer *writer, struct writer_cmd *cmd
 /* Refuses new commands, finishes every queued one, closes the connection, frees. */
 void writer_stop(struct writer *writer);
 void writer_stats(struct writer *writer, struct writer_stats *out);
+/* Runs tick as its own command every interval_ms while the queue is empty (maintenance
+ * such as retiring expired codes). Under load it waits: orders come first. */
+void writer_set_tick(struct writer *writer, writer_apply_fn tick, uint32_t interval_ms);
 
 #endif

@@ -112,10 +112,45 @@ static void duplicates_against_inventory(void **state) {
     unit_db_close(&t);
 }
 
+static void expired_codes_leave_stock(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    int64_t product = catalog_product(&t);
+    struct import_batch batch;
+    import_batch_init(&batch);
+    for (int i = 0; i < 30; i++) { /* 10 never expire, 20 expire at NOW + 100 */
+        struct import_code code = {.expires_at = i < 10 ? 0 : NOW + 100};
+        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "EXP-%02d", i);
+        import_batch_add(&batch, &code);
+    }
+    struct store_import_result result = {0, 0};
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product, &batch, NOW, &result), STATUS_OK);
+    int64_t expired = -1;
+    assert_int_equal(store_codes_expire(&t.db, NOW + 100 - 1, 1000, &expired), STATUS_OK);
+    assert_int_equal(expired, 0); /* not yet */
+    assert_int_equal(store_codes_expire(&t.db, NOW + 100, 7, &expired), STATUS_OK);
+    assert_int_equal(expired, 7); /* bounded per sweep */
+    assert_int_equal(store_codes_expire(&t.db, NOW + 100, 1000, &expired), STATUS_OK);
+    assert_int_equal(expired, 13);
+    assert_int_equal(unit_db_int(&t, "SELECT stock FROM products WHERE sku = 'SKU-C'"), 10);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM codes WHERE state = 2"), 20);
+    assert_int_equal(db_commit(&t.db), STATUS_OK);
+    bool ok = false;
+    struct buf out;
+    buf_init(&out, 1 << 16);
+    assert_int_equal(store_check(&t.db, &out, &ok), STATUS_OK);
+    assert_true(ok);
+    buf_free(&out);
+    import_batch_free(&batch);
+    unit_db_close(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resealed_when_ids_were_taken),
         cmocka_unit_test(duplicates_against_inventory),
+        cmocka_unit_test(expired_codes_leave_stock),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

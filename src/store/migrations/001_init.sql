@@ -35,19 +35,20 @@ CREATE TABLE products (
 
 -- A code is sealed (nonce || XChaCha20-Poly1305 ciphertext, the id as associated data) and
 -- deduplicated through a keyed BLAKE2b hash; the plaintext is never stored.
--- state: 0 free, 1 sold.
+-- state: 0 free, 1 sold, 2 expired unsold (retired by the writer's periodic sweep).
 CREATE TABLE codes (
     id INTEGER PRIMARY KEY,
     product_id INTEGER NOT NULL REFERENCES products(id),
     hash BLOB NOT NULL UNIQUE,
     sealed BLOB NOT NULL,
     expires_at INTEGER,
-    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1)),
+    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),
     order_id INTEGER REFERENCES orders(id),
     imported_at INTEGER NOT NULL,
-    CHECK ((state = 0) = (order_id IS NULL))
+    CHECK ((state = 1) = (order_id IS NOT NULL))
 ) STRICT;
 CREATE INDEX codes_free ON codes (product_id, id) WHERE state = 0;
+CREATE INDEX codes_expiring ON codes (expires_at) WHERE state = 0 AND expires_at IS NOT NULL;
 CREATE INDEX codes_order ON codes (order_id) WHERE order_id IS NOT NULL;
 
 -- Orders keep a snapshot of the product as sold, so later price changes never rewrite them.
