@@ -34,6 +34,8 @@ struct server {
     char db_path[4096];
     uint16_t port;
     _Atomic int inflight;
+    _Atomic int handling;  /* dispatched requests whose handler or finish has not returned */
+    _Atomic bool stopping; /* set by server_stop: refuse new requests, close connections */
     pthread_mutex_t readers_lock;
     struct db *readers[SERVER_MAX_READERS];
     int reader_count;
@@ -116,6 +118,9 @@ static enum MHD_Result server_queue(struct request *req) {
     }
     (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (atomic_load(&req->server->stopping)) {
+        (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     enum MHD_Result result = MHD_queue_response(req->connection, req->http_status, response);
     MHD_destroy_response(response);
     return result;
@@ -191,6 +196,22 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     return req;
 }
 
+static void server_leave(struct server *server) {
+    int before = atomic_fetch_sub(&server->handling, 1);
+    verify(before > 0);
+}
+
+/* Counts a request in before its handler runs, unless the server is stopping. Both atomics
+ * are sequentially consistent, and server_stop sets stopping before it reads handling: so
+ * either server_stop waits for this request, or this request sees stopping and is refused.
+ * No request is suspended after server_stop saw none (MHD_stop_daemon aborts on one). */
+static bool server_enter(struct server *server) {
+    atomic_fetch_add(&server->handling, 1);
+    if (!atomic_load(&server->stopping)) return true;
+    server_leave(server);
+    return false;
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *connection, const char *url,
                                      const char *method, const char *version,
                                      const char *upload_data, size_t *upload_data_size,
@@ -226,14 +247,20 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
     if (req->waiting) {
         req->waiting = false;
         req->finish(req);
+        server_leave(req->server);
         return server_queue(req);
     }
     if (req->early != STATUS_OK) {
         request_error(req, req->early, 0);
         return server_queue(req);
     }
+    if (!server_enter(req->server)) {
+        request_error(req, STATUS_BUSY, 0); /* shutting down: nothing was done */
+        return server_queue(req);
+    }
     server_dispatch(req);
     if (req->waiting) return MHD_YES;
+    server_leave(req->server);
     return server_queue(req);
 }
 
@@ -249,6 +276,7 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
          * or MHD could not have ended it); let finish release it, answer unsent. */
         req->waiting = false;
         req->finish(req);
+        server_leave(server);
     }
     metrics_record(req->route, req->answered ? req->http_status : 499,
                    clock_monotonic_ns() - req->started_ns);
@@ -257,6 +285,15 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
     free(req);
     *con_cls = 0;
     atomic_fetch_sub(&server->inflight, 1);
+}
+
+/* The writer's idle-time maintenance: retire codes whose expiry passed. */
+static enum status server_tick(struct db *db, struct writer_cmd *cmd) {
+    (void)cmd;
+    int64_t expired = 0;
+    enum status status = store_codes_expire(db, clock_now_s(), LIMIT_EXPIRE_PER_TICK, &expired);
+    if (status == STATUS_OK && expired > 0) log_info("store: retired %lld expired codes", (long long)expired);
+    return status;
 }
 
 static void server_close_readers(struct server *server) {
@@ -287,6 +324,7 @@ enum status server_start(const struct server_config *config, struct server **out
         return STATUS_INVALID_VALUE;
     }
     status = writer_start(config->db_path, &server->writer);
+    if (status == STATUS_OK) writer_set_tick(server->writer, server_tick, LIMIT_TICK_MS);
     if (status == STATUS_OK) status = offload_start(SERVER_OFFLOAD_THREADS, &server->offload);
     if (status != STATUS_OK) {
         if (server->writer) writer_stop(server->writer);
@@ -318,6 +356,7 @@ uint16_t server_port(const struct server *server) { return server->port; }
 
 void server_stop(struct server *server) {
     verify(server != 0);
+    atomic_store(&server->stopping, true); /* keep-alive clients get 503 and a closed socket */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     if (listener != MHD_INVALID_SOCKET) close(listener);
     uint64_t deadline = clock_monotonic_ns() + (uint64_t)LIMIT_SHUTDOWN_DRAIN_MS * 1000000u;
@@ -326,6 +365,13 @@ void server_stop(struct server *server) {
         nanosleep(&pause, 0);
     }
     if (atomic_load(&server->inflight) > 0) log_warn("server: stopping with requests in flight");
+    /* MHD_stop_daemon aborts the process while a connection is suspended. Suspended work
+     * always ends (the writer calls every command's done once, within the busy timeout), and
+     * none starts after stopping is set, so this wait needs no deadline. */
+    while (atomic_load(&server->handling) > 0) {
+        struct timespec pause = {0, 2000000};
+        nanosleep(&pause, 0);
+    }
     MHD_stop_daemon(server->daemon);
     offload_stop(server->offload);
     writer_stop(server->writer);
