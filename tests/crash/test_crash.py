@@ -304,7 +304,7 @@ def run_rounds(halts, delays, seed, per_buyer):
                 f"SIGTERM left {found} committed orders unanswered"
             cut_found += found
             account_cut_import(server, admin, ledger, cut_import)
-            counts = assert_check(server, f"after replaying the cut-off requests of round {round_no}")
+            counts = assert_check(server, f"after the replays of round {round_no}")
             # Read back this round's orders and a sample of older ones; all of them at the end.
             older = sorted(before)
             last = round_no == len(halts)
