@@ -331,8 +331,9 @@ enum status server_start(const struct server_config *config, struct server **out
         free(server);
         return status;
     }
+    /* TURBO: Linux-only fast paths (no per-socket fcntl, accept4 flags). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ITC;
+                     MHD_USE_TURBO | MHD_USE_ITC;
     server->daemon = MHD_start_daemon(
         flags, 0, 0, 0, server_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
