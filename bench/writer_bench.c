@@ -56,11 +56,13 @@ int main(int argc, char **argv) {
     randombytes_buf(salt, sizeof salt);
     for (int i = 0; i < count; i++) {
         struct bench_order *order = &orders[i];
-        snprintf(order->key, sizeof order->key, "wb-%02x%02x%02x%02x-%d", salt[0], salt[1],
-                 salt[2], salt[3], i);
-        order->request = (struct store_order_request){
-            .buyer_id = buyer.id, .sku = "JD-E100", .quantity = 1,
-            .idempotency_key = order->key, .now_s = clock_now_s()};
+        snprintf(order->key, sizeof order->key, "wb-%02x%02x%02x%02x-%d", salt[0], salt[1], salt[2],
+                 salt[3], i);
+        order->request = (struct store_order_request){.buyer_id = buyer.id,
+                                                      .sku = "JD-E100",
+                                                      .quantity = 1,
+                                                      .idempotency_key = order->key,
+                                                      .now_s = clock_now_s()};
         crypto_generichash(order->request.request_hash, STORE_REQUEST_HASH_BYTES,
                            (const unsigned char *)order->key, strlen(order->key), 0, 0);
         order->cmd.apply = bench_apply;
@@ -69,19 +71,23 @@ int main(int argc, char **argv) {
     struct timespec pause = {0, 200000};
     uint64_t start = clock_monotonic_ns();
     for (int i = 0; i < count; i++) {
-        while (writer_submit(writer, &orders[i].cmd) != STATUS_OK) nanosleep(&pause, 0);
+        while (writer_submit(writer, &orders[i].cmd) != STATUS_OK)
+            nanosleep(&pause, 0);
     }
-    while (atomic_load(&bench_done) < count) nanosleep(&pause, 0);
+    while (atomic_load(&bench_done) < count)
+        nanosleep(&pause, 0);
     uint64_t elapsed = clock_monotonic_ns() - start;
     int failed = 0;
-    for (int i = 0; i < count; i++) failed += orders[i].cmd.status != STATUS_OK;
+    for (int i = 0; i < count; i++)
+        failed += orders[i].cmd.status != STATUS_OK;
     struct writer_stats stats;
     writer_stats(writer, &stats);
     writer_stop(writer);
-    printf("writer_bench orders=%d failed=%d seconds=%.3f orders_per_s=%.0f batches=%llu\n",
-           count, failed, (double)elapsed / 1e9, count / ((double)elapsed / 1e9),
+    printf("writer_bench orders=%d failed=%d seconds=%.3f orders_per_s=%.0f batches=%llu\n", count,
+           failed, (double)elapsed / 1e9, count / ((double)elapsed / 1e9),
            (unsigned long long)stats.batches);
-    for (int i = 0; i < count; i++) store_order_result_free(&orders[i].result);
+    for (int i = 0; i < count; i++)
+        store_order_result_free(&orders[i].result);
     free(orders);
     return failed ? 1 : 0;
 }

@@ -7,16 +7,17 @@
 #include "store/db.h"
 
 static void usage(FILE *out) {
-    fputs("usage: tessera COMMAND [OPTIONS]\n"
-          "\n"
-          "commands:\n"
-          "  init   --db PATH [--demo]            create the database and its vault key\n"
-          "  serve  --db PATH [--listen HOST:PORT] serve the HTTP API (default 127.0.0.1:8080)\n"
-          "  import --db PATH --sku SKU FILE       import card codes (text or CSV code,expires_at)\n"
-          "  check  --db PATH                      verify every invariant; JSON summary\n"
-          "  help                                  this text\n"
-          "  --version                             print the version\n",
-          out);
+    fputs(
+        "usage: tessera COMMAND [OPTIONS]\n"
+        "\n"
+        "commands:\n"
+        "  init   --db PATH [--demo]            create the database and its vault key\n"
+        "  serve  --db PATH [--listen HOST:PORT] serve the HTTP API (default 127.0.0.1:8080)\n"
+        "  import --db PATH --sku SKU FILE       import card codes (text or CSV code,expires_at)\n"
+        "  check  --db PATH                      verify every invariant; JSON summary\n"
+        "  help                                  this text\n"
+        "  --version                             print the version\n",
+        out);
 }
 
 int main(int argc, char **argv) {

@@ -16,7 +16,7 @@ struct api_job {
     struct writer_cmd cmd; /* first: the writer hands back &cmd */
     struct request *req;
     api_apply_fn apply;
-    enum status status;    /* the outcome, read by the finish callback */
+    enum status status; /* the outcome, read by the finish callback */
     int64_t now_s;
 };
 

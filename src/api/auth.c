@@ -36,8 +36,8 @@ static enum status login_apply(struct db *db, struct api_job *base) {
 static void login_verify(void *context) {
     struct login_job *job = context;
     char hash[VAULT_PASSWORD_HASH_BYTES];
-    enum status status = store_user_by_name(request_reader(job->base.req), job->username,
-                                            &job->user, hash);
+    enum status status =
+        store_user_by_name(request_reader(job->base.req), job->username, &job->user, hash);
     bool ok = false;
     if (status == STATUS_OK) {
         ok = vault_password_verify(hash, job->password, job->password_len);
@@ -68,8 +68,9 @@ static void login_finish(struct request *req) {
     } else {
         char expires[21];
         text_format_time(job->expires_at, expires);
-        verify(buf_printf(&req->response, "{\"token\":\"%s\",\"expires_at\":\"%s\",\"role\":\"%s\"}",
-                          job->token, expires, role_name(job->user.role)) == STATUS_OK);
+        verify(buf_printf(&req->response,
+                          "{\"token\":\"%s\",\"expires_at\":\"%s\",\"role\":\"%s\"}", job->token,
+                          expires, role_name(job->user.role)) == STATUS_OK);
         request_json(req, 200);
     }
     sodium_memzero(job, sizeof *job);

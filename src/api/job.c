@@ -53,8 +53,8 @@ void api_job_offload(struct request *req, struct api_job *job, void (*fn)(void *
 
 bool api_parse(struct request *req, struct json_field *fields, int count, json_t **root) {
     char message[160];
-    enum status status =
-        json_parse_fields(req->body.data, req->body.len, fields, count, root, message, sizeof message);
+    enum status status = json_parse_fields(req->body.data, req->body.len, fields, count, root,
+                                           message, sizeof message);
     if (status == STATUS_OK) return true;
     request_error(req, status, message[0] ? message : 0);
     return false;
@@ -66,8 +66,8 @@ enum status api_append_codes(struct request *req, const struct store_order_resul
     for (int i = 0; status == STATUS_OK && i < result->code_count; i++) {
         const struct store_sealed_code *sealed = &result->codes[i];
         size_t len = 0;
-        status = vault_code_open(request_vault(req), sealed->id, sealed->sealed, sealed->len,
-                                 code, sizeof code, &len);
+        status = vault_code_open(request_vault(req), sealed->id, sealed->sealed, sealed->len, code,
+                                 sizeof code, &len);
         if (status != STATUS_OK) {
             log_error("api: code %lld of order %lld failed authentication", (long long)sealed->id,
                       (long long)result->order.id);

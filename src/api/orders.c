@@ -25,8 +25,8 @@ struct order_job {
 static enum status orders_append(struct buf *out, const struct store_order *order) {
     char created[21];
     text_format_time(order->created_at, created);
-    enum status status = buf_printf(out, "{\"id\":%lld,\"status\":\"%s\",\"sku\":",
-                                    (long long)order->id, order->status);
+    enum status status = buf_printf(
+        out, "{\"id\":%lld,\"status\":\"%s\",\"sku\":", (long long)order->id, order->status);
     if (status == STATUS_OK) status = json_append_string(out, order->sku);
     if (status == STATUS_OK) status = buf_append(out, ",\"product_name\":", 16);
     if (status == STATUS_OK) status = json_append_string(out, order->product_name);
@@ -36,8 +36,8 @@ static enum status orders_append(struct buf *out, const struct store_order *orde
                             "\"amount\":%lld,\"currency\":\"%s\",\"payment\":\"%s\","
                             "\"created_at\":\"%s\"",
                             (long long)order->quantity, (long long)order->unit_price,
-                            (long long)order->face_value, (long long)order->amount,
-                            order->currency, order->payment, created);
+                            (long long)order->face_value, (long long)order->amount, order->currency,
+                            order->payment, created);
     }
     return status;
 }
@@ -114,7 +114,8 @@ void api_orders_create(struct request *req) {
     job->request.quantity = quantity;
     job->request.idempotency_key = job->idempotency_key;
     char canonical[LIMIT_SKU_BYTES + 32];
-    int n = snprintf(canonical, sizeof canonical, "wallet\n%s\n%lld", job->sku, (long long)quantity);
+    int n =
+        snprintf(canonical, sizeof canonical, "wallet\n%s\n%lld", job->sku, (long long)quantity);
     verify(n > 0 && (size_t)n < sizeof canonical);
     verify(crypto_generichash(job->request.request_hash, STORE_REQUEST_HASH_BYTES,
                               (const unsigned char *)canonical, (unsigned long long)n, 0, 0) == 0);

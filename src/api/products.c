@@ -39,7 +39,8 @@ static enum status products_list_one(void *context, const struct store_product *
 void api_products_list(struct request *req) {
     struct products_list list = {&req->response, 0};
     enum status status = buf_append(&req->response, "{\"products\":[", 13);
-    if (status == STATUS_OK) status = store_product_each(request_reader(req), products_list_one, &list);
+    if (status == STATUS_OK)
+        status = store_product_each(request_reader(req), products_list_one, &list);
     if (status == STATUS_OK) status = buf_append(&req->response, "]}", 2);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
@@ -107,7 +108,8 @@ void api_products_create(struct request *req) {
     if (!products_sku_valid(sku)) {
         request_error(req, STATUS_INVALID_VALUE, "sku must be 1 to 64 of A-Z a-z 0-9 _ . -");
     } else if (!money_amount_valid(face_value) || !money_amount_valid(price)) {
-        request_error(req, STATUS_INVALID_AMOUNT, "face_value and price must be positive minor units within the limit");
+        request_error(req, STATUS_INVALID_AMOUNT,
+                      "face_value and price must be positive minor units within the limit");
     } else if (!money_currency_valid(currency)) {
         request_error(req, STATUS_INVALID_VALUE, "currency must be three upper-case letters");
     } else if (strcmp(liquidity, "high") != 0 && strcmp(liquidity, "low") != 0) {
@@ -154,8 +156,8 @@ static enum status import_apply(struct db *db, struct api_job *base) {
     struct store_product product;
     enum status status = store_product_by_sku(db, job->sku, &product);
     if (status != STATUS_OK) return status;
-    status = store_codes_insert(db, request_vault(base->req), product.id, &job->batch,
-                                base->now_s, &job->result);
+    status = store_codes_insert(db, request_vault(base->req), product.id, &job->batch, base->now_s,
+                                &job->result);
     if (status != STATUS_OK) return status;
     char object[48], detail[128];
     snprintf(object, sizeof object, "product:%lld", (long long)product.id);
@@ -175,7 +177,8 @@ static void import_finish(struct request *req) {
     if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
     } else {
-        verify(buf_printf(&req->response, "{\"imported\":%lld,\"duplicates\":%lld,\"rejected\":%lld}",
+        verify(buf_printf(&req->response,
+                          "{\"imported\":%lld,\"duplicates\":%lld,\"rejected\":%lld}",
                           (long long)job->result.imported, (long long)job->result.duplicates,
                           (long long)job->rejected) == STATUS_OK);
         request_json(req, 200);
@@ -212,8 +215,8 @@ void api_codes_import(struct request *req) {
     if (status == STATUS_OK) status = import_parser_finish(&parser);
     job->rejected = parser.rejected;
     if (status == STATUS_OK && job->batch.count == 0) {
-        request_error(req, STATUS_INVALID_VALUE, job->rejected ? "no valid code in the body"
-                                                               : "the body holds no codes");
+        request_error(req, STATUS_INVALID_VALUE,
+                      job->rejected ? "no valid code in the body" : "the body holds no codes");
     } else if (status != STATUS_OK) {
         request_error(req, status, 0);
     }

@@ -62,8 +62,8 @@ static void users_finish(struct request *req) {
         request_error(req, job->base.status,
                       job->base.status == STATUS_EXISTS ? "this username is taken" : 0);
     } else {
-        enum status status = buf_printf(&req->response, "{\"id\":%lld,\"username\":",
-                                        (long long)job->id);
+        enum status status =
+            buf_printf(&req->response, "{\"id\":%lld,\"username\":", (long long)job->id);
         if (status == STATUS_OK) status = json_append_string(&req->response, job->username);
         if (status == STATUS_OK) {
             status = buf_printf(&req->response, ",\"role\":\"%s\"}", role_name(job->role));

@@ -9,8 +9,8 @@
 
 void api_wallet_get(struct request *req) {
     int64_t balance = 0;
-    enum status status =
-        store_account_balance(request_reader(req), LEDGER_BUYER_WALLET, req->user.id, "CNY", &balance);
+    enum status status = store_account_balance(request_reader(req), LEDGER_BUYER_WALLET,
+                                               req->user.id, "CNY", &balance);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
         return;
@@ -33,9 +33,9 @@ struct credit_job {
 
 static enum status credit_apply(struct db *db, struct api_job *base) {
     struct credit_job *job = (struct credit_job *)base;
-    enum status status = store_wallet_credit(db, job->username, job->amount, job->currency,
-                                             job->reason, job->actor_id, base->now_s,
-                                             &job->transfer_id);
+    enum status status =
+        store_wallet_credit(db, job->username, job->amount, job->currency, job->reason,
+                            job->actor_id, base->now_s, &job->transfer_id);
     if (status != STATUS_OK) return status;
     struct store_user user;
     char hash[VAULT_PASSWORD_HASH_BYTES];
@@ -49,12 +49,13 @@ static void credit_finish(struct request *req) {
     if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
     } else {
-        enum status status = buf_printf(&req->response, "{\"transfer_id\":%lld,\"username\":",
-                                        (long long)job->transfer_id);
+        enum status status = buf_printf(
+            &req->response, "{\"transfer_id\":%lld,\"username\":", (long long)job->transfer_id);
         if (status == STATUS_OK) status = json_append_string(&req->response, job->username);
         if (status == STATUS_OK) {
-            status = buf_printf(&req->response, ",\"amount\":%lld,\"balance\":%lld,\"currency\":\"%s\"}",
-                                (long long)job->amount, (long long)job->balance, job->currency);
+            status =
+                buf_printf(&req->response, ",\"amount\":%lld,\"balance\":%lld,\"currency\":\"%s\"}",
+                           (long long)job->amount, (long long)job->balance, job->currency);
         }
         verify(status == STATUS_OK);
         request_json(req, 201);

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-int64_t clock_now_s(void);        /* business time, Unix seconds (injectable) */
+int64_t clock_now_s(void);         /* business time, Unix seconds (injectable) */
 uint64_t clock_monotonic_ns(void); /* for latency measurement only */
 /* Fixes business time at now_s (tests); 0 returns to the real clock. Also read from the
  * environment variable TESSERA_FAKE_NOW at the first call. */

@@ -7,42 +7,42 @@
 #include <stdint.h>
 
 /* HTTP */
-#define LIMIT_BODY_BYTES (1024 * 1024)       /* request body; larger answers 413 */
+#define LIMIT_BODY_BYTES (1024 * 1024)             /* request body; larger answers 413 */
 #define LIMIT_IMPORT_BODY_BYTES (32 * 1024 * 1024) /* body of a code import request */
-#define LIMIT_HEADER_COUNT 64                /* request headers; more answers 431 */
-#define LIMIT_URL_BYTES 2048                 /* request target; longer answers 414 */
-#define LIMIT_CONNECTIONS 1024               /* concurrent client connections */
-#define LIMIT_CONNECTION_TIMEOUT_S 30        /* idle keep-alive connection */
-#define LIMIT_HTTP_THREADS 2                 /* libmicrohttpd worker threads */
-#define LIMIT_SHUTDOWN_DRAIN_MS 10000        /* wait for in-flight requests on SIGTERM */
+#define LIMIT_HEADER_COUNT 64                      /* request headers; more answers 431 */
+#define LIMIT_URL_BYTES 2048                       /* request target; longer answers 414 */
+#define LIMIT_CONNECTIONS 1024                     /* concurrent client connections */
+#define LIMIT_CONNECTION_TIMEOUT_S 30              /* idle keep-alive connection */
+#define LIMIT_HTTP_THREADS 2                       /* libmicrohttpd worker threads */
+#define LIMIT_SHUTDOWN_DRAIN_MS 10000              /* wait for in-flight requests on SIGTERM */
 
 /* Orders and money */
-#define LIMIT_ORDER_QUANTITY 100             /* codes per order */
-#define LIMIT_AMOUNT_MINOR 100000000000LL    /* any single amount: 1e9 CNY in fen */
+#define LIMIT_ORDER_QUANTITY 100          /* codes per order */
+#define LIMIT_AMOUNT_MINOR 100000000000LL /* any single amount: 1e9 CNY in fen */
 #define LIMIT_IDEMPOTENCY_KEY_BYTES 128
 #define LIMIT_REASON_BYTES 256
 
 /* Catalog and inventory */
 #define LIMIT_SKU_BYTES 64
 #define LIMIT_NAME_BYTES 200
-#define LIMIT_CODE_BYTES 256                 /* one card code, in bytes */
-#define LIMIT_IMPORT_LINE_BYTES 1024         /* one line of an import file */
+#define LIMIT_CODE_BYTES 256         /* one card code, in bytes */
+#define LIMIT_IMPORT_LINE_BYTES 1024 /* one line of an import file */
 #define LIMIT_IMPORT_CODES_PER_REQUEST 100000
-#define LIMIT_IMPORT_CHUNK 100000            /* codes per import transaction */
+#define LIMIT_IMPORT_CHUNK 100000 /* codes per import transaction */
 
 /* Users and sessions */
 #define LIMIT_USERNAME_BYTES 64
 #define LIMIT_PASSWORD_MIN_BYTES 8
 #define LIMIT_PASSWORD_MAX_BYTES 256
 #define LIMIT_SESSION_TTL_S (12 * 3600)
-#define LIMIT_TOKEN_BYTES 32                 /* random bytes in a bearer token */
+#define LIMIT_TOKEN_BYTES 32 /* random bytes in a bearer token */
 
 /* Writer (single-writer group commit) */
-#define LIMIT_WRITER_BATCH 512               /* commands per commit */
-#define LIMIT_WRITER_QUEUE 65536             /* queued commands before 503 */
-#define LIMIT_BUSY_TIMEOUT_MS 30000          /* wait for another process's write lock */
-#define LIMIT_TICK_MS 1000                   /* writer maintenance (expiry sweep) period */
-#define LIMIT_EXPIRE_PER_TICK 1000           /* expired codes retired per sweep */
+#define LIMIT_WRITER_BATCH 512      /* commands per commit */
+#define LIMIT_WRITER_QUEUE 65536    /* queued commands before 503 */
+#define LIMIT_BUSY_TIMEOUT_MS 30000 /* wait for another process's write lock */
+#define LIMIT_TICK_MS 1000          /* writer maintenance (expiry sweep) period */
+#define LIMIT_EXPIRE_PER_TICK 1000  /* expired codes retired per sweep */
 
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14

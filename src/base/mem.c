@@ -17,7 +17,9 @@ static void *mem_check(void *ptr) {
 }
 
 void *mem_alloc(size_t size) { return mem_check(malloc(size == 0 ? 1 : size)); }
-void *mem_calloc(size_t count, size_t size) { return mem_check(calloc(count ? count : 1, size ? size : 1)); }
+void *mem_calloc(size_t count, size_t size) {
+    return mem_check(calloc(count ? count : 1, size ? size : 1));
+}
 void *mem_realloc(void *ptr, size_t size) { return mem_check(realloc(ptr, size == 0 ? 1 : size)); }
 char *mem_strdup(const char *s) {
     verify(s != 0);
@@ -53,7 +55,8 @@ static enum status buf_reserve(struct buf *buf, size_t extra) {
     size_t need = buf->len + extra + 1;
     if (need <= buf->cap) return STATUS_OK;
     size_t cap = buf->cap ? buf->cap : 256;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     buf->data = mem_realloc(buf->data, cap);
     buf->cap = cap;
     return STATUS_OK;

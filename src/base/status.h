@@ -8,42 +8,42 @@
 
 enum status {
     STATUS_OK = 0,
-    STATUS_INVALID_JSON,        /* 400 body is not valid JSON / UTF-8 / has duplicate keys */
-    STATUS_INVALID_FIELD,       /* 400 wrong type, missing or unknown field */
-    STATUS_INVALID_VALUE,       /* 422 a field's value is out of range */
-    STATUS_INVALID_QUANTITY,    /* 422 */
-    STATUS_INVALID_AMOUNT,      /* 422 */
-    STATUS_MISSING_IDEMPOTENCY, /* 400 */
-    STATUS_UNSUPPORTED_MEDIA,   /* 415 */
-    STATUS_UNAUTHORIZED,        /* 401 no token, bad token, expired token */
-    STATUS_BAD_CREDENTIALS,     /* 401 wrong username or password */
-    STATUS_FORBIDDEN,           /* 403 wrong role */
-    STATUS_NOT_FOUND,           /* 404 route */
-    STATUS_UNKNOWN_SKU,         /* 404 */
-    STATUS_UNKNOWN_ORDER,       /* 404 */
-    STATUS_UNKNOWN_USER,        /* 404 */
-    STATUS_METHOD_NOT_ALLOWED,  /* 405 */
-    STATUS_EXISTS,              /* 409 unique name taken */
-    STATUS_OUT_OF_STOCK,        /* 409 */
-    STATUS_IDEMPOTENCY_CONFLICT,/* 409 */
-    STATUS_INSUFFICIENT_FUNDS,  /* 402 */
-    STATUS_NOT_A_BUYER,         /* 422 wallet credit to a non-buyer */
-    STATUS_BODY_TOO_LARGE,      /* 413 */
-    STATUS_TOO_MANY_CODES,      /* 413 import request over the per-request limit */
-    STATUS_URI_TOO_LONG,        /* 414 */
-    STATUS_TOO_MANY_HEADERS,    /* 431 */
-    STATUS_OVERFLOW,            /* 422 arithmetic overflow on input values */
-    STATUS_BUSY,                /* 503 writer queue full or shutting down */
-    STATUS_IO,                  /* 500 file or socket error */
-    STATUS_DB,                  /* 500 database error */
-    STATUS_CRYPTO,              /* 500 crypto failure (key, seal) */
-    STATUS_TAMPERED,            /* 500 sealed data failed authentication */
-    STATUS_NOMEM,               /* 500 */
+    STATUS_INVALID_JSON,         /* 400 body is not valid JSON / UTF-8 / has duplicate keys */
+    STATUS_INVALID_FIELD,        /* 400 wrong type, missing or unknown field */
+    STATUS_INVALID_VALUE,        /* 422 a field's value is out of range */
+    STATUS_INVALID_QUANTITY,     /* 422 */
+    STATUS_INVALID_AMOUNT,       /* 422 */
+    STATUS_MISSING_IDEMPOTENCY,  /* 400 */
+    STATUS_UNSUPPORTED_MEDIA,    /* 415 */
+    STATUS_UNAUTHORIZED,         /* 401 no token, bad token, expired token */
+    STATUS_BAD_CREDENTIALS,      /* 401 wrong username or password */
+    STATUS_FORBIDDEN,            /* 403 wrong role */
+    STATUS_NOT_FOUND,            /* 404 route */
+    STATUS_UNKNOWN_SKU,          /* 404 */
+    STATUS_UNKNOWN_ORDER,        /* 404 */
+    STATUS_UNKNOWN_USER,         /* 404 */
+    STATUS_METHOD_NOT_ALLOWED,   /* 405 */
+    STATUS_EXISTS,               /* 409 unique name taken */
+    STATUS_OUT_OF_STOCK,         /* 409 */
+    STATUS_IDEMPOTENCY_CONFLICT, /* 409 */
+    STATUS_INSUFFICIENT_FUNDS,   /* 402 */
+    STATUS_NOT_A_BUYER,          /* 422 wallet credit to a non-buyer */
+    STATUS_BODY_TOO_LARGE,       /* 413 */
+    STATUS_TOO_MANY_CODES,       /* 413 import request over the per-request limit */
+    STATUS_URI_TOO_LONG,         /* 414 */
+    STATUS_TOO_MANY_HEADERS,     /* 431 */
+    STATUS_OVERFLOW,             /* 422 arithmetic overflow on input values */
+    STATUS_BUSY,                 /* 503 writer queue full or shutting down */
+    STATUS_IO,                   /* 500 file or socket error */
+    STATUS_DB,                   /* 500 database error */
+    STATUS_CRYPTO,               /* 500 crypto failure (key, seal) */
+    STATUS_TAMPERED,             /* 500 sealed data failed authentication */
+    STATUS_NOMEM,                /* 500 */
     STATUS_COUNT
 };
 
-const char *status_code(enum status status);  /* "out_of_stock" */
+const char *status_code(enum status status);    /* "out_of_stock" */
 const char *status_message(enum status status); /* human text */
-int status_http(enum status status);           /* 409 */
+int status_http(enum status status);            /* 409 */
 
 #endif

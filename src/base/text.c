@@ -14,11 +14,21 @@ bool text_utf8_valid(const char *s, size_t len) {
         unsigned char c = p[i];
         size_t need = 0;
         uint32_t cp = 0;
-        if (c < 0x80) { i++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1Fu; }
-        else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0Fu; }
-        else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07u; }
-        else return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07u;
+        } else
+            return false;
         if (len - i <= need) return false;
         for (size_t k = 1; k <= need; k++) {
             if ((p[i + k] & 0xC0) != 0x80) return false;
@@ -85,8 +95,8 @@ enum status text_parse_time(const char *s, size_t len, int64_t *out_s) {
     }
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
     if (len != 10 && len != 20) return STATUS_INVALID_VALUE;
-    if (!text_digits(s, 4, &year) || s[4] != '-' || !text_digits(s + 5, 2, &month) ||
-        s[7] != '-' || !text_digits(s + 8, 2, &day)) {
+    if (!text_digits(s, 4, &year) || s[4] != '-' || !text_digits(s + 5, 2, &month) || s[7] != '-' ||
+        !text_digits(s + 8, 2, &day)) {
         return STATUS_INVALID_VALUE;
     }
     if (len == 20 && (s[10] != 'T' || !text_digits(s + 11, 2, &hour) || s[13] != ':' ||
@@ -94,12 +104,16 @@ enum status text_parse_time(const char *s, size_t len, int64_t *out_s) {
                       !text_digits(s + 17, 2, &second) || s[19] != 'Z')) {
         return STATUS_INVALID_VALUE;
     }
-    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-        minute > 59 || second > 59) {
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+        second > 59) {
         return STATUS_INVALID_VALUE;
     }
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = minute, .tm_sec = second};
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = month - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = minute,
+                    .tm_sec = second};
     time_t t = timegm(&tm);
     if (tm.tm_mday != day) return STATUS_INVALID_VALUE; /* 2027-02-31 normalised away */
     *out_s = (int64_t)t;

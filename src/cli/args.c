@@ -19,7 +19,8 @@ bool cli_parse(int argc, char **argv, struct cli_option *options, int count,
             continue;
         }
         int k = 0;
-        while (k < count && strcmp(options[k].name, arg) != 0) k++;
+        while (k < count && strcmp(options[k].name, arg) != 0)
+            k++;
         if (k == count) {
             fprintf(stderr, "tessera %s: unknown option '%s'\n", argv[0], arg);
             return false;

@@ -12,7 +12,7 @@ int cli_check(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: --name VALUE and --flag; one positional. */
 struct cli_option {
-    const char *name;  /* "--db" */
+    const char *name; /* "--db" */
     bool takes_value;
     const char **value; /* set to the value, or to "1" for a flag */
 };

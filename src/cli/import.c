@@ -75,7 +75,8 @@ static void import_progress(long long done, long long total) {
     if (total <= 0) return;
     int width = 40, filled = (int)(done * width / total);
     char bar[41];
-    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
     bar[width] = 0;
     fprintf(stderr, "\r[%s] %3lld%%", bar, done * 100 / total);
 }
@@ -171,7 +172,8 @@ static enum status import_run_pipeline(struct db *db, struct import_run *run,
                                        struct store_import_result *total) {
     enum status status = store_codes_next_id(db, &run->next_base);
     if (status != STATUS_OK) return status;
-    for (int i = 0; i < IMPORT_SLOTS; i++) import_batch_init(&run->slots[i].batch);
+    for (int i = 0; i < IMPORT_SLOTS; i++)
+        import_batch_init(&run->slots[i].batch);
     verify(pthread_mutex_init(&run->lock, 0) == 0);
     verify(pthread_cond_init(&run->changed, 0) == 0);
     pthread_t reader;

@@ -29,8 +29,12 @@ static enum status import_csv_field(const char *line, size_t len, size_t *pos, c
         for (;;) {
             if (i >= len) return STATUS_INVALID_VALUE; /* unterminated quote */
             if (line[i] == '"') {
-                if (i + 1 < len && line[i + 1] == '"') { i++; }
-                else { i++; break; }
+                if (i + 1 < len && line[i + 1] == '"') {
+                    i++;
+                } else {
+                    i++;
+                    break;
+                }
             }
             if (n + 1 >= out_cap) return STATUS_INVALID_VALUE;
             out[n++] = line[i++];
@@ -159,7 +163,8 @@ void import_batch_add(struct import_batch *batch, const struct import_code *code
     }
     if (batch->bytes_len + code->code_len > batch->bytes_cap) {
         size_t cap = batch->bytes_cap ? batch->bytes_cap : 16384;
-        while (cap < batch->bytes_len + code->code_len) cap *= 2;
+        while (cap < batch->bytes_len + code->code_len)
+            cap *= 2;
         char *bytes = mem_alloc(cap);
         if (batch->bytes_len > 0) memcpy(bytes, batch->bytes, batch->bytes_len);
         if (batch->bytes != 0) sodium_memzero(batch->bytes, batch->bytes_cap);

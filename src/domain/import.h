@@ -43,10 +43,10 @@ typedef enum status (*import_code_fn)(void *context, const struct import_code *c
 
 struct import_parser {
     bool csv;
-    int64_t now_s;        /* codes already expired at now_s are rejected */
+    int64_t now_s; /* codes already expired at now_s are rejected */
     int64_t line_number;
     int64_t rejected;
-    bool overlong;        /* the current line passed the limit; skip to its end */
+    bool overlong; /* the current line passed the limit; skip to its end */
     size_t line_len;
     char line[LIMIT_IMPORT_LINE_BYTES];
     import_code_fn on_code;

@@ -21,7 +21,7 @@ enum ledger_kind {
     LEDGER_RESELLER_PAYABLE,
     LEDGER_PLATFORM_REVENUE,
     LEDGER_FEES,
-    LEDGER_FUNDING,           /* stand-in source of wallet credits until gateways exist */
+    LEDGER_FUNDING, /* stand-in source of wallet credits until gateways exist */
     LEDGER_KIND_COUNT
 };
 

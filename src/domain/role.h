@@ -4,8 +4,15 @@
 
 #include <stdbool.h>
 
-enum role { ROLE_ADMIN, ROLE_SUPPORT, ROLE_RISK, ROLE_SUPPLIER, ROLE_RESELLER, ROLE_BUYER,
-            ROLE_COUNT };
+enum role {
+    ROLE_ADMIN,
+    ROLE_SUPPORT,
+    ROLE_RISK,
+    ROLE_SUPPLIER,
+    ROLE_RESELLER,
+    ROLE_BUYER,
+    ROLE_COUNT
+};
 
 #define ROLE_BIT(role) (1u << (role))
 #define ROLES_ANY ((1u << ROLE_COUNT) - 1u)

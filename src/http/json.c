@@ -31,9 +31,8 @@ static enum status json_take(json_t *value, struct json_field *field, char *mess
     size_t len = json_string_length(value);
     const char *text = json_string_value(value);
     if (len == 0 || len > field->max_bytes || !text_printable(text, len)) {
-        snprintf(message, message_size,
-                 "field '%s' must be 1 to %zu bytes of printable UTF-8", field->name,
-                 field->max_bytes);
+        snprintf(message, message_size, "field '%s' must be 1 to %zu bytes of printable UTF-8",
+                 field->name, field->max_bytes);
         return STATUS_INVALID_VALUE;
     }
     *field->string = text;
@@ -53,8 +52,9 @@ enum status json_parse_fields(const char *body, size_t len, struct json_field *f
         snprintf(message, message_size, "%s",
                  json_error_code(&error) == json_error_duplicate_key ? "duplicate key in object"
                  : status == STATUS_OVERFLOW                         ? "a number is too large"
-                 : json_error_code(&error) == json_error_invalid_utf8 ? "the body is not UTF-8"
-                                                                    : "the body is not valid JSON");
+                 : json_error_code(&error) == json_error_invalid_utf8
+                     ? "the body is not UTF-8"
+                     : "the body is not valid JSON");
         return status;
     }
     enum status status = STATUS_OK;
@@ -67,7 +67,8 @@ enum status json_parse_fields(const char *body, size_t len, struct json_field *f
     if (status == STATUS_OK) {
         json_object_foreach(object, key, value) {
             int k = 0;
-            while (k < count && strcmp(fields[k].name, key) != 0) k++;
+            while (k < count && strcmp(fields[k].name, key) != 0)
+                k++;
             if (k == count) {
                 snprintf(message, message_size, "unknown field");
                 status = STATUS_INVALID_FIELD;
@@ -104,10 +105,14 @@ enum status json_append_string(struct buf *out, const char *s) {
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         status = buf_append(out, run, (size_t)(p - run));
         if (status != STATUS_OK) break;
-        if (c == '"') status = buf_append(out, "\\\"", 2);
-        else if (c == '\\') status = buf_append(out, "\\\\", 2);
-        else if (c == '\n') status = buf_append(out, "\\n", 2);
-        else status = buf_printf(out, "\\u%04x", c);
+        if (c == '"')
+            status = buf_append(out, "\\\"", 2);
+        else if (c == '\\')
+            status = buf_append(out, "\\\\", 2);
+        else if (c == '\n')
+            status = buf_append(out, "\\n", 2);
+        else
+            status = buf_printf(out, "\\u%04x", c);
         run = p + 1;
     }
     if (status == STATUS_OK) status = buf_append(out, run, strlen(run));

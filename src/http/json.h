@@ -17,10 +17,10 @@ struct json_field {
     const char *name;
     enum json_kind kind;
     bool required;
-    size_t max_bytes;      /* strings: 1..max_bytes bytes, printable UTF-8 */
-    const char **string;   /* out for strings (points into the parsed object) */
-    int64_t *integer;      /* out for integers */
-    bool *present;         /* optional: set when the field was given */
+    size_t max_bytes;    /* strings: 1..max_bytes bytes, printable UTF-8 */
+    const char **string; /* out for strings (points into the parsed object) */
+    int64_t *integer;    /* out for integers */
+    bool *present;       /* optional: set when the field was given */
 };
 
 /* Parses body into *root and fills fields. On failure *message names the field (never its

@@ -32,7 +32,8 @@ void metrics_record(const struct route *route, unsigned http_status, uint64_t la
     atomic_fetch_add_explicit(&m->by_class[cls], 1, memory_order_relaxed);
     double seconds = (double)latency_ns / 1e9;
     int bucket = 0;
-    while (bucket < LIMIT_LATENCY_BUCKETS - 1 && seconds > metrics_bounds_s[bucket]) bucket++;
+    while (bucket < LIMIT_LATENCY_BUCKETS - 1 && seconds > metrics_bounds_s[bucket])
+        bucket++;
     atomic_fetch_add_explicit(&m->buckets[bucket], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->sum_ns, latency_ns, memory_order_relaxed);
 }
@@ -56,15 +57,17 @@ static enum status metrics_render_route(struct buf *out, const char *name,
     for (int b = 0; b < LIMIT_LATENCY_BUCKETS && status == STATUS_OK; b++) {
         cumulative += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
         if (b < LIMIT_LATENCY_BUCKETS - 1) {
-            status = buf_printf(out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                                name, metrics_bounds_s[b], (unsigned long long)cumulative);
+            status = buf_printf(
+                out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", name,
+                metrics_bounds_s[b], (unsigned long long)cumulative);
         } else {
-            status = buf_printf(out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                                     "tessera_http_request_seconds_count{route=\"%s\"} %llu\n"
-                                     "tessera_http_request_seconds_sum{route=\"%s\"} %.6f\n",
-                                name, (unsigned long long)cumulative, name,
-                                (unsigned long long)cumulative, name,
-                                (double)atomic_load(&m->sum_ns) / 1e9);
+            status = buf_printf(
+                out,
+                "tessera_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                "tessera_http_request_seconds_count{route=\"%s\"} %llu\n"
+                "tessera_http_request_seconds_sum{route=\"%s\"} %.6f\n",
+                name, (unsigned long long)cumulative, name, (unsigned long long)cumulative, name,
+                (double)atomic_load(&m->sum_ns) / 1e9);
         }
     }
     return status;
@@ -88,34 +91,36 @@ enum status metrics_render(struct buf *out, struct db *db, struct writer *writer
     struct writer_stats ws;
     writer_stats(writer, &ws);
     if (status == STATUS_OK) {
-        status = buf_printf(out,
-                            "# TYPE tessera_orders_delivered_total counter\n"
-                            "tessera_orders_delivered_total %llu\n"
-                            "# TYPE tessera_codes_delivered_total counter\n"
-                            "tessera_codes_delivered_total %llu\n"
-                            "# TYPE tessera_codes_in_stock gauge\ntessera_codes_in_stock %lld\n"
-                            "# TYPE tessera_writer_queue_depth gauge\ntessera_writer_queue_depth %llu\n"
-                            "# TYPE tessera_writer_batch_size histogram\n",
-                            (unsigned long long)atomic_load(&metrics_orders),
-                            (unsigned long long)atomic_load(&metrics_codes_delivered),
-                            (long long)stock, (unsigned long long)ws.queue_depth);
+        status =
+            buf_printf(out,
+                       "# TYPE tessera_orders_delivered_total counter\n"
+                       "tessera_orders_delivered_total %llu\n"
+                       "# TYPE tessera_codes_delivered_total counter\n"
+                       "tessera_codes_delivered_total %llu\n"
+                       "# TYPE tessera_codes_in_stock gauge\ntessera_codes_in_stock %lld\n"
+                       "# TYPE tessera_writer_queue_depth gauge\ntessera_writer_queue_depth %llu\n"
+                       "# TYPE tessera_writer_batch_size histogram\n",
+                       (unsigned long long)atomic_load(&metrics_orders),
+                       (unsigned long long)atomic_load(&metrics_codes_delivered), (long long)stock,
+                       (unsigned long long)ws.queue_depth);
     }
     uint64_t cumulative = 0;
     for (int b = 0; b < WRITER_BATCH_BUCKETS && status == STATUS_OK; b++) {
         cumulative += ws.batch_size_buckets[b];
         if (b < WRITER_BATCH_BUCKETS - 1) {
-            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"%u\"} %llu\n",
-                                1u << b, (unsigned long long)cumulative);
+            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"%u\"} %llu\n", 1u << b,
+                                (unsigned long long)cumulative);
         } else {
             status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
                                 (unsigned long long)cumulative);
         }
     }
     if (status == STATUS_OK) {
-        status = buf_printf(out, "tessera_writer_batch_size_count %llu\n"
-                                 "tessera_writer_batch_size_sum %llu\n"
-                                 "# TYPE tessera_writer_slow_batches_total counter\n"
-                                 "tessera_writer_slow_batches_total %llu\n",
+        status = buf_printf(out,
+                            "tessera_writer_batch_size_count %llu\n"
+                            "tessera_writer_batch_size_sum %llu\n"
+                            "# TYPE tessera_writer_slow_batches_total counter\n"
+                            "tessera_writer_slow_batches_total %llu\n",
                             (unsigned long long)ws.batches, (unsigned long long)ws.commands,
                             (unsigned long long)ws.slow_batches);
     }

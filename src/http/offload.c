@@ -84,7 +84,8 @@ void offload_stop(struct offload *offload) {
     offload->stopping = true;
     verify(pthread_cond_broadcast(&offload->wake) == 0);
     verify(pthread_mutex_unlock(&offload->lock) == 0);
-    for (int i = 0; i < offload->threads; i++) verify(pthread_join(offload->thread[i], 0) == 0);
+    for (int i = 0; i < offload->threads; i++)
+        verify(pthread_join(offload->thread[i], 0) == 0);
     pthread_cond_destroy(&offload->wake);
     pthread_mutex_destroy(&offload->lock);
     free(offload);

@@ -31,15 +31,15 @@ struct request {
     const char *params[REQUEST_MAX_PARAMS]; /* {…} segments of the path, NUL-terminated */
     char param_storage[256];
     struct buf body;
-    enum status early;          /* set while reading (413, 431…): answered at the end */
+    enum status early; /* set while reading (413, 431…): answered at the end */
     bool authenticated;
     struct store_user user;
     uint64_t started_ns;
     /* answer */
     bool answered;
-    bool waiting;               /* suspended until request_resume */
+    bool waiting; /* suspended until request_resume */
     request_finish_fn finish;
-    void *work;                 /* the handler's own state while waiting; freed by it */
+    void *work; /* the handler's own state while waiting; freed by it */
     unsigned http_status;
     const char *content_type;
     struct buf response;

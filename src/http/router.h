@@ -12,11 +12,11 @@ typedef void (*route_handler_fn)(struct request *req);
 
 struct route {
     const char *method;
-    const char *pattern;   /* "/api/v1/orders/{}/codes" */
-    const char *name;      /* metric label: "orders_codes" */
-    uint32_t roles;        /* 0: public; otherwise ROLE_BIT(...) mask */
+    const char *pattern; /* "/api/v1/orders/{}/codes" */
+    const char *name;    /* metric label: "orders_codes" */
+    uint32_t roles;      /* 0: public; otherwise ROLE_BIT(...) mask */
     route_handler_fn handler;
-    size_t body_limit;     /* 0: LIMIT_BODY_BYTES */
+    size_t body_limit; /* 0: LIMIT_BODY_BYTES */
 };
 
 extern const struct route routes[];

@@ -41,7 +41,9 @@ struct server {
     int reader_count;
 };
 
-struct offload *request_offload(struct request *req) { return req->server->offload; }
+struct offload *request_offload(struct request *req) {
+    return req->server->offload;
+}
 
 static _Thread_local struct db *server_thread_reader;
 
@@ -59,7 +61,9 @@ struct db *request_reader(struct request *req) {
     return db;
 }
 
-struct writer *request_writer(struct request *req) { return req->server->writer; }
+struct writer *request_writer(struct request *req) {
+    return req->server->writer;
+}
 const struct vault *request_vault(struct request *req) { return &req->server->vault; }
 
 const char *request_header(struct request *req, const char *name) {
@@ -84,9 +88,10 @@ void request_text(struct request *req, unsigned http_status, const char *content
 void request_error(struct request *req, enum status status, const char *message) {
     verify(req != 0 && status != STATUS_OK);
     req->response.len = 0;
-    enum status out = buf_printf(&req->response, "{\"error\":{\"code\":\"%s\",\"message\":",
-                                 status_code(status));
-    if (out == STATUS_OK) out = json_append_string(&req->response, message ? message : status_message(status));
+    enum status out =
+        buf_printf(&req->response, "{\"error\":{\"code\":\"%s\",\"message\":", status_code(status));
+    if (out == STATUS_OK)
+        out = json_append_string(&req->response, message ? message : status_message(status));
     if (out == STATUS_OK) out = buf_append(&req->response, "}}", 2);
     verify(out == STATUS_OK);
     request_json(req, (unsigned)status_http(status));
@@ -170,8 +175,8 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     buf_init(&req->response, 64 * 1024 * 1024);
     atomic_fetch_add(&server->inflight, 1);
     int headers = MHD_get_connection_values(connection, MHD_HEADER_KIND, 0, 0);
-    const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *length =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     enum route_match match = ROUTE_NO_PATH;
     if (strlen(url) > LIMIT_URL_BYTES) {
         req->early = STATUS_URI_TOO_LONG;
@@ -189,7 +194,8 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     size_t limit = req->route->body_limit ? req->route->body_limit : LIMIT_BODY_BYTES;
     req->body.limit = limit;
     /* MHD accepted it as 1*DIGIT; leading zeros are allowed and say nothing of the size. */
-    while (length != 0 && length[0] == '0' && length[1] != 0) length++;
+    while (length != 0 && length[0] == '0' && length[1] != 0)
+        length++;
     if (length != 0 && (strlen(length) > 10 || strtoll(length, 0, 10) > (long long)limit)) {
         req->early = STATUS_BODY_TOO_LARGE;
     }
@@ -223,8 +229,9 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
         *con_cls = req;
         const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        bool has_body = length != 0 || MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        bool has_body =
+            length != 0 || MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (req->early != STATUS_OK && has_body) {
             request_error(req, req->early, 0); /* answer now; never read a refused body */
             return server_queue(req);
@@ -292,7 +299,8 @@ static enum status server_tick(struct db *db, struct writer_cmd *cmd) {
     (void)cmd;
     int64_t expired = 0;
     enum status status = store_codes_expire(db, clock_now_s(), LIMIT_EXPIRE_PER_TICK, &expired);
-    if (status == STATUS_OK && expired > 0) log_info("store: retired %lld expired codes", (long long)expired);
+    if (status == STATUS_OK && expired > 0)
+        log_info("store: retired %lld expired codes", (long long)expired);
     return status;
 }
 
@@ -338,8 +346,8 @@ enum status server_start(const struct server_config *config, struct server **out
         flags, 0, 0, 0, server_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
-        server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, server_completed, server,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         offload_stop(server->offload);
@@ -347,7 +355,8 @@ enum status server_start(const struct server_config *config, struct server **out
         free(server);
         return STATUS_IO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : config->port;
     *out = server;
     return STATUS_OK;

@@ -7,8 +7,8 @@
 #include "base/assert.h"
 #include "store/store.h"
 
-enum status store_product_create(struct db *db, const struct store_product *product,
-                                 int64_t now_s, int64_t *id_out) {
+enum status store_product_create(struct db *db, const struct store_product *product, int64_t now_s,
+                                 int64_t *id_out) {
     verify(db != 0 && product != 0 && id_out != 0);
     verify(money_amount_valid(product->price) && money_amount_valid(product->face_value));
     sqlite3_stmt *stmt = db_prepare(
@@ -74,8 +74,8 @@ enum status store_product_each(struct db *db, store_product_fn fn, void *context
  * batch gets the id base_id + i (a duplicate leaves a gap), so the sealing — the costly,
  * database-free part — can run ahead on another thread (see cli/import.c). */
 static int catalog_row_compare(const void *a, const void *b) {
-    return memcmp(((const struct store_code_row *)a)->hash, ((const struct store_code_row *)b)->hash,
-                  VAULT_CODE_HASH_BYTES);
+    return memcmp(((const struct store_code_row *)a)->hash,
+                  ((const struct store_code_row *)b)->hash, VAULT_CODE_HASH_BYTES);
 }
 
 void store_code_rows_free(struct store_code_rows *rows) {
@@ -164,8 +164,9 @@ enum status store_codes_write(struct db *db, const struct vault *vault, int64_t 
     if (status != STATUS_OK) return status;
     /* Another writer took ids past the ones this batch was sealed for: seal again. */
     if (next_id > rows->base_id) store_codes_prepare(vault, batch, next_id, rows);
-    sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
-                                        "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
+    sqlite3_stmt *stmt =
+        db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
+                       "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
     int64_t imported = 0, duplicates = 0;
     for (int i = 0; status == STATUS_OK && i < rows->count; i++) {
         bool inserted = false;
@@ -174,7 +175,10 @@ enum status store_codes_write(struct db *db, const struct vault *vault, int64_t 
             status = catalog_insert_row(db, stmt, rows->base_id + i, product_id, row, rows,
                                         &batch->items[row->item], now_s, &inserted);
         }
-        if (inserted) imported++; else duplicates++;
+        if (inserted)
+            imported++;
+        else
+            duplicates++;
     }
     if (status != STATUS_OK) return status;
     result->imported += imported;
@@ -215,7 +219,8 @@ enum status store_codes_expire(struct db *db, int64_t now_s, int limit, int64_t 
     int rc = 0;
     while (status == STATUS_OK && (rc = sqlite3_step(pick)) == SQLITE_ROW) {
         int64_t code_id = sqlite3_column_int64(pick, 0), product_id = sqlite3_column_int64(pick, 1);
-        sqlite3_stmt *retire = db_prepare(db, "UPDATE codes SET state = 2 WHERE id = ? AND state = 0");
+        sqlite3_stmt *retire =
+            db_prepare(db, "UPDATE codes SET state = 2 WHERE id = ? AND state = 0");
         sqlite3_bind_int64(retire, 1, code_id);
         status = db_step_done(db, retire);
         if (status != STATUS_OK) break;

@@ -42,9 +42,8 @@ static const struct check_rule check_rules[] = {
     {"balances_equal_postings",
      "SELECT count(*) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) s FROM postings"
      " GROUP BY account_id) p ON p.account_id = a.id WHERE a.balance != coalesce(p.s, 0)"},
-    {"no_negative_wallet",
-     "SELECT count(*) FROM accounts WHERE balance < 0"
-     " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable')"},
+    {"no_negative_wallet", "SELECT count(*) FROM accounts WHERE balance < 0"
+                           " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable')"},
     {"idempotency_records_valid",
      "SELECT count(*) FROM idempotency i LEFT JOIN orders o ON o.id = i.order_id"
      " WHERE o.id IS NULL OR o.buyer_id != i.user_id"},
@@ -61,7 +60,8 @@ static enum status check_count(struct db *db, const char *sql, int64_t *out) {
 
 static enum status check_audit_chain(struct db *db, int64_t *violations, int64_t *entries) {
     sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT id, at, actor_id, action, object, detail, prev_hash, hash FROM audit ORDER BY id");
+        db,
+        "SELECT id, at, actor_id, action, object, detail, prev_hash, hash FROM audit ORDER BY id");
     unsigned char prev[VAULT_AUDIT_HASH_BYTES] = {0};
     int64_t expected_id = 1;
     int rc = 0;
@@ -71,8 +71,7 @@ static enum status check_audit_chain(struct db *db, int64_t *violations, int64_t
         unsigned char hash[VAULT_AUDIT_HASH_BYTES];
         vault_audit_hash(prev, id, sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2),
                          db_text(stmt, 3), db_text(stmt, 4), db_text(stmt, 5), hash);
-        bool ok = id == expected_id &&
-                  sqlite3_column_bytes(stmt, 6) == VAULT_AUDIT_HASH_BYTES &&
+        bool ok = id == expected_id && sqlite3_column_bytes(stmt, 6) == VAULT_AUDIT_HASH_BYTES &&
                   memcmp(sqlite3_column_blob(stmt, 6), prev, sizeof prev) == 0 &&
                   sqlite3_column_bytes(stmt, 7) == VAULT_AUDIT_HASH_BYTES &&
                   memcmp(sqlite3_column_blob(stmt, 7), hash, sizeof hash) == 0;
@@ -87,8 +86,8 @@ static enum status check_audit_chain(struct db *db, int64_t *violations, int64_t
 }
 
 static enum status check_counts(struct db *db, struct buf *out) {
-    static const char *const tables[] = {"products", "codes", "orders", "transfers", "accounts",
-                                         "users"};
+    static const char *const tables[] = {"products",  "codes",    "orders",
+                                         "transfers", "accounts", "users"};
     static const char *const sqls[] = {
         "SELECT count(*) FROM products", "SELECT count(*) FROM codes",
         "SELECT count(*) FROM orders",   "SELECT count(*) FROM transfers",
@@ -103,7 +102,8 @@ static enum status check_counts(struct db *db, struct buf *out) {
         }
     }
     int64_t sold = 0;
-    if (status == STATUS_OK) status = check_count(db, "SELECT count(*) FROM codes WHERE state = 1", &sold);
+    if (status == STATUS_OK)
+        status = check_count(db, "SELECT count(*) FROM codes WHERE state = 1", &sold);
     if (status == STATUS_OK) status = buf_printf(out, ",\"codes_sold\":%lld}", (long long)sold);
     return status;
 }
@@ -128,8 +128,8 @@ enum status store_check(struct db *db, struct buf *out, bool *ok_out) {
             status = buf_printf(&broken, "%s\"%s\"", broken.len ? "," : "", name);
         }
         if (status == STATUS_OK) {
-            status = buf_printf(out, "%s\"%s\":{\"ok\":%s,\"violations\":%lld}", i ? "," : "",
-                                name, violations ? "false" : "true", (long long)violations);
+            status = buf_printf(out, "%s\"%s\":{\"ok\":%s,\"violations\":%lld}", i ? "," : "", name,
+                                violations ? "false" : "true", (long long)violations);
         }
     }
     if (status == STATUS_OK) status = buf_printf(out, "}");

@@ -121,7 +121,8 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql) {
 enum status db_step_done(struct db *db, sqlite3_stmt *stmt) {
     verify(db != 0 && stmt != 0);
     int rc = sqlite3_step(stmt);
-    while (rc == SQLITE_ROW) rc = sqlite3_step(stmt);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc == SQLITE_DONE) return STATUS_OK;
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) return STATUS_EXISTS;

@@ -10,8 +10,8 @@ enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner
                              const char *currency, bool create, int64_t *id_out) {
     verify(db != 0 && currency != 0 && id_out != 0);
     verify(owner_id >= 0);
-    sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT id FROM accounts WHERE kind = ? AND owner_id = ? AND currency = ?");
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT id FROM accounts WHERE kind = ? AND owner_id = ? AND currency = ?");
     db_bind_text(stmt, 1, ledger_kind_name(kind));
     sqlite3_bind_int64(stmt, 2, owner_id);
     db_bind_text(stmt, 3, currency);
@@ -53,9 +53,9 @@ enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t 
 
 static enum status store_posting_apply(struct db *db, int64_t transfer_id, int seq,
                                        const struct ledger_posting *posting) {
-    sqlite3_stmt *stmt = db_prepare(
-        db, "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND currency = ?3 "
-            "RETURNING balance");
+    sqlite3_stmt *stmt =
+        db_prepare(db, "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND currency = ?3 "
+                       "RETURNING balance");
     sqlite3_bind_int64(stmt, 1, posting->amount);
     sqlite3_bind_int64(stmt, 2, posting->account_id);
     db_bind_text(stmt, 3, posting->currency);

@@ -10,8 +10,8 @@
 #include "base/log.h"
 #include "store/store.h"
 
-#define ORDER_COLUMNS                                                                          \
-    "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, " \
+#define ORDER_COLUMNS                                                                              \
+    "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, "     \
     "amount, payment, status, created_at"
 
 static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
@@ -114,15 +114,15 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
 /* The first answer to this key, if any: conflict, replay, or not found. */
 static enum status store_order_idempotent(struct db *db, const struct store_order_request *request,
                                           struct store_order_result *result) {
-    sqlite3_stmt *stmt =
-        db_prepare(db, "SELECT request_hash, order_id FROM idempotency WHERE user_id = ? AND key = ?");
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT request_hash, order_id FROM idempotency WHERE user_id = ? AND key = ?");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     db_bind_text(stmt, 2, request->idempotency_key);
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status;
-    bool same = sqlite3_column_bytes(stmt, 0) == STORE_REQUEST_HASH_BYTES &&
-                memcmp(sqlite3_column_blob(stmt, 0), request->request_hash,
-                       STORE_REQUEST_HASH_BYTES) == 0;
+    bool same =
+        sqlite3_column_bytes(stmt, 0) == STORE_REQUEST_HASH_BYTES &&
+        memcmp(sqlite3_column_blob(stmt, 0), request->request_hash, STORE_REQUEST_HASH_BYTES) == 0;
     int64_t order_id = sqlite3_column_int64(stmt, 1);
     sqlite3_reset(stmt);
     if (!same) return STATUS_IDEMPOTENCY_CONFLICT;
@@ -135,9 +135,9 @@ static enum status store_order_idempotent(struct db *db, const struct store_orde
 static enum status store_order_pick(struct db *db, const struct store_product *product,
                                     const struct store_order_request *request,
                                     struct store_order_result *result) {
-    sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT id, sealed FROM codes WHERE product_id = ? AND state = 0 "
-            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?");
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT id, sealed FROM codes WHERE product_id = ? AND state = 0 "
+                       "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?");
     sqlite3_bind_int64(stmt, 1, product->id);
     sqlite3_bind_int64(stmt, 2, request->now_s);
     sqlite3_bind_int64(stmt, 3, request->quantity);
@@ -271,8 +271,10 @@ enum status store_order_place(struct db *db, const struct store_order_request *r
     /* Every check comes before the first write. */
     int64_t wallet = 0;
     status = store_order_pick(db, &product, request, result);
-    if (status == STATUS_OK) status = store_order_wallet(db, request, product.currency, amount, &wallet);
-    if (status == STATUS_OK) status = store_order_insert(db, &product, request, amount, &result->order);
+    if (status == STATUS_OK)
+        status = store_order_wallet(db, request, product.currency, amount, &wallet);
+    if (status == STATUS_OK)
+        status = store_order_insert(db, &product, request, amount, &result->order);
     if (status == STATUS_OK) status = store_order_take_codes(db, &product, result);
     if (status == STATUS_OK) status = store_order_pay(db, request, &result->order, wallet);
     if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);

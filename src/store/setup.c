@@ -65,7 +65,9 @@ enum status store_setup(struct db *db, const struct vault *vault, const char *ad
     if (status == STATUS_OK) {
         status = store_user_create(db, "admin", admin_password_hash, ROLE_ADMIN, now_s, &id);
     }
-    if (status == STATUS_OK) status = store_audit_append(db, id, "system.init", "database", demo ? "{\"demo\":true}" : "{\"demo\":false}", now_s);
+    if (status == STATUS_OK)
+        status = store_audit_append(db, id, "system.init", "database",
+                                    demo ? "{\"demo\":true}" : "{\"demo\":false}", now_s);
     if (status == STATUS_OK && demo) status = setup_demo(db, vault, now_s);
     return status;
 }

@@ -27,8 +27,8 @@ struct store_user {
 };
 
 must_check enum status store_user_create(struct db *db, const char *username,
-                                         const char *password_hash, enum role role,
-                                         int64_t now_s, int64_t *id_out);
+                                         const char *password_hash, enum role role, int64_t now_s,
+                                         int64_t *id_out);
 /* Fills user and the stored Argon2id hash; STATUS_NOT_FOUND for an unknown name. */
 must_check enum status store_user_by_name(struct db *db, const char *username,
                                           struct store_user *user,
@@ -99,8 +99,7 @@ must_check enum status store_codes_write(struct db *db, const struct vault *vaul
  * product's stock by the number imported. */
 must_check enum status store_codes_insert(struct db *db, const struct vault *vault,
                                           int64_t product_id, const struct import_batch *batch,
-                                          int64_t now_s,
-                                          struct store_import_result *result);
+                                          int64_t now_s, struct store_import_result *result);
 
 /* Retires up to limit unsold codes whose expiry has passed (state 2) and lowers their
  * products' stock, so stock always counts sellable codes. */
@@ -111,9 +110,8 @@ must_check enum status store_codes_expire(struct db *db, int64_t now_s, int limi
 /* The id of the account (kind, owner, currency); created when create is true. */
 must_check enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner_id,
                                         const char *currency, bool create, int64_t *id_out);
-must_check enum status store_account_balance(struct db *db, enum ledger_kind kind,
-                                             int64_t owner_id, const char *currency,
-                                             int64_t *balance_out);
+must_check enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t owner_id,
+                                             const char *currency, int64_t *balance_out);
 /* Writes a checked transfer and updates cached balances; STATUS_INSUFFICIENT_FUNDS when a
  * non-negative account would go below zero. */
 must_check enum status store_transfer_post(struct db *db, const struct ledger_transfer *transfer,

@@ -162,7 +162,8 @@ static void *writer_main(void *arg) {
         writer->stats.batches++;
         writer->stats.commands += size;
         unsigned bucket = 0;
-        while ((1u << bucket) < size && bucket + 1 < WRITER_BATCH_BUCKETS) bucket++;
+        while ((1u << bucket) < size && bucket + 1 < WRITER_BATCH_BUCKETS)
+            bucket++;
         writer->stats.batch_size_buckets[bucket]++;
         verify(pthread_mutex_unlock(&writer->lock) == 0);
         writer_run_batch(writer, batch);
@@ -201,7 +202,10 @@ enum status writer_submit(struct writer *writer, struct writer_cmd *cmd) {
     if (writer->stopping || writer->queued >= LIMIT_WRITER_QUEUE) {
         status = STATUS_BUSY;
     } else {
-        if (writer->tail) writer->tail->next = cmd; else writer->head = cmd;
+        if (writer->tail)
+            writer->tail->next = cmd;
+        else
+            writer->head = cmd;
         writer->tail = cmd;
         writer->queued++;
         verify(pthread_cond_signal(&writer->wake) == 0);
@@ -218,7 +222,8 @@ enum status writer_call(struct writer *writer, struct writer_cmd *cmd) {
     enum status status = writer_submit(writer, cmd);
     if (status != STATUS_OK) return status;
     verify(pthread_mutex_lock(&writer->lock) == 0);
-    while (!cmd->completed) verify(pthread_cond_wait(&writer->finished, &writer->lock) == 0);
+    while (!cmd->completed)
+        verify(pthread_cond_wait(&writer->finished, &writer->lock) == 0);
     verify(pthread_mutex_unlock(&writer->lock) == 0);
     return cmd->status;
 }

@@ -73,7 +73,8 @@ void vault_code_hash(const struct vault *vault, const char *code, size_t code_le
 
 static void vault_code_ad(int64_t code_id, unsigned char ad[8]) {
     uint64_t id = (uint64_t)code_id;
-    for (int i = 0; i < 8; i++) ad[i] = (unsigned char)(id >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        ad[i] = (unsigned char)(id >> (8 * i));
 }
 
 /* Nonces come from a per-thread pool of random bytes refilled in bulk: one getrandom()
@@ -92,23 +93,22 @@ static void vault_nonce(unsigned char out[VAULT_NONCE_BYTES]) {
     vault_nonce_used += VAULT_NONCE_BYTES;
 }
 
-void vault_code_seal(const struct vault *vault, int64_t code_id, const char *code,
-                     size_t code_len, unsigned char *out) {
+void vault_code_seal(const struct vault *vault, int64_t code_id, const char *code, size_t code_len,
+                     unsigned char *out) {
     verify(vault != 0 && code != 0 && out != 0);
     verify(code_id > 0);
     unsigned char ad[8];
     vault_code_ad(code_id, ad);
     vault_nonce(out);
     unsigned long long written = 0;
-    verify(crypto_aead_xchacha20poly1305_ietf_encrypt(
-               out + VAULT_NONCE_BYTES, &written, (const unsigned char *)code, code_len, ad,
-               sizeof ad, 0, out, vault->seal_key) == 0);
+    verify(crypto_aead_xchacha20poly1305_ietf_encrypt(out + VAULT_NONCE_BYTES, &written,
+                                                      (const unsigned char *)code, code_len, ad,
+                                                      sizeof ad, 0, out, vault->seal_key) == 0);
     verify(written == code_len + VAULT_TAG_BYTES);
 }
 
-enum status vault_code_open(const struct vault *vault, int64_t code_id,
-                            const unsigned char *sealed, size_t sealed_len, char *out,
-                            size_t out_cap, size_t *out_len) {
+enum status vault_code_open(const struct vault *vault, int64_t code_id, const unsigned char *sealed,
+                            size_t sealed_len, char *out, size_t out_cap, size_t *out_len) {
     verify(vault != 0 && sealed != 0 && out != 0 && out_len != 0);
     if (sealed_len < VAULT_SEAL_OVERHEAD) return STATUS_TAMPERED;
     size_t plain_len = sealed_len - VAULT_SEAL_OVERHEAD;
@@ -166,8 +166,8 @@ void vault_token_new(char out[VAULT_TOKEN_TEXT_BYTES]) {
 void vault_token_hash(const char *token, size_t token_len,
                       unsigned char out[VAULT_TOKEN_HASH_BYTES]) {
     verify(token != 0 && out != 0);
-    verify(crypto_generichash(out, VAULT_TOKEN_HASH_BYTES, (const unsigned char *)token,
-                              token_len, 0, 0) == 0);
+    verify(crypto_generichash(out, VAULT_TOKEN_HASH_BYTES, (const unsigned char *)token, token_len,
+                              0, 0) == 0);
 }
 
 void vault_random_password(char *out, size_t len) {
@@ -181,7 +181,8 @@ void vault_random_password(char *out, size_t len) {
 
 static void vault_hash_i64(crypto_generichash_state *state, int64_t value) {
     unsigned char bytes[8];
-    for (int i = 0; i < 8; i++) bytes[i] = (unsigned char)((uint64_t)value >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (unsigned char)((uint64_t)value >> (8 * i));
     crypto_generichash_update(state, bytes, sizeof bytes);
 }
 
@@ -190,8 +191,8 @@ static void vault_hash_text(crypto_generichash_state *state, const char *text) {
 }
 
 void vault_audit_hash(const unsigned char prev[VAULT_AUDIT_HASH_BYTES], int64_t id, int64_t at,
-                      int64_t actor_id, const char *action, const char *object,
-                      const char *detail, unsigned char out[VAULT_AUDIT_HASH_BYTES]) {
+                      int64_t actor_id, const char *action, const char *object, const char *detail,
+                      unsigned char out[VAULT_AUDIT_HASH_BYTES]) {
     verify(prev != 0 && action != 0 && object != 0 && detail != 0 && out != 0);
     verify(id > 0);
     crypto_generichash_state state;

@@ -11,8 +11,8 @@
 #include "base/status.h"
 
 #define VAULT_KEY_BYTES 32
-#define VAULT_CODE_HASH_BYTES 16  /* keyed BLAKE2b-128: dedup only, never reversible */
-#define VAULT_NONCE_BYTES 24      /* XChaCha20-Poly1305 */
+#define VAULT_CODE_HASH_BYTES 16 /* keyed BLAKE2b-128: dedup only, never reversible */
+#define VAULT_NONCE_BYTES 24     /* XChaCha20-Poly1305 */
 #define VAULT_TAG_BYTES 16
 #define VAULT_SEAL_OVERHEAD (VAULT_NONCE_BYTES + VAULT_TAG_BYTES)
 #define VAULT_PASSWORD_HASH_BYTES 128 /* crypto_pwhash_STRBYTES */
@@ -37,13 +37,13 @@ void vault_wipe(struct vault *vault);
 void vault_code_hash(const struct vault *vault, const char *code, size_t code_len,
                      unsigned char out[VAULT_CODE_HASH_BYTES]);
 /* out must hold code_len + VAULT_SEAL_OVERHEAD bytes: nonce || ciphertext || tag. */
-void vault_code_seal(const struct vault *vault, int64_t code_id, const char *code,
-                     size_t code_len, unsigned char *out);
+void vault_code_seal(const struct vault *vault, int64_t code_id, const char *code, size_t code_len,
+                     unsigned char *out);
 /* Writes the plaintext and a NUL into out (out_cap ≥ sealed_len - overhead + 1).
  * STATUS_TAMPERED when the id, nonce, ciphertext or tag was altered. */
 must_check enum status vault_code_open(const struct vault *vault, int64_t code_id,
-                                       const unsigned char *sealed, size_t sealed_len,
-                                       char *out, size_t out_cap, size_t *out_len);
+                                       const unsigned char *sealed, size_t sealed_len, char *out,
+                                       size_t out_cap, size_t *out_len);
 
 must_check enum status vault_password_hash(const char *password, size_t password_len,
                                            char out[VAULT_PASSWORD_HASH_BYTES]);
@@ -57,11 +57,10 @@ void vault_token_hash(const char *token, size_t token_len,
 /* Fills out with random printable characters (for generated passwords). */
 void vault_random_password(char *out, size_t len);
 
-
 #define VAULT_AUDIT_HASH_BYTES 32
 /* The audit chain link: BLAKE2b-256(prev || id || at || actor || action || object || detail). */
 void vault_audit_hash(const unsigned char prev[VAULT_AUDIT_HASH_BYTES], int64_t id, int64_t at,
-                      int64_t actor_id, const char *action, const char *object,
-                      const char *detail, unsigned char out[VAULT_AUDIT_HASH_BYTES]);
+                      int64_t actor_id, const char *action, const char *object, const char *detail,
+                      unsigned char out[VAULT_AUDIT_HASH_BYTES]);
 
 #endif

@@ -16,13 +16,14 @@
 
 struct fuzz_outcome {
     int64_t accepted;
-    uint64_t digest; /* FNV-1a over every accepted code and its expiry, in order */
+    uint64_t digest;            /* FNV-1a over every accepted code and its expiry, in order */
     struct import_batch *batch; /* the whole-input run keeps its codes here */
 };
 
 static void fuzz_digest(uint64_t *digest, const void *data, size_t len) {
     const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) *digest = (*digest ^ p[i]) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++)
+        *digest = (*digest ^ p[i]) * 1099511628211ull;
 }
 
 static enum status fuzz_on_code(void *context, const struct import_code *code) {
@@ -98,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* Lines: each newline ends one; a non-empty tail without one is the last. */
     int64_t newlines = 0;
-    for (size_t i = 0; i < len; i++) newlines += text[i] == '\n';
+    for (size_t i = 0; i < len; i++)
+        newlines += text[i] == '\n';
     int64_t lines = newlines + (len > 0 && text[len - 1] != '\n');
     verify(whole.lines == lines);
     int64_t counted = whole.outcome.accepted + whole.rejected;

@@ -63,14 +63,14 @@ static void fuzz_check_string(const char *text, const struct json_field *field) 
 static enum status fuzz_fields(const char *body, size_t len, struct json_field *fields, int count) {
     json_t *root = (json_t *)fields; /* must be overwritten */
     char message[256];
-    enum status status = json_parse_fields(body, len, fields, count, &root, message,
-                                           sizeof message);
+    enum status status =
+        json_parse_fields(body, len, fields, count, &root, message, sizeof message);
     verify(memchr(message, 0, sizeof message) != 0);
     if (status != STATUS_OK) {
         verify(root == 0);
         verify(message[0] != 0);
         verify(status == STATUS_INVALID_JSON || status == STATUS_INVALID_FIELD ||
-              status == STATUS_INVALID_VALUE || status == STATUS_OVERFLOW);
+               status == STATUS_INVALID_VALUE || status == STATUS_OVERFLOW);
         fuzz_check_message(body, len, message);
         return status;
     }

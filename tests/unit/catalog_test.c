@@ -42,11 +42,10 @@ static int catalog_open_all(struct unit_db *t, const char *prefix) {
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         char plain[LIMIT_CODE_BYTES + 1];
         size_t len = 0;
-        assert_int_equal(vault_code_open(&t->vault, sqlite3_column_int64(stmt, 0),
-                                         sqlite3_column_blob(stmt, 1),
-                                         (size_t)sqlite3_column_bytes(stmt, 1), plain,
-                                         sizeof plain, &len),
-                         STATUS_OK);
+        assert_int_equal(
+            vault_code_open(&t->vault, sqlite3_column_int64(stmt, 0), sqlite3_column_blob(stmt, 1),
+                            (size_t)sqlite3_column_bytes(stmt, 1), plain, sizeof plain, &len),
+            STATUS_OK);
         assert_int_equal(strncmp(plain, prefix, strlen(prefix)), 0);
         opened++;
     }

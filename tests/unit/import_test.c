@@ -38,9 +38,9 @@ static void text_lines_are_trimmed(void **state) {
     assert_code("ABC-123", false, "ABC-123", 0);
     assert_code("  ABC-123\t ", false, "ABC-123", 0);
     assert_code("ABC-123\r", false, "ABC-123", 0); /* CRLF files */
-    assert_code("ABC 123", false, "ABC 123", 0);  /* inner spaces are part of the code */
+    assert_code("ABC 123", false, "ABC 123", 0);   /* inner spaces are part of the code */
     assert_code("\xE5\x8D\xA1\xE5\xAF\x86-9", false, "\xE5\x8D\xA1\xE5\xAF\x86-9", 0);
-    assert_code("a,b,c", false, "a,b,c", 0);       /* commas mean nothing in text mode */
+    assert_code("a,b,c", false, "a,b,c", 0); /* commas mean nothing in text mode */
     assert_code("\"quoted\"", false, "\"quoted\"", 0);
 }
 
@@ -49,12 +49,14 @@ static void text_lines_rejected(void **state) {
     assert_rejected("   ", false);
     assert_rejected("\r", false);
     assert_rejected(" \t\r", false);
-    assert_rejected("AB\tCD", false);       /* tab inside */
-    assert_rejected("AB\x01" "CD", false);
-    assert_rejected("AB\x1b[0m", false);    /* terminal escape */
+    assert_rejected("AB\tCD", false); /* tab inside */
+    assert_rejected("AB\x01"
+                    "CD",
+                    false);
+    assert_rejected("AB\x1b[0m", false); /* terminal escape */
     assert_rejected("AB\x7f", false);
-    assert_rejected("AB\rCD", false);       /* a CR inside the line */
-    assert_rejected("\xC0\xAF", false);     /* overlong UTF-8 */
+    assert_rejected("AB\rCD", false);   /* a CR inside the line */
+    assert_rejected("\xC0\xAF", false); /* overlong UTF-8 */
     assert_rejected("AB\xFF", false);
     assert_rejected("\xED\xA0\x80", false); /* surrogate */
     struct import_code code;
@@ -99,17 +101,19 @@ static void csv_fields_and_quotes(void **state) {
 }
 
 static void csv_malformed_quotes_rejected(void **state) {
-    assert_rejected("\"ABC", true);        /* unterminated */
-    assert_rejected("\"ABC\"\"", true);    /* an escaped quote, then the end */
-    assert_rejected("\"ABC\"x", true);     /* text after the closing quote */
+    assert_rejected("\"ABC", true);     /* unterminated */
+    assert_rejected("\"ABC\"\"", true); /* an escaped quote, then the end */
+    assert_rejected("\"ABC\"x", true);  /* text after the closing quote */
     assert_rejected("\"ABC\" ,2030-01-01", true);
-    assert_rejected("AB\"C", true);        /* a quote inside a bare field */
+    assert_rejected("AB\"C", true); /* a quote inside a bare field */
     assert_rejected("ABC,20\"30", true);
-    assert_rejected("\"\"", true);         /* an empty quoted code */
-    assert_rejected(",2030-01-01", true);  /* an empty code */
+    assert_rejected("\"\"", true);        /* an empty quoted code */
+    assert_rejected(",2030-01-01", true); /* an empty code */
     assert_rejected(" ,2030-01-01", true);
-    assert_rejected("\"A\tB\"", true);     /* quoting does not admit control characters */
-    assert_rejected("\"A\x01" "B\"", true);
+    assert_rejected("\"A\tB\"", true); /* quoting does not admit control characters */
+    assert_rejected("\"A\x01"
+                    "B\"",
+                    true);
 }
 
 static void csv_crlf_lines(void **state) {
@@ -141,9 +145,9 @@ static void csv_expiry_forms(void **state) {
     assert_code(line, true, "A", NOW + 1);
     snprintf(line, sizeof line, "A,%lld", NOW); /* expiring now is expired */
     assert_rejected(line, true);
-    assert_rejected("A,2020-01-01", true);  /* already expired */
+    assert_rejected("A,2020-01-01", true); /* already expired */
     assert_rejected("A,0", true);
-    assert_rejected("A,2030-02-30", true);  /* no such day */
+    assert_rejected("A,2030-02-30", true); /* no such day */
     assert_rejected("A,2030-01-01T00:00:00", true);
     assert_rejected("A,soon", true);
     assert_rejected("A,-1", true);
@@ -213,8 +217,8 @@ static void run_cuts(const char *input, size_t len, bool csv, const size_t *cuts
     out->lines = parser.line_number;
 }
 
-static void assert_same_outcome(const struct outcome *a, const struct outcome *b,
-                                const char *how, size_t where) {
+static void assert_same_outcome(const struct outcome *a, const struct outcome *b, const char *how,
+                                size_t where) {
     if (a->status != b->status || a->rejected != b->rejected || a->lines != b->lines ||
         a->seen.count != b->seen.count) {
         fail_msg("%s at %zu: status %d/%d rejected %lld/%lld lines %lld/%lld codes %d/%d", how,
@@ -249,7 +253,8 @@ static void assert_chunking_invariant(const char *input, size_t len, bool csv,
     }
     size_t *bytes = malloc((len + 1) * sizeof *bytes);
     assert_non_null(bytes);
-    for (size_t i = 0; i < len; i++) bytes[i] = i + 1;
+    for (size_t i = 0; i < len; i++)
+        bytes[i] = i + 1;
     run_cuts(input, len, csv, bytes, (int)(len ? len - 1 : 0), &got);
     assert_same_outcome(whole, &got, "one-byte feeds", 0);
     unsigned seed = 12345;
@@ -361,8 +366,7 @@ static void overlong_lines_are_rejected_in_any_chunking(void **state) {
     }
     /* An overlong last line without a newline is rejected too. */
     struct outcome tail;
-    run_cuts(input + LIMIT_IMPORT_LINE_BYTES + 1, LIMIT_IMPORT_LINE_BYTES + 1, false, 0, 0,
-             &tail);
+    run_cuts(input + LIMIT_IMPORT_LINE_BYTES + 1, LIMIT_IMPORT_LINE_BYTES + 1, false, 0, 0, &tail);
     assert_int_equal(tail.seen.count, 0);
     assert_int_equal(tail.rejected, 1);
 }
@@ -400,8 +404,8 @@ static void batch_add_and_clear(void **state) {
     assert_int_equal(batch.count, 0);
     struct import_code code = {.expires_at = 0};
     for (int i = 0; i < 5000; i++) {
-        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "CODE-%d-%0*d", i,
-                                         i % 200, 0);
+        code.code_len =
+            (size_t)snprintf(code.code, sizeof code.code, "CODE-%d-%0*d", i, i % 200, 0);
         code.expires_at = i % 3 ? 0 : 1893456000 + i;
         import_batch_add(&batch, &code);
     }
@@ -447,7 +451,8 @@ static void batch_takes_maximal_codes(void **state) {
     memset(code.code, 'Z', LIMIT_CODE_BYTES);
     code.code[LIMIT_CODE_BYTES] = 0;
     code.code_len = LIMIT_CODE_BYTES;
-    for (int i = 0; i < 200; i++) import_batch_add(&batch, &code);
+    for (int i = 0; i < 200; i++)
+        import_batch_add(&batch, &code);
     assert_int_equal(batch.bytes_len, 200 * LIMIT_CODE_BYTES);
     assert_int_equal(batch.items[199].offset, 199 * LIMIT_CODE_BYTES);
     assert_int_equal(batch.bytes[batch.bytes_len - 1], 'Z');

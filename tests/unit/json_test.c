@@ -44,8 +44,8 @@ static struct parsed parse_order(const char *text, size_t len, struct order_body
     order_fields(body);
     out.root = (json_t *)&out; /* must be replaced: NULL on failure */
     memset(out.message, 'x', sizeof out.message);
-    out.status = json_parse_fields(text, len, body->fields, 3, &out.root, out.message,
-                                   sizeof out.message);
+    out.status =
+        json_parse_fields(text, len, body->fields, 3, &out.root, out.message, sizeof out.message);
     assert_non_null(memchr(out.message, 0, sizeof out.message));
     if (out.status != STATUS_OK) {
         assert_null(out.root);
@@ -177,10 +177,10 @@ static void integers_beyond_int64_overflow(void **state) {
 
 static void invalid_utf8(void **state) {
     EXPECT("{\"sku\":\"A\xFF\",\"quantity\":1}", STATUS_INVALID_JSON, 0);
-    EXPECT("{\"sku\":\"\xC0\xAF\",\"quantity\":1}", STATUS_INVALID_JSON, 0);      /* overlong */
-    EXPECT("{\"sku\":\"\xED\xA0\x80\",\"quantity\":1}", STATUS_INVALID_JSON, 0);  /* surrogate */
+    EXPECT("{\"sku\":\"\xC0\xAF\",\"quantity\":1}", STATUS_INVALID_JSON, 0);     /* overlong */
+    EXPECT("{\"sku\":\"\xED\xA0\x80\",\"quantity\":1}", STATUS_INVALID_JSON, 0); /* surrogate */
     EXPECT("{\"sku\":\"\xF4\x90\x80\x80\",\"quantity\":1}", STATUS_INVALID_JSON, 0);
-    EXPECT("{\"sku\":\"\xE2\x82\",\"quantity\":1}", STATUS_INVALID_JSON, 0);      /* truncated */
+    EXPECT("{\"sku\":\"\xE2\x82\",\"quantity\":1}", STATUS_INVALID_JSON, 0); /* truncated */
     EXPECT("{\"sku\xFF\":\"A\",\"quantity\":1}", STATUS_INVALID_JSON, 0);
     /* An escaped lone surrogate is not a character either. */
     EXPECT("{\"sku\":\"\\ud800\",\"quantity\":1}", STATUS_INVALID_JSON, 0);

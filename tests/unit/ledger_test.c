@@ -44,8 +44,7 @@ static void unbalanced_transfers_are_rejected(void **state) {
     /* Same-sign postings never balance. */
     ledger_transfer_init(&transfer, "order");
     assert_int_equal(ledger_transfer_add(&transfer, 1, LEDGER_FUNDING, 50, "CNY"), STATUS_OK);
-    assert_int_equal(ledger_transfer_add(&transfer, 2, LEDGER_BUYER_WALLET, 50, "CNY"),
-                     STATUS_OK);
+    assert_int_equal(ledger_transfer_add(&transfer, 2, LEDGER_BUYER_WALLET, 50, "CNY"), STATUS_OK);
     assert_int_equal(ledger_transfer_check(&transfer), STATUS_INVALID_VALUE);
 }
 
@@ -61,9 +60,9 @@ static void a_zero_posting_is_rejected(void **state) {
     /* ledger_transfer_add asserts amount != 0; a transfer built by hand must still fail. */
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, "order");
-    assert_int_equal(ledger_transfer_move(&transfer, 1, LEDGER_FUNDING, 2, LEDGER_BUYER_WALLET,
-                                          5, "CNY"),
-                     STATUS_OK);
+    assert_int_equal(
+        ledger_transfer_move(&transfer, 1, LEDGER_FUNDING, 2, LEDGER_BUYER_WALLET, 5, "CNY"),
+        STATUS_OK);
     transfer.postings[transfer.count] = transfer.postings[0];
     transfer.postings[transfer.count].amount = 0;
     transfer.count++;
@@ -76,9 +75,9 @@ static void currencies_balance_separately(void **state) {
     assert_int_equal(ledger_transfer_move(&transfer, 1, LEDGER_BUYER_WALLET, 2,
                                           LEDGER_PLATFORM_REVENUE, 700, "CNY"),
                      STATUS_OK);
-    assert_int_equal(ledger_transfer_move(&transfer, 3, LEDGER_GATEWAY_CLEARING, 4,
-                                          LEDGER_ESCROW, 100, "USD"),
-                     STATUS_OK);
+    assert_int_equal(
+        ledger_transfer_move(&transfer, 3, LEDGER_GATEWAY_CLEARING, 4, LEDGER_ESCROW, 100, "USD"),
+        STATUS_OK);
     assert_int_equal(ledger_transfer_check(&transfer), STATUS_OK);
 
     /* The grand total is zero, but neither currency balances on its own. */
@@ -164,12 +163,10 @@ static void ledger_accounts_create(struct unit_db *t, struct ledger_accounts *a)
                      STATUS_OK);
     assert_int_equal(store_account_id(&t->db, LEDGER_FUNDING, 0, "CNY", true, &a->funding),
                      STATUS_OK);
-    assert_int_equal(store_account_id(&t->db, LEDGER_PLATFORM_REVENUE, 0, "CNY", true,
-                                      &a->revenue),
+    assert_int_equal(store_account_id(&t->db, LEDGER_PLATFORM_REVENUE, 0, "CNY", true, &a->revenue),
                      STATUS_OK);
     assert_int_equal(store_account_id(&t->db, LEDGER_FEES, 0, "CNY", true, &a->fees), STATUS_OK);
-    assert_int_equal(store_account_id(&t->db, LEDGER_BUYER_WALLET, 7, "USD", true,
-                                      &a->wallet_usd),
+    assert_int_equal(store_account_id(&t->db, LEDGER_BUYER_WALLET, 7, "USD", true, &a->wallet_usd),
                      STATUS_OK);
     assert_int_equal(store_account_id(&t->db, LEDGER_FUNDING, 0, "USD", true, &a->funding_usd),
                      STATUS_OK);
@@ -197,8 +194,7 @@ static enum status ledger_post_move(struct unit_db *t, int64_t from, enum ledger
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, "test");
     assert_int_equal(
-        ledger_transfer_move(&transfer, from, from_kind, to, to_kind, amount, currency),
-        STATUS_OK);
+        ledger_transfer_move(&transfer, from, from_kind, to, to_kind, amount, currency), STATUS_OK);
     return ledger_post(t, &transfer);
 }
 
@@ -232,12 +228,12 @@ static void store_post_caches_balances(void **state) {
     struct ledger_accounts a;
     ledger_accounts_create(&t, &a);
     assert_int_equal(ledger_balance(&t, LEDGER_BUYER_WALLET, 7, "CNY"), 0);
-    assert_int_equal(ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet,
-                                      LEDGER_BUYER_WALLET, 1000, "CNY"),
-                     STATUS_OK);
-    assert_int_equal(ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet,
-                                      LEDGER_BUYER_WALLET, 234, "CNY"),
-                     STATUS_OK);
+    assert_int_equal(
+        ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet, LEDGER_BUYER_WALLET, 1000, "CNY"),
+        STATUS_OK);
+    assert_int_equal(
+        ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet, LEDGER_BUYER_WALLET, 234, "CNY"),
+        STATUS_OK);
     assert_int_equal(ledger_balance(&t, LEDGER_BUYER_WALLET, 7, "CNY"), 1234);
     assert_int_equal(ledger_balance(&t, LEDGER_FUNDING, 0, "CNY"), -1234); /* may go negative */
 
@@ -274,9 +270,9 @@ static void a_wallet_cannot_go_negative(void **state) {
     assert_int_equal(ledger_post_move(&t, a.wallet, LEDGER_BUYER_WALLET, a.revenue,
                                       LEDGER_PLATFORM_REVENUE, 1, "CNY"),
                      STATUS_INSUFFICIENT_FUNDS);
-    assert_int_equal(ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet,
-                                      LEDGER_BUYER_WALLET, 600, "CNY"),
-                     STATUS_OK);
+    assert_int_equal(
+        ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet, LEDGER_BUYER_WALLET, 600, "CNY"),
+        STATUS_OK);
     assert_int_equal(ledger_post_move(&t, a.wallet, LEDGER_BUYER_WALLET, a.revenue,
                                       LEDGER_PLATFORM_REVENUE, 601, "CNY"),
                      STATUS_INSUFFICIENT_FUNDS);
@@ -312,9 +308,9 @@ static void a_posting_in_the_wrong_currency_fails(void **state) {
     struct ledger_accounts a;
     ledger_accounts_create(&t, &a);
     /* A USD posting against CNY accounts matches no account row: nothing is written. */
-    assert_int_not_equal(ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet,
-                                          LEDGER_BUYER_WALLET, 10, "USD"),
-                         STATUS_OK);
+    assert_int_not_equal(
+        ledger_post_move(&t, a.funding, LEDGER_FUNDING, a.wallet, LEDGER_BUYER_WALLET, 10, "USD"),
+        STATUS_OK);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM postings"), 0);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM transfers"), 0);
     ledger_assert_books(&t);
@@ -333,8 +329,8 @@ static void wallet_credit_goes_through_the_ledger(void **state) {
     unit_db_end(&t, STATUS_OK);
 
     unit_db_begin(&t);
-    enum status status = store_wallet_credit(&t.db, "alice", 5000, "CNY", "top-up", 1,
-                                             1800000000, &transfer);
+    enum status status =
+        store_wallet_credit(&t.db, "alice", 5000, "CNY", "top-up", 1, 1800000000, &transfer);
     unit_db_end(&t, status);
     assert_int_equal(status, STATUS_OK);
     assert_int_equal(ledger_balance(&t, LEDGER_BUYER_WALLET, buyer, "CNY"), 5000);

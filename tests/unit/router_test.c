@@ -100,11 +100,29 @@ static void wrong_method_is_405(void **state) {
 
 static void unknown_paths_are_404(void **state) {
     static const char *const paths[] = {
-        "", "/", "/healthz/", "/healthzz", "/health", "/HEALTHZ", "healthz", "//healthz",
-        "/api", "/api/v1", "/api/v1/", "/api/v1/orders/", "/api/v1/orders//codes",
-        "/api/v1/orders/1/", "/api/v1/orders/1/codes/", "/api/v1/orders/1/codes/2",
-        "/api/v1/orders/1/2", "/api/v1/products//codes", "/api/v1/products/codes",
-        "/api/v2/orders", "/api/v1/orders?x=1", "/api/v1/wallet/credits/1", "/metrics\n",
+        "",
+        "/",
+        "/healthz/",
+        "/healthzz",
+        "/health",
+        "/HEALTHZ",
+        "healthz",
+        "//healthz",
+        "/api",
+        "/api/v1",
+        "/api/v1/",
+        "/api/v1/orders/",
+        "/api/v1/orders//codes",
+        "/api/v1/orders/1/",
+        "/api/v1/orders/1/codes/",
+        "/api/v1/orders/1/codes/2",
+        "/api/v1/orders/1/2",
+        "/api/v1/products//codes",
+        "/api/v1/products/codes",
+        "/api/v2/orders",
+        "/api/v1/orders?x=1",
+        "/api/v1/wallet/credits/1",
+        "/metrics\n",
         "/api/v1/products/{}/codes/x",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
@@ -180,14 +198,10 @@ static void role_names(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(literal_routes),
-        cmocka_unit_test(captured_segments),
-        cmocka_unit_test(long_segments),
-        cmocka_unit_test(wrong_method_is_405),
-        cmocka_unit_test(unknown_paths_are_404),
-        cmocka_unit_test(every_route_in_the_table),
-        cmocka_unit_test(table_is_well_formed),
-        cmocka_unit_test(role_names),
+        cmocka_unit_test(literal_routes),        cmocka_unit_test(captured_segments),
+        cmocka_unit_test(long_segments),         cmocka_unit_test(wrong_method_is_405),
+        cmocka_unit_test(unknown_paths_are_404), cmocka_unit_test(every_route_in_the_table),
+        cmocka_unit_test(table_is_well_formed),  cmocka_unit_test(role_names),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -41,8 +41,7 @@ static void fixture_product(struct fixture *f, const char *sku, int64_t price, i
 
 /* Adds codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
 static struct store_import_result fixture_codes(struct fixture *f, int64_t product_id,
-                                                const char *prefix, int count,
-                                                int64_t expires_at) {
+                                                const char *prefix, int count, int64_t expires_at) {
     struct import_batch batch;
     import_batch_init(&batch);
     for (int i = 1; i <= count; i++) {
@@ -52,8 +51,8 @@ static struct store_import_result fixture_codes(struct fixture *f, int64_t produ
     }
     struct store_import_result result = {0, 0};
     unit_db_begin(&f->t);
-    enum status status = store_codes_insert(&f->t.db, &f->t.vault, product_id, &batch, NOW,
-                                            &result);
+    enum status status =
+        store_codes_insert(&f->t.db, &f->t.vault, product_id, &batch, NOW, &result);
     unit_db_end(&f->t, status);
     assert_int_equal(status, STATUS_OK);
     import_batch_free(&batch);
@@ -70,14 +69,12 @@ static int fixture_setup(void **state) {
     fixture_product(f, "SKU-A", PRICE_A, FACE_A, &f->product_a);
     fixture_product(f, "SKU-B", PRICE_B, PRICE_B, &f->product_b);
     assert_int_equal(store_user_create(db, "buyer", "h", ROLE_BUYER, NOW, &f->buyer), STATUS_OK);
-    assert_int_equal(store_user_create(db, "buyer2", "h", ROLE_BUYER, NOW, &f->buyer2),
-                     STATUS_OK);
+    assert_int_equal(store_user_create(db, "buyer2", "h", ROLE_BUYER, NOW, &f->buyer2), STATUS_OK);
     assert_int_equal(store_user_create(db, "support", "h", ROLE_SUPPORT, NOW, &f->support),
                      STATUS_OK);
     int64_t transfer = 0;
     assert_int_equal(
-        store_wallet_credit(db, "buyer", 1200, "CNY", "test credit", 1, NOW, &transfer),
-        STATUS_OK);
+        store_wallet_credit(db, "buyer", 1200, "CNY", "test credit", 1, NOW, &transfer), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
     struct store_import_result imported = fixture_codes(f, f->product_a, "A-CODE", CODES_A, 0);
     assert_int_equal(imported.imported, CODES_A);
@@ -96,9 +93,8 @@ static int fixture_teardown(void **state) {
 
 static int64_t wallet(struct fixture *f, int64_t user_id) {
     int64_t balance = -1;
-    assert_int_equal(
-        store_account_balance(&f->t.db, LEDGER_BUYER_WALLET, user_id, "CNY", &balance),
-        STATUS_OK);
+    assert_int_equal(store_account_balance(&f->t.db, LEDGER_BUYER_WALLET, user_id, "CNY", &balance),
+                     STATUS_OK);
     return balance;
 }
 
@@ -140,7 +136,8 @@ static void assert_codes(struct fixture *f, const struct store_order_result *res
                                          opened[i], LIMIT_CODE_BYTES + 1, &len),
                          STATUS_OK);
         assert_int_equal(strncmp(opened[i], prefix, strlen(prefix)), 0);
-        for (int k = 0; k < i; k++) assert_true(strcmp(opened[i], opened[k]) != 0);
+        for (int k = 0; k < i; k++)
+            assert_true(strcmp(opened[i], opened[k]) != 0);
     }
 }
 
@@ -226,11 +223,11 @@ static void the_same_key_replays_the_first_answer(void **state) {
     char a[2][LIMIT_CODE_BYTES + 1], b[2][LIMIT_CODE_BYTES + 1];
     assert_codes(f, &first, "A-CODE-", a);
     assert_codes(f, &again, "A-CODE-", b);
-    for (int i = 0; i < 2; i++) assert_true(strcmp(a[i], b[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        assert_true(strcmp(a[i], b[i]) == 0);
     /* Nothing charged or sold twice. */
     assert_unchanged(f, 1, 1200 - 2 * PRICE_A, CODES_A - 2);
-    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM transfers WHERE kind = 'order'"),
-                     1);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM transfers WHERE kind = 'order'"), 1);
     assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM audit WHERE action = "
                                         "'codes.reveal'"),
                      1); /* the replay revealed the codes again: audited */
@@ -288,13 +285,12 @@ static void insufficient_funds_changes_nothing(void **state) {
     r = request(f->support, "SKU-A", 1, "key-support", 1);
     assert_int_equal(place(f, &r, &result), STATUS_INSUFFICIENT_FUNDS);
     assert_unchanged(f, 0, 1200, CODES_A);
-    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM codes WHERE state = 0"),
-                     CODES_A + 2);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM codes WHERE state = 0"), CODES_A + 2);
     /* Exactly the balance is enough. */
     unit_db_begin(&f->t);
     int64_t transfer = 0;
-    enum status status = store_wallet_credit(&f->t.db, "buyer", 300, "CNY", "top-up", 1, NOW,
-                                             &transfer);
+    enum status status =
+        store_wallet_credit(&f->t.db, "buyer", 300, "CNY", "top-up", 1, NOW, &transfer);
     unit_db_end(&f->t, status);
     assert_int_equal(status, STATUS_OK);
     r = request(f->buyer, "SKU-A", 3, "key-exact", 1);
@@ -375,8 +371,8 @@ static void import_counts_duplicates(void **state) {
     }
     struct store_import_result result = {0, 0};
     unit_db_begin(&f->t);
-    enum status status = store_codes_insert(&f->t.db, &f->t.vault, f->product_b, &batch, NOW,
-                                            &result);
+    enum status status =
+        store_codes_insert(&f->t.db, &f->t.vault, f->product_b, &batch, NOW, &result);
     unit_db_end(&f->t, status);
     import_batch_free(&batch);
     assert_int_equal(status, STATUS_OK);
@@ -449,14 +445,14 @@ struct gate {
     int done; /* commands completed, counted by batch_done */
 };
 
-static struct gate gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
-                           .changed = PTHREAD_COND_INITIALIZER};
+static struct gate gate = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
 
 static enum status gate_apply(struct db *db, struct writer_cmd *cmd) {
     pthread_mutex_lock(&gate.lock);
     gate.entered = true;
     pthread_cond_broadcast(&gate.changed);
-    while (!gate.open) pthread_cond_wait(&gate.changed, &gate.lock);
+    while (!gate.open)
+        pthread_cond_wait(&gate.changed, &gate.lock);
     pthread_mutex_unlock(&gate.lock);
     return STATUS_OK;
 }

@@ -16,19 +16,19 @@ static void utf8_accepts_valid_sequences(void **state) {
     assert_true(text_utf8_valid("", 0));
     assert_true(text_utf8_valid(NULL, 0));
     assert_true(UTF8("plain ASCII 0123"));
-    assert_true(UTF8("\xC2\x80"));             /* U+0080, smallest two-byte */
-    assert_true(UTF8("\xC3\xA9"));             /* é */
-    assert_true(UTF8("\xDF\xBF"));             /* U+07FF, largest two-byte */
-    assert_true(UTF8("\xE0\xA0\x80"));         /* U+0800, smallest three-byte */
-    assert_true(UTF8("\xE2\x82\xAC"));         /* € */
-    assert_true(UTF8("\xED\x9F\xBF"));         /* U+D7FF, just below the surrogates */
-    assert_true(UTF8("\xEE\x80\x80"));         /* U+E000, just above the surrogates */
-    assert_true(UTF8("\xEF\xBF\xBF"));         /* U+FFFF */
-    assert_true(UTF8("\xF0\x90\x80\x80"));     /* U+10000, smallest four-byte */
-    assert_true(UTF8("\xF0\x9F\x98\x80"));     /* 😀 */
-    assert_true(UTF8("\xF4\x8F\xBF\xBF"));     /* U+10FFFF, the last code point */
+    assert_true(UTF8("\xC2\x80"));                    /* U+0080, smallest two-byte */
+    assert_true(UTF8("\xC3\xA9"));                    /* é */
+    assert_true(UTF8("\xDF\xBF"));                    /* U+07FF, largest two-byte */
+    assert_true(UTF8("\xE0\xA0\x80"));                /* U+0800, smallest three-byte */
+    assert_true(UTF8("\xE2\x82\xAC"));                /* € */
+    assert_true(UTF8("\xED\x9F\xBF"));                /* U+D7FF, just below the surrogates */
+    assert_true(UTF8("\xEE\x80\x80"));                /* U+E000, just above the surrogates */
+    assert_true(UTF8("\xEF\xBF\xBF"));                /* U+FFFF */
+    assert_true(UTF8("\xF0\x90\x80\x80"));            /* U+10000, smallest four-byte */
+    assert_true(UTF8("\xF0\x9F\x98\x80"));            /* 😀 */
+    assert_true(UTF8("\xF4\x8F\xBF\xBF"));            /* U+10FFFF, the last code point */
     assert_true(UTF8("\xE5\x8D\xA1\xE5\xAF\x86-42")); /* 卡密-42 */
-    assert_true(text_utf8_valid("a\0b", 3));   /* NUL is valid UTF-8 (not printable) */
+    assert_true(text_utf8_valid("a\0b", 3));          /* NUL is valid UTF-8 (not printable) */
 }
 
 static void utf8_rejects_overlongs(void **state) {
@@ -44,12 +44,12 @@ static void utf8_rejects_overlongs(void **state) {
 }
 
 static void utf8_rejects_surrogates_and_beyond_unicode(void **state) {
-    assert_false(UTF8("\xED\xA0\x80")); /* U+D800 */
-    assert_false(UTF8("\xED\xAF\xBF")); /* U+DBFF */
-    assert_false(UTF8("\xED\xB0\x80")); /* U+DC00 */
-    assert_false(UTF8("\xED\xBF\xBF")); /* U+DFFF */
+    assert_false(UTF8("\xED\xA0\x80"));             /* U+D800 */
+    assert_false(UTF8("\xED\xAF\xBF"));             /* U+DBFF */
+    assert_false(UTF8("\xED\xB0\x80"));             /* U+DC00 */
+    assert_false(UTF8("\xED\xBF\xBF"));             /* U+DFFF */
     assert_false(UTF8("\xED\xA0\xBD\xED\xB8\x80")); /* CESU-8 surrogate pair */
-    assert_false(UTF8("\xF4\x90\x80\x80")); /* U+110000 */
+    assert_false(UTF8("\xF4\x90\x80\x80"));         /* U+110000 */
     assert_false(UTF8("\xF5\x80\x80\x80"));
     assert_false(UTF8("\xF7\xBF\xBF\xBF"));
     assert_false(UTF8("\xFE"));
@@ -62,14 +62,20 @@ static void utf8_rejects_truncated_and_stray_bytes(void **state) {
     assert_false(UTF8("\xE2\x82"));
     assert_false(UTF8("\xF0\x9F\x98"));
     assert_false(UTF8("\xF0\x9F"));
-    assert_false(UTF8("\x80"));              /* a continuation byte alone */
-    assert_false(UTF8("a\xBF" "b"));
-    assert_false(UTF8("\xC3" "A"));          /* lead byte followed by ASCII */
-    assert_false(UTF8("\xE2\x82" "A"));
-    assert_false(UTF8("\xF0\x9F\x98" "A"));
+    assert_false(UTF8("\x80")); /* a continuation byte alone */
+    assert_false(UTF8("a\xBF"
+                      "b"));
+    assert_false(UTF8("\xC3"
+                      "A")); /* lead byte followed by ASCII */
+    assert_false(UTF8("\xE2\x82"
+                      "A"));
+    assert_false(UTF8("\xF0\x9F\x98"
+                      "A"));
     /* The length bounds the check: a valid sequence cut by len is truncated. */
     assert_false(text_utf8_valid("\xE2\x82\xAC", 2));
-    assert_true(text_utf8_valid("\xE2\x82\xAC" "\xFF", 3));
+    assert_true(text_utf8_valid("\xE2\x82\xAC"
+                                "\xFF",
+                                3));
 }
 
 static void printable_rejects_control_characters(void **state) {

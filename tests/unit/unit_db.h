@@ -35,7 +35,8 @@ static inline void unit_db_open(struct unit_db *t) {
     assert_int_equal(db_open(&t->db, t->path, false, true), STATUS_OK);
     assert_int_equal(db_migrate(&t->db), STATUS_OK);
     unsigned char master[VAULT_KEY_BYTES];
-    for (size_t i = 0; i < sizeof master; i++) master[i] = (unsigned char)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof master; i++)
+        master[i] = (unsigned char)(i * 7 + 1);
     vault_from_master(&t->vault, master);
 }
 

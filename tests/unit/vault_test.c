@@ -17,7 +17,8 @@
 
 static void vault_fixed(struct vault *vault, unsigned char seed) {
     unsigned char master[VAULT_KEY_BYTES];
-    for (size_t i = 0; i < sizeof master; i++) master[i] = (unsigned char)(seed + i * 3);
+    for (size_t i = 0; i < sizeof master; i++)
+        master[i] = (unsigned char)(seed + i * 3);
     vault_from_master(vault, master);
 }
 
@@ -29,13 +30,14 @@ static void seal_open_round_trip(void **state) {
     static const size_t lengths[] = {1, 2, 16, 19, 100, LIMIT_CODE_BYTES};
     for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
         char code[LIMIT_CODE_BYTES + 1];
-        for (size_t i = 0; i < lengths[k]; i++) code[i] = (char)('A' + (i * 7 + k) % 26);
+        for (size_t i = 0; i < lengths[k]; i++)
+            code[i] = (char)('A' + (i * 7 + k) % 26);
         unsigned char sealed[LIMIT_CODE_BYTES + VAULT_SEAL_OVERHEAD];
         vault_code_seal(&vault, 42, code, lengths[k], sealed);
         char out[LIMIT_CODE_BYTES + 1];
         size_t out_len = 0;
-        assert_int_equal(vault_code_open(&vault, 42, sealed, lengths[k] + VAULT_SEAL_OVERHEAD,
-                                         out, sizeof out, &out_len),
+        assert_int_equal(vault_code_open(&vault, 42, sealed, lengths[k] + VAULT_SEAL_OVERHEAD, out,
+                                         sizeof out, &out_len),
                          STATUS_OK);
         assert_int_equal(out_len, lengths[k]);
         assert_true(memcmp(out, code, lengths[k]) == 0);
@@ -92,14 +94,14 @@ static void another_code_id_is_tampering(void **state) {
     vault_fixed(&vault, 1);
     unsigned char sealed[6 + VAULT_SEAL_OVERHEAD];
     vault_code_seal(&vault, 77, "ABC123", 6, sealed);
-    static const int64_t others[] = {76, 78, 1, INT64_MAX, 77 + ((int64_t)1 << 32), 77 + 256, 0,
-                                     -77};
+    static const int64_t others[] = {76,       78, 1,  INT64_MAX, 77 + ((int64_t)1 << 32),
+                                     77 + 256, 0,  -77};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         char out[16];
         size_t out_len = 0;
-        assert_int_equal(vault_code_open(&vault, others[i], sealed, sizeof sealed, out,
-                                         sizeof out, &out_len),
-                         STATUS_TAMPERED);
+        assert_int_equal(
+            vault_code_open(&vault, others[i], sealed, sizeof sealed, out, sizeof out, &out_len),
+            STATUS_TAMPERED);
     }
     char out[16];
     size_t out_len = 0;
@@ -150,9 +152,8 @@ static void code_hash_is_keyed(void **state) {
     assert_memory_not_equal(a, c, sizeof a); /* another key: another hash */
     assert_memory_not_equal(a, d, sizeof a); /* another code: another hash */
     /* Not the unkeyed hash: a stolen database gives no dictionary to test codes against. */
-    assert_int_equal(crypto_generichash(plain, sizeof plain, (const unsigned char *)"CODE-1", 6,
-                                        0, 0),
-                     0);
+    assert_int_equal(
+        crypto_generichash(plain, sizeof plain, (const unsigned char *)"CODE-1", 6, 0, 0), 0);
     assert_memory_not_equal(a, plain, sizeof a);
     /* The sealing and hashing subkeys differ. */
     assert_true(memcmp(one.seal_key, one.hash_key, VAULT_KEY_BYTES) != 0);
