@@ -1,0 +1,31 @@
+-- orders.lua — POST /api/v1/orders: a wallet order for one code, every request with its own
+-- Idempotency-Key ("RUN-THREAD-N"), so each one is a new, durable order (never a replay).
+-- usage: wrk ... -s orders.lua URL/api/v1/orders -- BUYER_TOKEN RUN_ID [SKU]
+
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(dir .. "report.lua")
+
+bench_threads = {}
+
+function setup(thread)
+  table.insert(bench_threads, thread)
+  thread:set("bench_thread_id", #bench_threads)
+end
+
+local headers, body, prefix
+local counter = 0
+
+function init(args)
+  local token, run, sku = args[1], args[2], args[3] or "BENCH-1"
+  if token == nil or run == nil then error("usage: orders.lua -- BUYER_TOKEN RUN_ID [SKU]") end
+  body = '{"sku":"' .. sku .. '","quantity":1}'
+  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }
+  prefix = run .. "-" .. tostring(bench_thread_id or 0) .. "-"
+  if bench_init_rate then bench_init_rate(args) end
+end
+
+function request()
+  counter = counter + 1
+  headers["Idempotency-Key"] = prefix .. string.format("%d", counter)
+  return wrk.format("POST", "/api/v1/orders", headers, body)
+end
