@@ -3,6 +3,7 @@ set(body "/* generated from src/store/migrations by cmake/embed_sql.cmake — do
 string(APPEND body "#include \"store/migrations.h\"\n\n")
 set(table "const struct migration migrations[] = {\n")
 set(count 0)
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(file ${FILES})
     get_filename_component(name ${file} NAME)
     file(READ ${file} hex HEX)

@@ -86,7 +86,7 @@ void api_login(struct request *req) {
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;
     struct login_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->username, sizeof job->username, "%s", username);
+    (void)text_copy(job->username, sizeof job->username, username);
     job->password_len = strlen(password);
     memcpy(job->password, password, job->password_len);
     json_decref(root);

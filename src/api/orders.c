@@ -106,8 +106,8 @@ void api_orders_create(struct request *req) {
         return;
     }
     struct order_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->sku, sizeof job->sku, "%s", sku);
-    snprintf(job->idempotency_key, sizeof job->idempotency_key, "%s", key);
+    (void)text_copy(job->sku, sizeof job->sku, sku);
+    (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
     json_decref(root);
     job->request.buyer_id = req->user.id;
     job->request.sku = job->sku;

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "base/assert.h"
+#include "base/text.h"
 #include "base/clock.h"
 #include "base/limits.h"
 
@@ -120,10 +121,10 @@ void api_products_create(struct request *req) {
         return;
     }
     struct product_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->product.sku, sizeof job->product.sku, "%s", sku);
-    snprintf(job->product.name, sizeof job->product.name, "%s", name);
-    snprintf(job->product.currency, sizeof job->product.currency, "%s", currency);
-    snprintf(job->product.liquidity, sizeof job->product.liquidity, "%s", liquidity);
+    (void)text_copy(job->product.sku, sizeof job->product.sku, sku);
+    (void)text_copy(job->product.name, sizeof job->product.name, name);
+    (void)text_copy(job->product.currency, sizeof job->product.currency, currency);
+    (void)text_copy(job->product.liquidity, sizeof job->product.liquidity, liquidity);
     job->product.face_value = face_value;
     job->product.price = price;
     job->actor_id = req->user.id;
@@ -206,7 +207,7 @@ void api_codes_import(struct request *req) {
         return;
     }
     struct import_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->sku, sizeof job->sku, "%s", req->params[0]);
+    (void)text_copy(job->sku, sizeof job->sku, req->params[0]);
     job->actor_id = req->user.id;
     import_batch_init(&job->batch);
     struct import_parser parser;

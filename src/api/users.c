@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "base/assert.h"
+#include "base/text.h"
 #include "base/limits.h"
 
 struct user_job {
@@ -98,7 +99,7 @@ void api_users_create(struct request *req) {
         return;
     }
     struct user_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->username, sizeof job->username, "%s", username);
+    (void)text_copy(job->username, sizeof job->username, username);
     job->password_len = strlen(password);
     memcpy(job->password, password, job->password_len);
     job->role = parsed_role;

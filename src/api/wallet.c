@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "base/assert.h"
+#include "base/text.h"
 #include "base/limits.h"
 
 void api_wallet_get(struct request *req) {
@@ -84,9 +85,9 @@ void api_wallet_credit(struct request *req) {
         return;
     }
     struct credit_job *job = mem_calloc(1, sizeof *job);
-    snprintf(job->username, sizeof job->username, "%s", username);
-    snprintf(job->reason, sizeof job->reason, "%s", reason);
-    snprintf(job->currency, sizeof job->currency, "%s", currency);
+    (void)text_copy(job->username, sizeof job->username, username);
+    (void)text_copy(job->reason, sizeof job->reason, reason);
+    (void)text_copy(job->currency, sizeof job->currency, currency);
     job->amount = amount;
     job->actor_id = req->user.id;
     json_decref(root);

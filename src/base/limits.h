@@ -35,7 +35,9 @@
 #define LIMIT_PASSWORD_MIN_BYTES 8
 #define LIMIT_PASSWORD_MAX_BYTES 256
 #define LIMIT_SESSION_TTL_S (12 * 3600)
-#define LIMIT_TOKEN_BYTES 32 /* random bytes in a bearer token */
+#define LIMIT_TOKEN_BYTES 32            /* random bytes in a bearer token */
+#define LIMIT_SESSION_CACHE_S 1         /* an HTTP thread trusts a looked-up token this long */
+#define LIMIT_SESSION_CACHE_ENTRIES 256 /* per HTTP thread; power of two */
 
 /* Writer (single-writer group commit) */
 #define LIMIT_WRITER_BATCH 512      /* commands per commit */
@@ -56,5 +58,7 @@ _Static_assert(LIMIT_IMPORT_CHUNK > 0 && LIMIT_IMPORT_CHUNK <= LIMIT_IMPORT_CODE
                "import chunk");
 _Static_assert(LIMIT_WRITER_BATCH > 0 && LIMIT_WRITER_BATCH <= LIMIT_WRITER_QUEUE, "batch");
 _Static_assert(LIMIT_TOKEN_BYTES >= 16, "tokens need at least 128 bits");
+_Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
+               "session cache size must be a power of two");
 
 #endif

@@ -127,3 +127,12 @@ void text_format_time(int64_t unix_s, char out[21]) {
     gmtime_r(&t, &tm);
     verify(strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20);
 }
+
+size_t text_copy(char *dst, size_t size, const char *src) {
+    verify(dst != 0 && src != 0 && size > 0);
+    size_t len = strlen(src);
+    size_t n = len < size ? len : size - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+    return len;
+}

@@ -19,6 +19,9 @@ void text_trim(const char **s, size_t *len);
 must_check enum status text_parse_time(const char *s, size_t len, int64_t *out_s);
 /* Formats Unix seconds as RFC 3339 UTC into out (at least 21 bytes). */
 void text_format_time(int64_t unix_s, char out[21]);
+/* Copies src into dst (size bytes, NUL-terminated, truncated if need be); returns
+ * strlen(src), so a result >= size means it was truncated. */
+size_t text_copy(char *dst, size_t size, const char *src);
 /* Parses a decimal int64 with no sign, spaces or leading '+'. */
 must_check enum status text_parse_int(const char *s, size_t len, int64_t *out);
 

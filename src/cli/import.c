@@ -216,6 +216,11 @@ int cli_import(int argc, char **argv) {
         fprintf(stderr, "tessera import: cannot open %s\n", db_path);
         return 1;
     }
+    if (db_migrate(&db) != STATUS_OK) { /* a database made by an older binary */
+        fprintf(stderr, "tessera import: cannot bring %s to this version's schema\n", db_path);
+        db_close(&db);
+        return 1;
+    }
     struct store_product product;
     struct store_import_result total = {0, 0};
     enum status status = store_product_by_sku(&db, sku, &product);

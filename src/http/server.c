@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "base/clock.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -131,6 +133,37 @@ static enum MHD_Result server_queue(struct request *req) {
     return result;
 }
 
+/* Each HTTP thread remembers the tokens it looked up for LIMIT_SESSION_CACHE_S, so a busy
+ * client costs one session read per second instead of one per request: a read transaction
+ * takes shared-memory locks (system calls) on every request otherwise. A session that
+ * expires, or is revoked, is honoured at most that much longer. */
+struct server_session {
+    unsigned char hash[VAULT_TOKEN_HASH_BYTES];
+    int64_t checked_at_s; /* 0: empty */
+    struct store_user user;
+};
+
+static _Thread_local struct server_session server_sessions[LIMIT_SESSION_CACHE_ENTRIES];
+
+static bool server_session_lookup(struct request *req, const unsigned char *hash, int64_t now_s) {
+    uint32_t slot_index =
+        ((uint32_t)hash[0] | (uint32_t)hash[1] << 8) & (LIMIT_SESSION_CACHE_ENTRIES - 1);
+    struct server_session *slot = &server_sessions[slot_index];
+    if (slot->checked_at_s != 0 && now_s >= slot->checked_at_s &&
+        now_s - slot->checked_at_s < LIMIT_SESSION_CACHE_S &&
+        sodium_memcmp(slot->hash, hash, VAULT_TOKEN_HASH_BYTES) == 0) {
+        req->user = slot->user;
+        return true;
+    }
+    if (store_session_user(request_reader(req), hash, now_s, &req->user) != STATUS_OK) {
+        return false;
+    }
+    memcpy(slot->hash, hash, VAULT_TOKEN_HASH_BYTES);
+    slot->user = req->user;
+    slot->checked_at_s = now_s;
+    return true;
+}
+
 static bool server_authenticate(struct request *req) {
     const char *header = request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     size_t token_len = VAULT_TOKEN_TEXT_BYTES - 1;
@@ -139,9 +172,7 @@ static bool server_authenticate(struct request *req) {
     }
     unsigned char hash[VAULT_TOKEN_HASH_BYTES];
     vault_token_hash(header + 7, token_len, hash);
-    if (store_session_user(request_reader(req), hash, clock_now_s(), &req->user) != STATUS_OK) {
-        return false;
-    }
+    if (!server_session_lookup(req, hash, clock_now_s())) return false;
     req->authenticated = true;
     return true;
 }
@@ -316,7 +347,7 @@ enum status server_start(const struct server_config *config, struct server **out
     verify(config != 0 && config->db_path != 0 && config->host != 0 && out != 0);
     struct server *server = mem_calloc(1, sizeof *server);
     verify(pthread_mutex_init(&server->readers_lock, 0) == 0);
-    snprintf(server->db_path, sizeof server->db_path, "%s", config->db_path);
+    (void)text_copy(server->db_path, sizeof server->db_path, config->db_path);
     char key_path[4200];
     snprintf(key_path, sizeof key_path, "%s.key", config->db_path);
     enum status status = vault_load(&server->vault, key_path);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "store/store.h"
 
 enum status store_product_create(struct db *db, const struct store_product *product, int64_t now_s,
@@ -24,17 +25,18 @@ enum status store_product_create(struct db *db, const struct store_product *prod
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     *id_out = sqlite3_last_insert_rowid(db->handle);
+    store_cache_forget_product(db, product->sku);
     return STATUS_OK;
 }
 
 static void store_product_row(sqlite3_stmt *stmt, struct store_product *product) {
     product->id = sqlite3_column_int64(stmt, 0);
-    snprintf(product->sku, sizeof product->sku, "%s", db_text(stmt, 1));
-    snprintf(product->name, sizeof product->name, "%s", db_text(stmt, 2));
+    (void)text_copy(product->sku, sizeof product->sku, db_text(stmt, 1));
+    (void)text_copy(product->name, sizeof product->name, db_text(stmt, 2));
     product->face_value = sqlite3_column_int64(stmt, 3);
     product->price = sqlite3_column_int64(stmt, 4);
-    snprintf(product->currency, sizeof product->currency, "%s", db_text(stmt, 5));
-    snprintf(product->liquidity, sizeof product->liquidity, "%s", db_text(stmt, 6));
+    (void)text_copy(product->currency, sizeof product->currency, db_text(stmt, 5));
+    (void)text_copy(product->liquidity, sizeof product->liquidity, db_text(stmt, 6));
     product->stock = sqlite3_column_int64(stmt, 7);
 }
 

@@ -72,26 +72,62 @@ enum status db_exec(struct db *db, const char *sql) {
     return STATUS_OK;
 }
 
+/* Applies migration index (0-based) in its own transaction. */
+static enum status db_migrate_one(struct db *db, int index) {
+    if (db_begin_immediate(db) != STATUS_OK) return STATUS_DB;
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", index + 1);
+    enum status status = db_exec(db, migrations[index].sql);
+    if (status == STATUS_OK) {
+        sqlite3_stmt *check = 0;
+        if (sqlite3_prepare_v2(db->handle, "PRAGMA foreign_key_check", -1, &check, 0) !=
+            SQLITE_OK) {
+            status = STATUS_DB;
+        } else {
+            int rc = sqlite3_step(check);
+            if (rc == SQLITE_ROW)
+                log_error("db: migration %s breaks a foreign key", migrations[index].name);
+            if (rc != SQLITE_DONE) status = STATUS_DB;
+            sqlite3_finalize(check);
+        }
+    }
+    if (status == STATUS_OK) status = db_exec(db, pragma);
+    if (status != STATUS_OK) {
+        db_rollback(db);
+        log_error("db: migration %s failed", migrations[index].name);
+        return STATUS_DB;
+    }
+    if (db_commit(db) != STATUS_OK) return STATUS_DB;
+    log_info("db: applied migration %s", migrations[index].name);
+    return STATUS_OK;
+}
+
 enum status db_migrate(struct db *db) {
     verify(db != 0 && !db->readonly);
     sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
     if (db_step_row(db, stmt) != STATUS_OK) return STATUS_DB;
     int applied = sqlite3_column_int(stmt, 0);
     sqlite3_reset(stmt);
-    verify(applied >= 0 && applied <= migrations_count);
-    for (int i = applied; i < migrations_count; i++) {
-        if (db_begin_immediate(db) != STATUS_OK) return STATUS_DB;
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", i + 1);
-        if (db_exec(db, migrations[i].sql) != STATUS_OK || db_exec(db, pragma) != STATUS_OK) {
-            db_rollback(db);
-            log_error("db: migration %s failed", migrations[i].name);
-            return STATUS_DB;
-        }
-        if (db_commit(db) != STATUS_OK) return STATUS_DB;
-        log_info("db: applied migration %s", migrations[i].name);
+    verify(applied >= 0);
+    if (applied > migrations_count) {
+        log_error("db: the database is at schema version %d; this binary knows %d", applied,
+                  migrations_count);
+        return STATUS_DB;
     }
-    return STATUS_OK;
+    /* Foreign keys are off while migrations run, so a migration may rebuild a table that
+     * others reference (SQLite's table-rebuild procedure); foreign_key_check must then find
+     * nothing before the migration commits. The pragma is a no-op inside a transaction. */
+    if (applied < migrations_count && db_exec(db, "PRAGMA foreign_keys=OFF") != STATUS_OK) {
+        return STATUS_DB;
+    }
+    enum status status = STATUS_OK;
+    for (int i = applied; status == STATUS_OK && i < migrations_count; i++) {
+        status = db_migrate_one(db, i);
+    }
+    if (applied < migrations_count && db_exec(db, "PRAGMA foreign_keys=ON") != STATUS_OK) {
+        return STATUS_DB;
+    }
+    return status;
 }
 
 sqlite3_stmt *db_prepare(struct db *db, const char *sql) {

@@ -16,10 +16,13 @@ struct db_stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+struct store_cache; /* store/cache.c: the writer connection's cache of hot rows */
+
 struct db {
     sqlite3 *handle;
     bool readonly;
     struct db_stmt_slot slots[DB_STMT_SLOTS];
+    struct store_cache *cache; /* NULL except on the writer's connection */
 };
 
 /* Process-wide SQLite set-up; call once before any connection opens. Connections are

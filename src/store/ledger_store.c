@@ -51,19 +51,30 @@ enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t 
     return STATUS_OK;
 }
 
+/* The balance update is guarded in SQL instead of read back with RETURNING: SQLite runs
+ * RETURNING through an ephemeral table, which cost about a third of the writer's
+ * instructions per order. Zero rows changed means an unknown account or a balance that
+ * would go negative; only that rare path reads the account to tell which. */
 static enum status store_posting_apply(struct db *db, int64_t transfer_id, int seq,
                                        const struct ledger_posting *posting) {
     sqlite3_stmt *stmt =
         db_prepare(db, "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND currency = ?3 "
-                       "RETURNING balance");
+                       "AND (?4 = 0 OR balance + ?1 >= 0)");
     sqlite3_bind_int64(stmt, 1, posting->amount);
     sqlite3_bind_int64(stmt, 2, posting->account_id);
     db_bind_text(stmt, 3, posting->currency);
-    enum status status = db_step_row(db, stmt);
-    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
-    int64_t balance = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
-    if (balance < 0 && ledger_kind_nonnegative(posting->kind)) return STATUS_INSUFFICIENT_FUNDS;
+    sqlite3_bind_int(stmt, 4, ledger_kind_nonnegative(posting->kind));
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    if (sqlite3_changes(db->handle) != 1) {
+        stmt = db_prepare(db, "SELECT 1 FROM accounts WHERE id = ? AND currency = ?");
+        sqlite3_bind_int64(stmt, 1, posting->account_id);
+        db_bind_text(stmt, 2, posting->currency);
+        status = db_step_row(db, stmt);
+        sqlite3_reset(stmt);
+        if (status == STATUS_OK) return STATUS_INSUFFICIENT_FUNDS;
+        return status == STATUS_NOT_FOUND ? STATUS_DB : status;
+    }
     stmt = db_prepare(db, "INSERT INTO postings(transfer_id, seq, account_id, amount, currency) "
                           "VALUES(?,?,?,?,?)");
     sqlite3_bind_int64(stmt, 1, transfer_id);

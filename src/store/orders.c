@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "base/log.h"
 #include "store/store.h"
 
@@ -17,16 +18,16 @@
 static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     order->id = sqlite3_column_int64(stmt, 0);
     order->buyer_id = sqlite3_column_int64(stmt, 1);
-    snprintf(order->sku, sizeof order->sku, "%s", db_text(stmt, 2));
-    snprintf(order->product_name, sizeof order->product_name, "%s", db_text(stmt, 3));
+    (void)text_copy(order->sku, sizeof order->sku, db_text(stmt, 2));
+    (void)text_copy(order->product_name, sizeof order->product_name, db_text(stmt, 3));
     order->unit_price = sqlite3_column_int64(stmt, 4);
     order->face_value = sqlite3_column_int64(stmt, 5);
-    snprintf(order->currency, sizeof order->currency, "%s", db_text(stmt, 6));
-    snprintf(order->liquidity, sizeof order->liquidity, "%s", db_text(stmt, 7));
+    (void)text_copy(order->currency, sizeof order->currency, db_text(stmt, 6));
+    (void)text_copy(order->liquidity, sizeof order->liquidity, db_text(stmt, 7));
     order->quantity = sqlite3_column_int64(stmt, 8);
     order->amount = sqlite3_column_int64(stmt, 9);
-    snprintf(order->payment, sizeof order->payment, "%s", db_text(stmt, 10));
-    snprintf(order->status, sizeof order->status, "%s", db_text(stmt, 11));
+    (void)text_copy(order->payment, sizeof order->payment, db_text(stmt, 10));
+    (void)text_copy(order->status, sizeof order->status, db_text(stmt, 11));
     order->created_at = sqlite3_column_int64(stmt, 12);
 }
 
@@ -177,12 +178,12 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     memset(order, 0, sizeof *order);
     order->id = sqlite3_last_insert_rowid(db->handle);
     order->buyer_id = request->buyer_id;
-    snprintf(order->sku, sizeof order->sku, "%s", product->sku);
-    snprintf(order->product_name, sizeof order->product_name, "%s", product->name);
+    (void)text_copy(order->sku, sizeof order->sku, product->sku);
+    (void)text_copy(order->product_name, sizeof order->product_name, product->name);
     order->unit_price = product->price;
     order->face_value = product->face_value;
     memcpy(order->currency, product->currency, sizeof order->currency);
-    snprintf(order->liquidity, sizeof order->liquidity, "%s", product->liquidity);
+    (void)text_copy(order->liquidity, sizeof order->liquidity, product->liquidity);
     order->quantity = request->quantity;
     order->amount = amount;
     snprintf(order->payment, sizeof order->payment, "wallet");
@@ -231,7 +232,7 @@ static enum status store_order_pay(struct db *db, const struct store_order_reque
                                    const struct store_order *order, int64_t wallet) {
     int64_t revenue = 0;
     enum status status =
-        store_account_id(db, LEDGER_PLATFORM_REVENUE, 0, order->currency, true, &revenue);
+        store_platform_account(db, LEDGER_PLATFORM_REVENUE, order->currency, &revenue);
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, "order");
@@ -263,7 +264,7 @@ enum status store_order_place(struct db *db, const struct store_order_request *r
     enum status status = store_order_idempotent(db, request, result);
     if (status != STATUS_NOT_FOUND) return status;
     struct store_product product;
-    status = store_product_by_sku(db, request->sku, &product);
+    status = store_product_cached(db, request->sku, &product);
     if (status != STATUS_OK) return status;
     int64_t amount = 0;
     status = money_mul(product.price, request->quantity, &amount);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "store/store.h"
 
 #define SETUP_DEMO_CODES 50
@@ -26,10 +27,10 @@ static enum status setup_demo(struct db *db, const struct vault *vault, int64_t 
         const struct setup_product *demo = &setup_demo_products[i];
         struct store_product product;
         memset(&product, 0, sizeof product);
-        snprintf(product.sku, sizeof product.sku, "%s", demo->sku);
-        snprintf(product.name, sizeof product.name, "%s", demo->name);
+        (void)text_copy(product.sku, sizeof product.sku, demo->sku);
+        (void)text_copy(product.name, sizeof product.name, demo->name);
         snprintf(product.currency, sizeof product.currency, "CNY");
-        snprintf(product.liquidity, sizeof product.liquidity, "%s", demo->liquidity);
+        (void)text_copy(product.liquidity, sizeof product.liquidity, demo->liquidity);
         product.face_value = demo->face_value;
         product.price = demo->price;
         int64_t product_id = 0;

@@ -57,6 +57,9 @@ must_check enum status store_product_create(struct db *db, const struct store_pr
                                             int64_t now_s, int64_t *id_out);
 must_check enum status store_product_by_sku(struct db *db, const char *sku,
                                             struct store_product *product);
+/* The same through the writer's cache (store/cache.c); stock is not filled (-1). */
+must_check enum status store_product_cached(struct db *db, const char *sku,
+                                            struct store_product *product);
 /* Calls fn for each product in SKU order; stops early when fn returns non-OK. */
 typedef enum status (*store_product_fn)(void *context, const struct store_product *product);
 must_check enum status store_product_each(struct db *db, store_product_fn fn, void *context);
@@ -106,10 +109,27 @@ must_check enum status store_codes_insert(struct db *db, const struct vault *vau
 must_check enum status store_codes_expire(struct db *db, int64_t now_s, int limit,
                                           int64_t *expired_out);
 
+/* ---- the writer's cache of hot rows (store/cache.c) ----
+ * Products by SKU and platform account ids, which the order path reads every time and
+ * which change only through writer commands. Valid inside one write transaction: call
+ * store_cache_begin after BEGIN (it drops everything when another connection committed
+ * since, by PRAGMA data_version), and store_cache_reset after any rollback (a rolled-back
+ * command may have created a row the cache now holds). Without a cache (db->cache NULL),
+ * lookups go to SQL. */
+void store_cache_attach(struct db *db);
+void store_cache_detach(struct db *db);
+must_check enum status store_cache_begin(struct db *db);
+void store_cache_reset(struct db *db);
+/* Drops a product from the cache: call on every write to that product's row. */
+void store_cache_forget_product(struct db *db, const char *sku);
+
 /* ---- ledger (store/ledger_store.c) ---- */
 /* The id of the account (kind, owner, currency); created when create is true. */
 must_check enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner_id,
                                         const char *currency, bool create, int64_t *id_out);
+/* A platform account (owner 0) through the writer's cache; created when missing. */
+must_check enum status store_platform_account(struct db *db, enum ledger_kind kind,
+                                              const char *currency, int64_t *id_out);
 must_check enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t owner_id,
                                              const char *currency, int64_t *balance_out);
 /* Writes a checked transfer and updates cached balances; STATUS_INSUFFICIENT_FUNDS when a

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "store/store.h"
 
 enum status store_user_create(struct db *db, const char *username, const char *password_hash,
@@ -34,7 +35,7 @@ enum status store_user_by_name(struct db *db, const char *username, struct store
     if (status != STATUS_OK) return status;
     user->id = sqlite3_column_int64(stmt, 0);
     verify(role_parse(db_text(stmt, 1), &user->role));
-    snprintf(user->username, sizeof user->username, "%s", username);
+    (void)text_copy(user->username, sizeof user->username, username);
     snprintf(hash_out, VAULT_PASSWORD_HASH_BYTES, "%s", db_text(stmt, 2));
     sqlite3_reset(stmt);
     return STATUS_OK;
@@ -63,7 +64,7 @@ enum status store_session_user(struct db *db, const unsigned char hash[VAULT_TOK
     if (status == STATUS_NOT_FOUND) return STATUS_UNAUTHORIZED;
     if (status != STATUS_OK) return status;
     user->id = sqlite3_column_int64(stmt, 0);
-    snprintf(user->username, sizeof user->username, "%s", db_text(stmt, 1));
+    (void)text_copy(user->username, sizeof user->username, db_text(stmt, 1));
     verify(role_parse(db_text(stmt, 2), &user->role));
     sqlite3_reset(stmt);
     return STATUS_OK;

@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/store.h"
 
 struct writer {
     struct db db;
@@ -42,6 +43,7 @@ static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
         if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
             assert_fail("rollback to savepoint failed", __FILE__, __LINE__);
         }
+        store_cache_reset(db);
     }
     verify(db_step_done(db, db_prepare(db, "RELEASE cmd")) == STATUS_OK);
 }
@@ -63,21 +65,22 @@ static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
 static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
     struct db *db = &writer->db;
     enum status status = db_begin_immediate(db);
+    if (status == STATUS_OK) status = store_cache_begin(db);
     if (status == STATUS_OK && !writer_apply_fast(writer, batch)) {
         verify(pthread_mutex_lock(&writer->lock) == 0);
         writer->stats.slow_batches++;
         verify(pthread_mutex_unlock(&writer->lock) == 0);
         db_rollback(db);
+        store_cache_reset(db);
         status = db_begin_immediate(db);
         for (struct writer_cmd *cmd = batch; status == STATUS_OK && cmd != 0; cmd = cmd->next) {
             writer_apply_one(writer, cmd);
         }
     }
-    if (status == STATUS_OK) {
-        status = db_commit(db);
-        if (status != STATUS_OK) db_rollback(db);
-    }
+    if (status == STATUS_OK) status = db_commit(db);
     if (status != STATUS_OK) {
+        db_rollback(db);
+        store_cache_reset(db); /* the cache may hold rows the rollback undid */
         log_error("writer: batch failed (%s); every command in it fails", status_code(status));
         for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) {
             cmd->status = status == STATUS_DB ? STATUS_DB : STATUS_BUSY;
@@ -175,14 +178,21 @@ enum status writer_start(const char *db_path, struct writer **out) {
     verify(db_path != 0 && out != 0);
     struct writer *writer = mem_calloc(1, sizeof *writer);
     enum status status = db_open(&writer->db, db_path, false, false);
+    if (status == STATUS_OK) {
+        status = db_migrate(&writer->db); /* a database made by an older binary */
+        if (status != STATUS_OK) db_close(&writer->db);
+    }
     if (status != STATUS_OK) {
         free(writer);
         return status;
     }
+    store_cache_attach(&writer->db);
+
     verify(pthread_mutex_init(&writer->lock, 0) == 0);
     verify(pthread_cond_init(&writer->wake, 0) == 0);
     verify(pthread_cond_init(&writer->finished, 0) == 0);
     if (pthread_create(&writer->thread, 0, writer_main, writer) != 0) {
+        store_cache_detach(&writer->db);
         db_close(&writer->db);
         free(writer);
         return STATUS_NOMEM;
@@ -236,6 +246,7 @@ void writer_stop(struct writer *writer) {
     verify(pthread_mutex_unlock(&writer->lock) == 0);
     verify(pthread_join(writer->thread, 0) == 0);
     verify(writer->head == 0);
+    store_cache_detach(&writer->db);
     db_close(&writer->db);
     pthread_cond_destroy(&writer->wake);
     pthread_cond_destroy(&writer->finished);

@@ -1,0 +1,120 @@
+/* cache.c — the writer connection's cache of rows its hot path reads on every order:
+ * products by SKU and platform account ids. Both change only through writer commands (a
+ * product write calls store_cache_forget_product) or through other processes (PRAGMA
+ * data_version moves, and store_cache_begin drops everything). A rollback may undo a row
+ * the cache learned inside the rolled-back work, so the writer resets the cache after any.
+ * Never used on read connections: they see other commits at any time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/text.h"
+#include "store/store.h"
+
+#define CACHE_PRODUCT_SLOTS 1024 /* direct-mapped by SKU hash; a collision just re-reads */
+#define CACHE_ACCOUNT_SLOTS 16   /* platform accounts: (kind, currency) pairs in use */
+
+_Static_assert((CACHE_PRODUCT_SLOTS & (CACHE_PRODUCT_SLOTS - 1)) == 0, "power of two");
+
+struct cache_account {
+    enum ledger_kind kind;
+    char currency[MONEY_CURRENCY_BYTES];
+    int64_t id; /* 0: empty slot */
+};
+
+struct store_cache {
+    int64_t data_version;                               /* -1: unknown */
+    struct store_product products[CACHE_PRODUCT_SLOTS]; /* id 0: empty slot */
+    struct cache_account accounts[CACHE_ACCOUNT_SLOTS];
+};
+
+void store_cache_attach(struct db *db) {
+    verify(db != 0 && !db->readonly && db->cache == 0);
+    db->cache = mem_calloc(1, sizeof *db->cache);
+    db->cache->data_version = -1;
+}
+
+void store_cache_detach(struct db *db) {
+    verify(db != 0);
+    free(db->cache);
+    db->cache = 0;
+}
+
+void store_cache_reset(struct db *db) {
+    verify(db != 0);
+    if (db->cache == 0) return;
+    memset(db->cache->products, 0, sizeof db->cache->products);
+    memset(db->cache->accounts, 0, sizeof db->cache->accounts);
+}
+
+enum status store_cache_begin(struct db *db) {
+    verify(db != 0);
+    if (db->cache == 0) return STATUS_OK;
+    sqlite3_stmt *stmt = db_prepare(db, "PRAGMA data_version");
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
+    int64_t version = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    if (version != db->cache->data_version) store_cache_reset(db);
+    db->cache->data_version = version;
+    return STATUS_OK;
+}
+
+static uint32_t cache_sku_slot(const char *sku) {
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sku; *p != 0; p++) {
+        hash = (hash ^ *p) * 16777619u;
+    }
+    return hash & (CACHE_PRODUCT_SLOTS - 1);
+}
+
+void store_cache_forget_product(struct db *db, const char *sku) {
+    verify(db != 0 && sku != 0);
+    if (db->cache == 0) return;
+    struct store_product *slot = &db->cache->products[cache_sku_slot(sku)];
+    if (slot->id != 0 && strcmp(slot->sku, sku) == 0) memset(slot, 0, sizeof *slot);
+}
+
+enum status store_product_cached(struct db *db, const char *sku, struct store_product *product) {
+    verify(db != 0 && sku != 0 && product != 0);
+    struct store_product *slot = 0;
+    if (db->cache != 0) {
+        slot = &db->cache->products[cache_sku_slot(sku)];
+        if (slot->id != 0 && strcmp(slot->sku, sku) == 0) {
+            *product = *slot;
+            return STATUS_OK;
+        }
+    }
+    enum status status = store_product_by_sku(db, sku, product);
+    if (status != STATUS_OK) return status;
+    product->stock = -1; /* changes with every order: never cached */
+    verify(product->id > 0);
+    if (slot != 0) *slot = *product;
+    return STATUS_OK;
+}
+
+enum status store_platform_account(struct db *db, enum ledger_kind kind, const char *currency,
+                                   int64_t *id_out) {
+    verify(db != 0 && currency != 0 && id_out != 0);
+    struct cache_account *free_slot = 0;
+    if (db->cache != 0) {
+        for (int i = 0; i < CACHE_ACCOUNT_SLOTS; i++) {
+            struct cache_account *slot = &db->cache->accounts[i];
+            if (slot->id == 0) {
+                if (free_slot == 0) free_slot = slot;
+            } else if (slot->kind == kind && strcmp(slot->currency, currency) == 0) {
+                *id_out = slot->id;
+                return STATUS_OK;
+            }
+        }
+    }
+    enum status status = store_account_id(db, kind, 0, currency, true, id_out);
+    if (status != STATUS_OK) return status;
+    verify(*id_out > 0);
+    if (free_slot != 0) {
+        free_slot->kind = kind;
+        (void)text_copy(free_slot->currency, sizeof free_slot->currency, currency);
+        free_slot->id = *id_out;
+    }
+    return STATUS_OK;
+}
