@@ -116,13 +116,16 @@ enum status metrics_render(struct buf *out, struct db *db, struct writer *writer
         }
     }
     if (status == STATUS_OK) {
-        status = buf_printf(out,
-                            "tessera_writer_batch_size_count %llu\n"
-                            "tessera_writer_batch_size_sum %llu\n"
-                            "# TYPE tessera_writer_slow_batches_total counter\n"
-                            "tessera_writer_slow_batches_total %llu\n",
-                            (unsigned long long)ws.batches, (unsigned long long)ws.commands,
-                            (unsigned long long)ws.slow_batches);
+        status =
+            buf_printf(out,
+                       "tessera_writer_batch_size_count %llu\n"
+                       "tessera_writer_batch_size_sum %llu\n"
+                       "# TYPE tessera_writer_slow_batches_total counter\n"
+                       "tessera_writer_slow_batches_total %llu\n"
+                       "# TYPE tessera_wal_checkpoints_total counter\n"
+                       "tessera_wal_checkpoints_total %llu\n",
+                       (unsigned long long)ws.batches, (unsigned long long)ws.commands,
+                       (unsigned long long)ws.slow_batches, (unsigned long long)ws.checkpoints);
     }
     return status;
 }

@@ -14,10 +14,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/checkpoint.h"
 #include "store/store.h"
 
 struct writer {
     struct db db;
+    struct checkpointer *checkpointer;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -174,6 +176,13 @@ static void *writer_main(void *arg) {
     return 0;
 }
 
+/* Replaces the connection's auto-checkpoint: the checkpoint thread does it instead. */
+static int writer_wal_hook(void *context, sqlite3 *handle, const char *name, int wal_pages) {
+    (void)name;
+    checkpointer_poke(context, handle, wal_pages);
+    return SQLITE_OK;
+}
+
 enum status writer_start(const char *db_path, struct writer **out) {
     verify(db_path != 0 && out != 0);
     struct writer *writer = mem_calloc(1, sizeof *writer);
@@ -186,14 +195,21 @@ enum status writer_start(const char *db_path, struct writer **out) {
         free(writer);
         return status;
     }
+    status = checkpointer_start(db_path, &writer->checkpointer);
+    if (status != STATUS_OK) {
+        db_close(&writer->db);
+        free(writer);
+        return status;
+    }
+    sqlite3_wal_hook(writer->db.handle, writer_wal_hook, writer->checkpointer);
     store_cache_attach(&writer->db);
-
     verify(pthread_mutex_init(&writer->lock, 0) == 0);
     verify(pthread_cond_init(&writer->wake, 0) == 0);
     verify(pthread_cond_init(&writer->finished, 0) == 0);
     if (pthread_create(&writer->thread, 0, writer_main, writer) != 0) {
         store_cache_detach(&writer->db);
         db_close(&writer->db);
+        checkpointer_stop(writer->checkpointer);
         free(writer);
         return STATUS_NOMEM;
     }
@@ -248,6 +264,7 @@ void writer_stop(struct writer *writer) {
     verify(writer->head == 0);
     store_cache_detach(&writer->db);
     db_close(&writer->db);
+    checkpointer_stop(writer->checkpointer);
     pthread_cond_destroy(&writer->wake);
     pthread_cond_destroy(&writer->finished);
     pthread_mutex_destroy(&writer->lock);
@@ -270,4 +287,5 @@ void writer_stats(struct writer *writer, struct writer_stats *out) {
     *out = writer->stats;
     out->queue_depth = writer->queued;
     verify(pthread_mutex_unlock(&writer->lock) == 0);
+    out->checkpoints = checkpointer_runs(writer->checkpointer);
 }

@@ -37,6 +37,7 @@ struct writer_stats {
     uint64_t batch_size_buckets[WRITER_BATCH_BUCKETS];
     uint64_t queue_depth;
     uint64_t slow_batches; /* batches re-run with a savepoint per command */
+    uint64_t checkpoints;  /* WAL checkpoints the checkpoint thread ran */
 };
 
 struct writer;

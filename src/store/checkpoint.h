@@ -1,0 +1,28 @@
+/* checkpoint.h — WAL checkpoints on their own thread and connection. The writer's
+ * connection does not checkpoint (its WAL hook replaces auto-checkpoint): after a commit
+ * that leaves LIMIT_WAL_CHECKPOINT_PAGES or more in the WAL it pokes the checkpointer,
+ * which copies the WAL into the database with a PASSIVE checkpoint (synchronous=FULL: the
+ * WAL is synced before, the database after); the writer then copies the tail itself. A
+ * checkpoint copies pages to random places of a large file and syncs it: milliseconds the
+ * writer now mostly does not wait for. */
+#ifndef TESSERA_STORE_CHECKPOINT_H
+#define TESSERA_STORE_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "base/status.h"
+#include "store/db.h"
+
+struct checkpointer;
+
+must_check enum status checkpointer_start(const char *db_path, struct checkpointer **out);
+/* From the writer's WAL hook (writer: its connection): the WAL holds wal_pages pages. Wakes
+ * the thread, or, once the thread copied the bulk, copies the rest on the writer's own
+ * connection so the WAL can restart. */
+void checkpointer_poke(struct checkpointer *checkpointer, sqlite3 *writer, int wal_pages);
+/* Runs a last checkpoint, closes the connection, frees. */
+void checkpointer_stop(struct checkpointer *checkpointer);
+/* Checkpoints run so far (for metrics and tests). */
+uint64_t checkpointer_runs(struct checkpointer *checkpointer);
+
+#endif
