@@ -40,12 +40,44 @@
 #define LIMIT_SESSION_CACHE_ENTRIES 256 /* per HTTP thread; power of two */
 
 /* Writer (single-writer group commit) */
-#define LIMIT_WRITER_BATCH 512      /* commands per commit */
-#define LIMIT_WRITER_QUEUE 65536    /* queued commands before 503 */
-#define LIMIT_BUSY_TIMEOUT_MS 30000 /* wait for another process's write lock */
+#define LIMIT_WRITER_BATCH 512          /* commands per commit */
+#define LIMIT_WRITER_QUEUE 65536        /* queued commands before 503 */
+#define LIMIT_BUSY_TIMEOUT_MS 30000     /* wait for another process's write lock */
 #define LIMIT_WAL_CHECKPOINT_PAGES 1000 /* WAL pages that wake the checkpoint thread */
-#define LIMIT_TICK_MS 1000          /* writer maintenance (expiry sweep) period */
-#define LIMIT_EXPIRE_PER_TICK 1000  /* expired codes retired per sweep */
+#define LIMIT_TICK_MS 1000              /* writer maintenance (expiry sweep) period */
+#define LIMIT_EXPIRE_PER_TICK 1000      /* expired codes retired per sweep */
+
+/* Risk events (src/risk/event.c) */
+#define LIMIT_RISK_EVENT_BYTES (16 * 1024) /* one event: a JSONL line or a POSTed body */
+#define LIMIT_RISK_ID_BYTES 64             /* an event's id */
+#define LIMIT_RISK_TEXT_BYTES 128          /* user, device, ip, sku, … and attr strings */
+#define LIMIT_RISK_ATTRS 16                /* attrs per event */
+#define LIMIT_RISK_ATTR_NAME_BYTES 32
+#define LIMIT_RISK_JSON_DEPTH 16 /* nesting inside an ignored unknown field */
+
+/* Risk rules (src/risk/compile.c, vm.c) */
+#define LIMIT_RISK_RULE_FILE_BYTES (1024 * 1024)
+#define LIMIT_RISK_NAME_BYTES 64    /* rule, feature and list names */
+#define LIMIT_RISK_REASON_BYTES 256 /* a rule's reason text, a string literal */
+#define LIMIT_RISK_RULES 256
+#define LIMIT_RISK_FEATURES 64
+#define LIMIT_RISK_LISTS 32
+#define LIMIT_RISK_LIST_ITEMS 100000     /* per list */
+#define LIMIT_RISK_SET_ITEMS 64          /* strings in one ("a", "b") literal */
+#define LIMIT_RISK_EXPR_DEPTH 32         /* nesting of parentheses and operators */
+#define LIMIT_RISK_RULE_OPS 1024         /* bytecode instructions per rule */
+#define LIMIT_RISK_STACK 64              /* VM value stack */
+#define LIMIT_RISK_ERRORS 20             /* compile errors reported per file */
+#define LIMIT_RISK_WINDOW_S (90 * 86400) /* the longest feature window */
+
+/* Risk feature state (src/risk/state.c) */
+#define LIMIT_RISK_RING 16             /* exact window entries kept per key, then folded */
+#define LIMIT_RISK_MEMORY_MB 256       /* default bound of the feature state */
+#define LIMIT_RISK_EVICT_SAMPLES 8     /* slots sampled to evict the least recently used */
+#define LIMIT_RISK_CYCLE_HOPS 4        /* longest money cycle looked for */
+#define LIMIT_RISK_CYCLE_VISITS 512    /* nodes a cycle search may expand */
+#define LIMIT_RISK_MODEL_NODES 4000000 /* tree nodes in a loaded model */
+#define LIMIT_RISK_MODEL_BYTES (256 * 1024 * 1024)
 
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14
@@ -59,6 +91,9 @@ _Static_assert(LIMIT_IMPORT_CHUNK > 0 && LIMIT_IMPORT_CHUNK <= LIMIT_IMPORT_CODE
                "import chunk");
 _Static_assert(LIMIT_WRITER_BATCH > 0 && LIMIT_WRITER_BATCH <= LIMIT_WRITER_QUEUE, "batch");
 _Static_assert(LIMIT_TOKEN_BYTES >= 16, "tokens need at least 128 bits");
+_Static_assert(LIMIT_RISK_RING >= 4 && LIMIT_RISK_RING <= 255, "ring entries fit a byte");
+_Static_assert(LIMIT_RISK_TEXT_BYTES < LIMIT_RISK_EVENT_BYTES, "a field must fit an event");
+_Static_assert(LIMIT_RISK_CYCLE_HOPS >= 2 && LIMIT_RISK_CYCLE_HOPS <= 6, "cycle search depth");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
 

@@ -136,3 +136,88 @@ size_t text_copy(char *dst, size_t size, const char *src) {
     dst[n] = 0;
     return len;
 }
+
+int64_t text_unix_seconds(int year, int month, int day, int hour, int minute, int second) {
+    /* days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
+    int64_t y = (int64_t)year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+static bool text_leap_year(int year) {
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+enum status text_parse_rfc3339(const char *s, size_t len, int64_t *out_s) {
+    verify(s != 0 && out_s != 0);
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (len < 20 || len > 40) return STATUS_INVALID_VALUE;
+    if (!text_digits(s, 4, &year) || s[4] != '-' || !text_digits(s + 5, 2, &month) || s[7] != '-' ||
+        !text_digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !text_digits(s + 11, 2, &hour) || s[13] != ':' || !text_digits(s + 14, 2, &minute) ||
+        s[16] != ':' || !text_digits(s + 17, 2, &second)) {
+        return STATUS_INVALID_VALUE;
+    }
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || year > 2105 || month < 1 || month > 12 || day < 1 || hour > 23 ||
+        minute > 59 || second > 60) {
+        return STATUS_INVALID_VALUE;
+    }
+    int days_in_month = month_days[month - 1] + (month == 2 && text_leap_year(year));
+    if (day > days_in_month) return STATUS_INVALID_VALUE;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        size_t digits = 0;
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+        if (digits == 0 || digits > 9) return STATUS_INVALID_VALUE;
+    }
+    if (i >= len) return STATUS_INVALID_VALUE;
+    int64_t offset_s = 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+        offset_s = 0;
+    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == len && s[i + 3] == ':') {
+        int off_hour = 0, off_minute = 0;
+        if (!text_digits(s + i + 1, 2, &off_hour) || !text_digits(s + i + 4, 2, &off_minute) ||
+            off_hour > 23 || off_minute > 59) {
+            return STATUS_INVALID_VALUE;
+        }
+        offset_s = (int64_t)off_hour * 3600 + off_minute * 60;
+        if (s[i] == '-') offset_s = -offset_s;
+    } else {
+        return STATUS_INVALID_VALUE;
+    }
+    int64_t t = text_unix_seconds(year, month, day, hour, minute, second) - offset_s;
+    if (t < 0 || t > (int64_t)UINT32_MAX) return STATUS_INVALID_VALUE;
+    *out_s = t;
+    return STATUS_OK;
+}
+
+enum status text_append_json_string(struct buf *out, const char *s) {
+    verify(out != 0 && s != 0);
+    enum status status = buf_append(out, "\"", 1);
+    const char *run = s;
+    for (const char *p = s; status == STATUS_OK && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        status = buf_append(out, run, (size_t)(p - run));
+        if (status != STATUS_OK) break;
+        if (c == '"')
+            status = buf_append(out, "\\\"", 2);
+        else if (c == '\\')
+            status = buf_append(out, "\\\\", 2);
+        else if (c == '\n')
+            status = buf_append(out, "\\n", 2);
+        else
+            status = buf_printf(out, "\\u%04x", c);
+        run = p + 1;
+    }
+    if (status == STATUS_OK) status = buf_append(out, run, strlen(run));
+    if (status == STATUS_OK) status = buf_append(out, "\"", 1);
+    return status;
+}

@@ -97,25 +97,5 @@ enum status json_parse_fields(const char *body, size_t len, struct json_field *f
 }
 
 enum status json_append_string(struct buf *out, const char *s) {
-    verify(out != 0 && s != 0);
-    enum status status = buf_append(out, "\"", 1);
-    const char *run = s;
-    for (const char *p = s; status == STATUS_OK && *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        status = buf_append(out, run, (size_t)(p - run));
-        if (status != STATUS_OK) break;
-        if (c == '"')
-            status = buf_append(out, "\\\"", 2);
-        else if (c == '\\')
-            status = buf_append(out, "\\\\", 2);
-        else if (c == '\n')
-            status = buf_append(out, "\\n", 2);
-        else
-            status = buf_printf(out, "\\u%04x", c);
-        run = p + 1;
-    }
-    if (status == STATUS_OK) status = buf_append(out, run, strlen(run));
-    if (status == STATUS_OK) status = buf_append(out, "\"", 1);
-    return status;
+    return text_append_json_string(out, s);
 }
