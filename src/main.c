@@ -1,4 +1,4 @@
-/* main.c — command dispatch for the one binary: tessera init | serve | import | check.
+/* main.c — command dispatch for the one binary: tessera init | serve | import | check | risk.
  * Owns argument parsing only; each command lives in src/cli/. */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +15,10 @@ static void usage(FILE *out) {
         "  serve  --db PATH [--listen HOST:PORT] serve the HTTP API (default 127.0.0.1:8080)\n"
         "  import --db PATH --sku SKU FILE       import card codes (text or CSV code,expires_at)\n"
         "  check  --db PATH                      verify every invariant; JSON summary\n"
+        "  risk check RULES [--model MODEL]      compile a rule file; errors as file:line:col\n"
+        "  risk replay --rules RULES [--model MODEL] --events FILE|- [--out FILE]\n"
+        "              [--features-out FILE] [--memory-mb N]\n"
+        "                                        decisions for a JSONL file of events\n"
         "  help                                  this text\n"
         "  --version                             print the version\n",
         out);
@@ -43,6 +47,7 @@ int main(int argc, char **argv) {
     if (strcmp(command, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(command, "import") == 0) return cli_import(argc - 1, argv + 1);
     if (strcmp(command, "check") == 0) return cli_check(argc - 1, argv + 1);
+    if (strcmp(command, "risk") == 0) return cli_risk(argc - 1, argv + 1);
     fprintf(stderr, "tessera: unknown command '%s'\n\n", command);
     usage(stderr);
     return 2;

@@ -11,6 +11,14 @@ bool text_utf8_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        /* ASCII runs eight bytes at a time: most input is ASCII */
+        while (i + 8 <= len) {
+            uint64_t word;
+            memcpy(&word, p + i, sizeof word);
+            if (word & 0x8080808080808080u) break;
+            i += 8;
+        }
+        if (i >= len) break;
         unsigned char c = p[i];
         size_t need = 0;
         uint32_t cp = 0;

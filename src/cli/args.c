@@ -1,4 +1,4 @@
-/* args.c — the small option parser every subcommand uses. */
+/* args.c — the small option parser every subcommand uses, and the progress bar. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,4 +42,15 @@ bool cli_key_path(const char *db_path, char *out, size_t out_size) {
     verify(db_path != 0 && out != 0);
     int n = snprintf(out, out_size, "%s.key", db_path);
     return n > 0 && (size_t)n < out_size;
+}
+
+void cli_progress(long long done, long long total, const char *note) {
+    if (total <= 0) return;
+    if (done > total) done = total;
+    int width = 40, filled = (int)(done * width / total);
+    char bar[41];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r[%s] %3lld%% %s", bar, done * 100 / total, note ? note : "");
 }

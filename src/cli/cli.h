@@ -9,6 +9,7 @@ int cli_init(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_risk(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: --name VALUE and --flag; one positional. */
 struct cli_option {
@@ -21,6 +22,8 @@ struct cli_option {
  * positional argument when positional is NULL. */
 bool cli_parse(int argc, char **argv, struct cli_option *options, int count,
                const char **positional);
+/* A progress bar on stderr (for terminals): done of total bytes, and an optional note. */
+void cli_progress(long long done, long long total, const char *note);
 /* "PATH.key" for the database at PATH, into out. */
 bool cli_key_path(const char *db_path, char *out, size_t out_size);
 

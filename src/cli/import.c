@@ -71,16 +71,6 @@ static enum status import_on_code(void *context, const struct import_code *code)
     return STATUS_OK;
 }
 
-static void import_progress(long long done, long long total) {
-    if (total <= 0) return;
-    int width = 40, filled = (int)(done * width / total);
-    char bar[41];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < filled ? '#' : '.';
-    bar[width] = 0;
-    fprintf(stderr, "\r[%s] %3lld%%", bar, done * 100 / total);
-}
-
 static bool import_is_csv(const char *path, const char *head, size_t len) {
     size_t path_len = strlen(path);
     if (path_len >= 4 && strcmp(path + path_len - 4, ".csv") == 0) return true;
@@ -100,7 +90,7 @@ static void *import_reader(void *context) {
         if (done == 0) run->parser.csv = import_is_csv(run->path, chunk, n);
         status = import_parser_feed(&run->parser, chunk, n);
         done += (long long)n;
-        if (tty) import_progress(done, total);
+        if (tty) cli_progress(done, total, 0);
     }
     if (status == STATUS_OK && ferror(run->file)) status = STATUS_IO;
     if (status == STATUS_OK) status = import_parser_finish(&run->parser);

@@ -36,6 +36,7 @@ const struct lex_token *compiler_token(struct compiler *c) { return &c->lex.toke
 
 const struct lex_token *compiler_peek(struct compiler *c, int ahead) {
     int pos = c->pos + ahead;
+    if (pos < 0) pos = 0;
     return &c->lex.tokens[pos < c->lex.count ? pos : c->lex.count - 1];
 }
 
@@ -257,18 +258,49 @@ static bool compiler_window(struct compiler *c, int64_t *window_s) {
 
 /* The stream for (kind, key, types, value), shared by every feature that reads it. */
 static int compiler_stream(struct compiler *c, enum risk_stream_kind kind, struct risk_ref key,
-                           uint32_t types, struct risk_ref value) {
+                           uint32_t types, struct risk_ref value, int filter,
+                           const char *filter_text) {
     struct risk_program *p = c->program;
     for (int i = 0; i < p->stream_count; i++) {
         const struct risk_stream *s = &p->streams[i];
         if (s->kind == kind && s->key.kind == key.kind && s->key.index == key.index &&
-            s->types == types && s->value.kind == value.kind && s->value.index == value.index) {
+            s->types == types && s->value.kind == value.kind && s->value.index == value.index &&
+            strcmp(s->filter_text, filter_text) == 0) {
             return i;
         }
     }
     verify(p->stream_count < (int)(sizeof p->streams / sizeof p->streams[0]));
-    p->streams[p->stream_count] = (struct risk_stream){kind, key, types, value};
+    struct risk_stream *s = &p->streams[p->stream_count];
+    *s = (struct risk_stream){kind, key, types, value, filter, {0}};
+    (void)text_copy(s->filter_text, sizeof s->filter_text, filter_text);
     return p->stream_count++;
+}
+
+/* An optional `where CONDITION` on the event (no features, no model): its code offset (-1
+ * without one) and its source text, which is part of the stream's identity. */
+static bool compiler_filter(struct compiler *c, int *filter, char *text, size_t size) {
+    *filter = -1;
+    text[0] = 0;
+    if (!lex_is(compiler_token(c), "where")) return true;
+    compiler_next(c);
+    const struct lex_token *first = compiler_token(c);
+    int offset = c->program->code_count;
+    enum risk_type_tag type;
+    c->event_only = true;
+    bool ok = expr_compile(c, &type);
+    c->event_only = false;
+    if (!ok) return false;
+    if (type != RISK_T_BOOL)
+        return compiler_error(c, first, "a where filter must be true or false");
+    compiler_emit(c, OP_END, 0, 0);
+    const struct lex_token *last = compiler_peek(c, -1);
+    size_t length = last->end - first->start;
+    if (length >= size)
+        return compiler_error(c, first, "a where filter is longer than %zu bytes", size - 1);
+    memcpy(text, c->lex.source + first->start, length);
+    text[length] = 0;
+    *filter = offset;
+    return true;
 }
 
 static bool compiler_key(struct compiler *c, struct risk_ref *key) {
@@ -318,7 +350,8 @@ static bool compiler_feature_source(struct compiler *c, struct risk_feature *f) 
     } else if (lex_is(t, "age")) {
         f->kind = RISK_F_AGE;
         if (!compiler_expect(c, "of") || !compiler_key(c, &key)) return false;
-        f->stream = compiler_stream(c, RISK_S_SEEN, key, (1u << RISK_TYPE_COUNT) - 1, value);
+        f->stream =
+            compiler_stream(c, RISK_S_SEEN, key, (1u << RISK_TYPE_COUNT) - 1, value, -1, "");
         return true;
     } else if (lex_is(t, "cycle")) {
         f->kind = RISK_F_CYCLE;
@@ -326,17 +359,20 @@ static bool compiler_feature_source(struct compiler *c, struct risk_feature *f) 
         if (!compiler_window(c, &f->window_s)) return false;
         key = (struct risk_ref){RISK_REF_FIELD, RISK_FIELD_USER};
         value = (struct risk_ref){RISK_REF_FIELD, RISK_FIELD_COUNTERPARTY};
-        f->stream = compiler_stream(c, RISK_S_DISTINCT, key, types, value);
+        f->stream = compiler_stream(c, RISK_S_DISTINCT, key, types, value, -1, "");
         return true;
     } else {
         return compiler_error(c, t,
                               "a feature is count, sum, avg, max, min, distinct, age, since, "
                               "profile, last or cycle");
     }
+    int filter = -1;
+    char filter_text[LIMIT_RISK_REASON_BYTES + 1];
+    if (!compiler_filter(c, &filter, filter_text, sizeof filter_text)) return false;
     if (!compiler_expect(c, "by") || !compiler_key(c, &key)) return false;
     bool windowed = f->kind <= RISK_F_DISTINCT;
     if (windowed && !compiler_window(c, &f->window_s)) return false;
-    f->stream = compiler_stream(c, stream, key, types, value);
+    f->stream = compiler_stream(c, stream, key, types, value, filter, filter_text);
     return true;
 }
 

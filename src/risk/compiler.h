@@ -14,6 +14,7 @@ struct compiler {
     struct risk_program *program;
     struct risk_diags *diags;
     bool allow_model; /* model_score is usable here (rules, not features or model inputs) */
+    bool event_only;  /* only event data: no features (a feature's where filter) */
     bool uses_model;  /* the expression just compiled read model_score */
 };
 

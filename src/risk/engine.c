@@ -15,6 +15,7 @@
 #include "risk/vm.h"
 
 #define RISK_NEVER_S 1e12 /* `since` of a key that never had such an event */
+#define ENGINE_HASHED 16  /* distinct key strings remembered per event */
 
 struct risk_engine {
     struct risk_program *program;
@@ -29,6 +30,11 @@ struct risk_engine {
     const char **text_pointers;
     double *inputs;
     const struct risk_event *current; /* during risk_engine_process, for keyed lookups */
+    struct risk_vm_env filter_env;    /* for where filters: the event alone */
+    /* key hashes of this event's strings, by address: a key is hashed once per event */
+    const char *hashed[ENGINE_HASHED];
+    uint64_t hashes[ENGINE_HASHED];
+    int hashed_count;
 };
 
 enum status risk_engine_create(const struct risk_engine_config *config, struct risk_engine **out) {
@@ -87,6 +93,7 @@ static uint64_t engine_signature(const struct risk_program *p, const struct risk
     verify(buf_printf(&text, "%d|%x|", (int)s->kind, (unsigned)s->types) == STATUS_OK);
     engine_ref_describe(p, s->key, &text);
     engine_ref_describe(p, s->value, &text);
+    verify(buf_printf(&text, "w:%s", s->filter_text) == STATUS_OK);
     uint64_t hash = 1469598103934665603u;
     for (size_t i = 0; i < text.len; i++)
         hash = (hash ^ (unsigned char)text.data[i]) * 1099511628211u;
@@ -194,9 +201,21 @@ static bool engine_ref_number(const struct risk_program *p, const struct risk_ev
     return false;
 }
 
-static uint64_t engine_slot_key(const struct risk_engine *engine, int stream, const char *key) {
-    return risk_state_key(engine->signatures[stream],
-                          risk_state_hash(engine->state, key, strlen(key)));
+/* The state hash of text, a string of the current event (or any string: then computed). */
+static uint64_t engine_hash(struct risk_engine *engine, const char *text) {
+    for (int i = 0; i < engine->hashed_count; i++) {
+        if (engine->hashed[i] == text) return engine->hashes[i];
+    }
+    uint64_t hash = risk_state_hash(engine->state, text, strlen(text));
+    if (engine->hashed_count < ENGINE_HASHED) {
+        engine->hashed[engine->hashed_count] = text;
+        engine->hashes[engine->hashed_count++] = hash;
+    }
+    return hash;
+}
+
+static uint64_t engine_slot_key(struct risk_engine *engine, int stream, const char *key) {
+    return risk_state_key(engine->signatures[stream], engine_hash(engine, key));
 }
 
 static uint32_t engine_from(uint32_t now, int64_t window_s) {
@@ -286,8 +305,7 @@ static void engine_cycles(struct risk_engine *engine) {
         double hops = 0;
         if ((stream->types & (1u << event->type)) && from[0] && to[0]) {
             hops = risk_state_cycle(engine->state, engine->signatures[feature->stream],
-                                    risk_state_hash(engine->state, from, strlen(from)),
-                                    risk_state_hash(engine->state, to, strlen(to)),
+                                    engine_hash(engine, from), engine_hash(engine, to),
                                     engine_from((uint32_t)event->time_s, feature->window_s));
         }
         engine->values[feature->value_index] = hops;
@@ -301,6 +319,7 @@ static void engine_record(struct risk_engine *engine, int s) {
     if ((stream->types & (1u << event->type)) == 0) return;
     const char *key = engine_ref_text(p, event, stream->key);
     if (key[0] == 0) return;
+    if (stream->filter >= 0 && risk_vm_run(&engine->filter_env, stream->filter) == 0) return;
     uint32_t now = (uint32_t)event->time_s;
     uint64_t slot_key = engine_slot_key(engine, s, key);
     double number = 0;
@@ -319,7 +338,7 @@ static void engine_record(struct risk_engine *engine, int s) {
         text = engine_ref_text(p, event, stream->value);
         if (text[0] == 0) return;
         slot = risk_state_upsert(engine->state, slot_key, SLOT_DISTINCT, now, &created);
-        risk_distinct_add(slot, now, risk_state_hash(engine->state, text, strlen(text)));
+        risk_distinct_add(slot, now, engine_hash(engine, text));
         break;
     case RISK_S_SEEN:
         slot = risk_state_upsert(engine->state, slot_key, SLOT_SEEN, now, &created);
@@ -405,7 +424,9 @@ void risk_engine_process(struct risk_engine *engine, const struct risk_event *ev
     decision->model_score = -1;
     decision->fired_count = 0;
     engine->current = event;
+    engine->hashed_count = 0;
     const struct risk_program *p = engine->program;
+    engine->filter_env = (struct risk_vm_env){p, event, 0, 0, engine->program_lists, 0, 0, 0, 0};
     engine_features(engine, true);
     for (int s = 0; s < p->stream_count; s++)
         engine_record(engine, s);

@@ -476,6 +476,9 @@ static bool expr_operand(struct expr *e) {
             value.type = RISK_T_ATTR;
         }
     } else if (feature >= 0) {
+        if (c->event_only) {
+            return compiler_error(c, t, "a where filter reads the event only, not features");
+        }
         compiler_next(c);
         if (!expr_feature(e, t, feature, &value)) return false;
     } else if (compiler_list(c, t->text, t->len) >= 0) {

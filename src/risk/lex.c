@@ -233,7 +233,21 @@ static enum lex_kind lex_operator(struct lex_cursor *c, size_t *width) {
     }
 }
 
+static enum status lex_token(struct lex *lex, struct lex_cursor *c, struct lex_error *error);
+
+/* One token, with its byte span in the source. */
 static enum status lex_one(struct lex *lex, struct lex_cursor *c, struct lex_error *error) {
+    size_t start = (size_t)(c->p - lex->source);
+    int before = lex->count;
+    enum status status = lex_token(lex, c, error);
+    if (lex->count > before) {
+        lex->tokens[lex->count - 1].start = start;
+        lex->tokens[lex->count - 1].end = (size_t)(c->p - lex->source);
+    }
+    return status;
+}
+
+static enum status lex_token(struct lex *lex, struct lex_cursor *c, struct lex_error *error) {
     char ch = *c->p;
     int line = c->line, col = c->col;
     if (lex_name_start(ch)) {
@@ -268,7 +282,8 @@ static enum status lex_one(struct lex *lex, struct lex_cursor *c, struct lex_err
 enum status lex_run(struct lex *lex, const char *source, size_t len, struct lex_error *error) {
     verify(lex != 0 && error != 0 && (source != 0 || len == 0));
     memset(lex, 0, sizeof *lex);
-    struct lex_cursor c = {source, source + len, source, 1, 1};
+    lex->source = source ? source : "";
+    struct lex_cursor c = {lex->source, lex->source + len, lex->source, 1, 1};
     enum status status = len > LIMIT_RISK_RULE_FILE_BYTES
                              ? lex_fail(error, 1, 1, "the rule file is larger than %d bytes",
                                         LIMIT_RISK_RULE_FILE_BYTES)
@@ -290,7 +305,8 @@ enum status lex_run(struct lex *lex, const char *source, size_t len, struct lex_
             status = lex_one(lex, &c, error);
         }
     }
-    lex_push(lex, LEX_END, c.line, c.col);
+    struct lex_token *end = lex_push(lex, LEX_END, c.line, c.col);
+    end->start = end->end = (size_t)(c.p - lex->source);
     for (int i = 0; i < lex->count; i++) { /* strings have stopped moving */
         if (lex->tokens[i].kind == LEX_STRING) {
             lex->tokens[i].text = lex->strings + (size_t)lex->tokens[i].value;

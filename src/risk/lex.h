@@ -44,6 +44,7 @@ struct lex_token {
     size_t len;
     double value;
     enum lex_unit unit;
+    size_t start, end; /* byte offsets of the token in the source */
 };
 
 struct lex_error {
@@ -52,6 +53,7 @@ struct lex_error {
 };
 
 struct lex {
+    const char *source;
     struct lex_token *tokens;
     int count, capacity;
     char *strings; /* decoded string literals, NUL-separated */

@@ -56,6 +56,8 @@ struct risk_stream {
     struct risk_ref key;
     uint32_t types; /* bit per enum risk_type */
     struct risk_ref value;
+    int filter; /* code offset of a `where` condition on the event, or -1 */
+    char filter_text[LIMIT_RISK_REASON_BYTES + 1]; /* its source, part of the identity */
 };
 
 /* Members of a profile feature, in the order of its values. */

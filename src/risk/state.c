@@ -6,16 +6,17 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/assert.h"
 #include "base/mem.h"
 
-struct risk_state {
-    struct risk_slot *slots;
-    uint64_t mask, used, max_used, evictions;
-    uint64_t random; /* xorshift state for eviction sampling */
-    unsigned char hash_key[crypto_shorthash_KEYBYTES];
-};
+/* The low STATE_HOME_BITS of a slot key come from the key string alone, so every stream of
+ * one user (or device, …) probes from the same home: its slots sit side by side, a cache
+ * line of keys and adjacent slots instead of one memory miss per stream. The high bits mix
+ * in the stream. */
+#define STATE_HOME_BITS 24
+#define STATE_HOME_MASK ((UINT64_C(1) << STATE_HOME_BITS) - 1)
 
 static uint64_t state_mix(uint64_t x) { /* splitmix64's finaliser */
     x ^= x >> 30;
@@ -26,19 +27,57 @@ static uint64_t state_mix(uint64_t x) { /* splitmix64's finaliser */
     return x;
 }
 
+struct risk_state {
+    uint64_t *keys; /* 0: empty */
+    struct risk_slot *slots;
+    size_t slots_bytes;
+    uint64_t mask, used, max_used, evictions;
+    uint64_t capacity_limit; /* from the memory bound */
+    uint64_t random;         /* xorshift state for eviction sampling */
+    unsigned char hash_key[crypto_shorthash_KEYBYTES];
+};
+
+#define STATE_FIRST_CAPACITY 4096 /* slots at start (1 MiB); doubles up to the bound */
+
+/* Maps capacity empty slots. Pages arrive as keys land on them, as huge pages where the
+ * kernel allows (random keys would otherwise fault in a 4 KiB page per new key). */
+static bool state_map(uint64_t capacity, uint64_t **keys, struct risk_slot **slots,
+                      size_t *slots_bytes) {
+    *keys = calloc(capacity, sizeof **keys);
+    *slots_bytes = (size_t)capacity * sizeof(struct risk_slot);
+    void *mapped =
+        mmap(0, *slots_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*keys == 0 || mapped == MAP_FAILED) {
+        free(*keys);
+        if (mapped != MAP_FAILED) verify(munmap(mapped, *slots_bytes) == 0);
+        return false;
+    }
+    (void)madvise(mapped, *slots_bytes, MADV_HUGEPAGE);
+    *slots = mapped;
+    return true;
+}
+
+static void state_set_capacity(struct risk_state *state, uint64_t capacity) {
+    state->mask = capacity - 1;
+    state->max_used = capacity - capacity / 4;
+}
+
 enum status risk_state_create(size_t memory_bytes, uint64_t seed, struct risk_state **out) {
     verify(out != 0);
-    uint64_t capacity = 64;
-    while (capacity * 2 * sizeof(struct risk_slot) <= memory_bytes)
-        capacity *= 2;
+    verify(sodium_init() >= 0); /* the key hash is SipHash; idempotent */
+    uint64_t limit = 64;
+    size_t per_slot = sizeof(struct risk_slot) + sizeof(uint64_t);
+    /* homes come from STATE_HOME_BITS bits: at most 2^24 slots (4 GiB) */
+    while (limit * 2 * per_slot <= memory_bytes && limit * 2 <= (UINT64_C(1) << STATE_HOME_BITS))
+        limit *= 2;
     struct risk_state *state = mem_calloc(1, sizeof *state);
-    state->slots = calloc(capacity, sizeof *state->slots); /* pages arrive as they are used */
-    if (state->slots == 0) {
+    state->capacity_limit = limit;
+    uint64_t capacity = limit < STATE_FIRST_CAPACITY ? limit : STATE_FIRST_CAPACITY;
+    if (!state_map(capacity, &state->keys, &state->slots, &state->slots_bytes)) {
         free(state);
         return STATUS_NOMEM;
     }
-    state->mask = capacity - 1;
-    state->max_used = capacity - capacity / 8;
+    state_set_capacity(state, capacity);
     state->random = state_mix(seed + 1);
     for (size_t i = 0; i < sizeof state->hash_key; i++)
         state->hash_key[i] = (unsigned char)(state_mix(seed + 17 + i) & 0xFF);
@@ -46,19 +85,47 @@ enum status risk_state_create(size_t memory_bytes, uint64_t seed, struct risk_st
     return STATUS_OK;
 }
 
+/* Doubles the table (rehashing every entry); false when at the bound or out of memory. */
+static bool state_grow(struct risk_state *state) {
+    uint64_t capacity = state->mask + 1;
+    if (capacity * 2 > state->capacity_limit) return false;
+    uint64_t *keys = 0;
+    struct risk_slot *slots = 0;
+    size_t slots_bytes = 0;
+    if (!state_map(capacity * 2, &keys, &slots, &slots_bytes)) return false;
+    uint64_t mask = capacity * 2 - 1;
+    for (uint64_t i = 0; i < capacity; i++) {
+        if (state->keys[i] == 0) continue;
+        uint64_t j = state->keys[i] & mask;
+        while (keys[j] != 0)
+            j = (j + 1) & mask;
+        keys[j] = state->keys[i];
+        slots[j] = state->slots[i];
+    }
+    free(state->keys);
+    verify(munmap(state->slots, state->slots_bytes) == 0);
+    state->keys = keys;
+    state->slots = slots;
+    state->slots_bytes = slots_bytes;
+    state_set_capacity(state, capacity * 2);
+    return true;
+}
+
 void risk_state_free(struct risk_state *state) {
     if (state == 0) return;
-    free(state->slots);
+    free(state->keys);
+    verify(munmap(state->slots, state->slots_bytes) == 0);
     sodium_memzero(state->hash_key, sizeof state->hash_key);
     free(state);
 }
 
 void risk_state_stats(const struct risk_state *state, struct risk_state_stats *out) {
     verify(state != 0 && out != 0);
-    out->capacity = state->mask + 1;
+    out->capacity = state->capacity_limit;
     out->used = state->used;
     out->evictions = state->evictions;
-    out->bytes = (size_t)(state->mask + 1) * sizeof(struct risk_slot);
+    out->bytes = (size_t)(state->mask + 1) * (sizeof(struct risk_slot) + sizeof(uint64_t));
+    out->slots_now = state->mask + 1;
 }
 
 uint64_t risk_state_hash(const struct risk_state *state, const char *text, size_t len) {
@@ -71,31 +138,36 @@ uint64_t risk_state_hash(const struct risk_state *state, const char *text, size_
 }
 
 uint64_t risk_state_key(uint64_t stream_signature, uint64_t key_hash) {
-    uint64_t key = state_mix(stream_signature ^ state_mix(key_hash));
+    uint64_t key = (state_mix(stream_signature ^ state_mix(key_hash)) & ~STATE_HOME_MASK) |
+                   (key_hash & STATE_HOME_MASK);
     return key ? key : 1;
+}
+
+static uint64_t state_index(const struct risk_state *state, uint64_t key) {
+    for (uint64_t i = key & state->mask;; i = (i + 1) & state->mask) {
+        if (state->keys[i] == key || state->keys[i] == 0) return i;
+    }
 }
 
 struct risk_slot *risk_state_find(struct risk_state *state, uint64_t key) {
     verify(state != 0 && key != 0);
-    for (uint64_t i = key & state->mask;; i = (i + 1) & state->mask) {
-        struct risk_slot *slot = &state->slots[i];
-        if (slot->key == key) return slot;
-        if (slot->key == 0) return 0;
-    }
+    uint64_t i = state_index(state, key);
+    return state->keys[i] == key ? &state->slots[i] : 0;
 }
 
 /* Removes slot i and shifts later entries of its probe run back into the hole. */
 static void state_delete(struct risk_state *state, uint64_t i) {
-    verify(state->slots[i].key != 0);
-    state->slots[i].key = 0;
+    verify(state->keys[i] != 0);
+    state->keys[i] = 0;
     state->used--;
-    for (uint64_t j = (i + 1) & state->mask; state->slots[j].key != 0; j = (j + 1) & state->mask) {
-        uint64_t home = state->slots[j].key & state->mask;
+    for (uint64_t j = (i + 1) & state->mask; state->keys[j] != 0; j = (j + 1) & state->mask) {
+        uint64_t home = state->keys[j] & state->mask;
         /* j stays when its home lies cyclically in (i, j] */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays) continue;
+        state->keys[i] = state->keys[j];
         state->slots[i] = state->slots[j];
-        state->slots[j].key = 0;
+        state->keys[j] = 0;
         i = j;
     }
 }
@@ -114,7 +186,7 @@ static void state_evict(struct risk_state *state) {
     uint32_t oldest = UINT32_MAX;
     for (int n = 0; n < LIMIT_RISK_EVICT_SAMPLES; n++) {
         uint64_t i = state_random(state) & state->mask;
-        while (state->slots[i].key == 0)
+        while (state->keys[i] == 0)
             i = (i + 1) & state->mask; /* the table is mostly full: this ends at once */
         if (victim == UINT64_MAX || state->slots[i].used_at < oldest) {
             victim = i;
@@ -128,23 +200,22 @@ static void state_evict(struct risk_state *state) {
 struct risk_slot *risk_state_upsert(struct risk_state *state, uint64_t key,
                                     enum risk_slot_kind kind, uint32_t now, bool *created) {
     verify(state != 0 && key != 0 && created != 0 && kind != SLOT_EMPTY);
-    struct risk_slot *slot = risk_state_find(state, key);
-    *created = slot == 0;
-    if (slot == 0) {
-        if (state->used >= state->max_used) state_evict(state);
-        uint64_t i = key & state->mask;
-        while (state->slots[i].key != 0)
-            i = (i + 1) & state->mask;
-        slot = &state->slots[i];
-        memset(slot, 0, sizeof *slot);
-        slot->key = key;
-        slot->kind = (uint8_t)kind;
+    uint64_t i = state_index(state, key);
+    *created = state->keys[i] != key;
+    if (*created) {
+        if (state->used >= state->max_used) {
+            if (!state_grow(state)) state_evict(state);
+            i = state_index(state, key); /* growing or evicting moved entries */
+        }
+        verify(state->keys[i] == 0);
+        state->keys[i] = key;
+        memset(&state->slots[i], 0, sizeof state->slots[i]);
+        state->slots[i].kind = (uint8_t)kind;
         state->used++;
     }
+    struct risk_slot *slot = &state->slots[i];
     if (slot->kind != kind) { /* two streams' keys met in 64 bits: the newcomer takes it */
-        uint64_t kept_key = slot->key;
         memset(slot, 0, sizeof *slot);
-        slot->key = kept_key;
         slot->kind = (uint8_t)kind;
         *created = true;
     }

@@ -1,10 +1,11 @@
 /* state.h — the feature state: what the engine remembers per key (a user, a device, an
  * IP, …) for each stream of a program. One open-addressing table of fixed 256-byte slots,
- * sized once from a memory bound: memory never grows with the number of events. At the
+ * bounded by a memory bound: memory never grows with the number of events. At the
  * bound the least recently updated of LIMIT_RISK_EVICT_SAMPLES sampled slots is evicted
  * (as Redis samples for LRU): the forgotten key starts over (counts from zero, age from
  * its next event). A slot is keyed by a hash of (stream signature, key string), so state
- * survives a rule change for every stream whose definition is unchanged.
+ * survives a rule change for every stream whose definition is unchanged. The table starts
+ * small and doubles (rehashing) as keys arrive, so memory follows the keys in use.
  *
  * Windows are exact while a key has at most LIMIT_RISK_RING events in its ring; older
  * entries fold into one summary (count, sum, max, min, oldest and newest time) that is
@@ -28,8 +29,9 @@ struct risk_fold {
     double sum, max, min;
 };
 
+/* A slot's key lives apart, in a dense array, so probing touches 8 keys per cache line
+ * instead of one 256-byte slot per probe. */
 struct risk_slot {
-    uint64_t key;     /* 0: empty */
     uint32_t used_at; /* event time of the last update (LRU) */
     uint8_t kind;
     uint8_t count; /* ring entries in use */
@@ -61,8 +63,10 @@ struct risk_window {
 };
 
 struct risk_state_stats {
-    uint64_t capacity, used, evictions;
-    size_t bytes;
+    uint64_t capacity;  /* slots at the memory bound */
+    uint64_t slots_now; /* slots allocated so far (the table doubles up to capacity) */
+    uint64_t used, evictions;
+    size_t bytes; /* allocated now */
 };
 
 struct risk_state;

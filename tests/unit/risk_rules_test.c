@@ -355,6 +355,38 @@ static void decisions_lists_sets_and_shadow(void **state) {
     risk_engine_free(h.engine);
 }
 
+static void where_filters_pick_the_events_a_feature_counts(void **state) {
+    (void)state;
+    struct harness h;
+    harness_open(
+        &h,
+        "feature near_10k = count of order where liquidity == \"high\" and amount >= "
+        "¥9,000 and amount < ¥10,000 by user over 1d\n"
+        "feature prepaid_1d = sum of amount in order where liquidity == \"high\" by user "
+        "over 1d\n"
+        "feature all_1d = count of order by user over 1d\n"
+        "rule splitting when near_10k >= 2 then challenge score 40 reason \"splitting under "
+        "the real-name line\"\n",
+        0);
+    send(&h, 0, "order", "u", "liquidity=high amount=950000");
+    send(&h, 10, "order", "u", "liquidity=low amount=950000");
+    send(&h, 20, "order", "u", "liquidity=high amount=1000000");
+    assert_false(fired(&h, "splitting"));
+    send(&h, 30, "order", "u", "liquidity=high amount=999999");
+    assert_true(value_of(&h, "near_10k", 0) == 2);
+    assert_true(value_of(&h, "prepaid_1d", 0) == 2949999);
+    assert_true(value_of(&h, "all_1d", 0) == 4);
+    assert_true(fired(&h, "splitting"));
+    assert_int_equal(h.decision.action, RISK_CHALLENGE);
+    risk_engine_free(h.engine);
+    struct risk_program *program = 0;
+    struct risk_diags diags;
+    const char *bad = "feature a = age of user\nfeature b = count of order where a > 1 by user "
+                      "over 1h\n";
+    assert_int_equal(risk_compile(bad, strlen(bad), &program, &diags), STATUS_INVALID_VALUE);
+    assert_non_null(strstr(diags.items[0].message, "event only"));
+}
+
 static void state_survives_a_rule_change(void **state) {
     (void)state;
     struct harness h;
@@ -404,6 +436,7 @@ int main(void) {
         cmocka_unit_test(devices_ages_and_sequences),
         cmocka_unit_test(money_graphs),
         cmocka_unit_test(decisions_lists_sets_and_shadow),
+        cmocka_unit_test(where_filters_pick_the_events_a_feature_counts),
         cmocka_unit_test(state_survives_a_rule_change),
         cmocka_unit_test(memory_stays_bounded),
     };
