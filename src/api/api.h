@@ -32,6 +32,10 @@ void api_job_write_next(struct api_job *job, api_apply_fn apply);
 
 /* Parses the JSON body into fields; on failure answers the error and returns false. */
 bool api_parse(struct request *req, struct json_field *fields, int count, json_t **root);
+/* True when the request's Content-Type is type (parameters such as charset ignored). */
+bool api_content_type_is(struct request *req, const char *type);
+/* Parses a path segment as a positive int64 id. */
+bool api_parse_id(const char *text, int64_t *id);
 /* Appends a code list ["…",…] opened from sealed codes; STATUS_TAMPERED on a bad seal. */
 must_check enum status api_append_codes(struct request *req, const struct store_order_result *r);
 
@@ -47,5 +51,15 @@ void api_wallet_get(struct request *req);
 void api_orders_create(struct request *req);
 void api_orders_get(struct request *req);
 void api_orders_codes(struct request *req);
+void api_risk_rules_get(struct request *req);
+void api_risk_rules_put(struct request *req);
+void api_risk_rules_test(struct request *req);
+void api_risk_events_post(struct request *req);
+void api_risk_event_get(struct request *req);
+void api_risk_decision_get(struct request *req);
+void api_risk_reviews_list(struct request *req);
+void api_risk_review_decide(struct request *req);
+void api_risk_list_get(struct request *req);
+void api_risk_list_put(struct request *req);
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/risk_events.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/limits.h"
@@ -20,6 +22,8 @@ struct login_job {
     struct store_user user;
     char token[VAULT_TOKEN_TEXT_BYTES];
     int64_t expires_at;
+    struct risk_origin origin;
+    int64_t event_row; /* the login's risk event, once recorded */
 };
 
 static enum status login_apply(struct db *db, struct api_job *base) {
@@ -30,7 +34,14 @@ static enum status login_apply(struct db *db, struct api_job *base) {
     if (status != STATUS_OK) return status;
     char object[48];
     snprintf(object, sizeof object, "user:%lld", (long long)job->user.id);
-    return store_audit_append(db, job->user.id, "auth.login", object, "{}", base->now_s);
+    status = store_audit_append(db, job->user.id, "auth.login", object, "{}", base->now_s);
+    struct risk_live *risk = request_risk(base->req);
+    if (status == STATUS_OK && risk != 0) {
+        static struct risk_event event; /* the writer thread's */
+        risk_event_login(&event, &job->origin, job->user.username, base->now_s);
+        status = risk_live_emit(risk, db, &event, &job->event_row, base->now_s);
+    }
+    return status;
 }
 
 static void login_verify(void *context) {
@@ -90,5 +101,6 @@ void api_login(struct request *req) {
     job->password_len = strlen(password);
     memcpy(job->password, password, job->password_len);
     json_decref(root);
+    risk_origin_capture(req, &job->origin);
     api_job_offload(req, &job->base, login_verify, login_finish);
 }

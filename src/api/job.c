@@ -2,11 +2,13 @@
  * helpers. The request stays suspended from hand-off until its finish callback. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "http/offload.h"
 
 static enum status api_job_apply(struct db *db, struct writer_cmd *cmd) {
@@ -79,4 +81,17 @@ enum status api_append_codes(struct request *req, const struct store_order_resul
     memset(code, 0, sizeof code);
     if (status == STATUS_OK) status = buf_append(&req->response, "]", 1);
     return status;
+}
+
+bool api_content_type_is(struct request *req, const char *type) {
+    verify(req != 0 && type != 0);
+    const char *header = request_header(req, "Content-Type");
+    if (header == 0) return false;
+    size_t len = strcspn(header, "; ");
+    return len == strlen(type) && strncasecmp(header, type, len) == 0;
+}
+
+bool api_parse_id(const char *text, int64_t *id) {
+    verify(text != 0 && id != 0);
+    return text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
 }

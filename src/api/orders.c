@@ -1,12 +1,18 @@
 /* orders.c — POST /api/v1/orders (buyer, wallet, idempotent), GET /api/v1/orders/{id}
  * (its buyer, support, admin) and GET /api/v1/orders/{id}/codes (its buyer; audited).
- * Codes are opened from their seals only here, into the response of their buyer. */
+ * Codes are opened from their seals only here, into the response of their buyer.
+ *
+ * Every new order gets a risk decision between the checks (stock, funds) and the first
+ * write, in the same writer command: allow delivers (201 with codes), review holds codes
+ * and money (202, nothing shown), block and challenge write only the recorded event (403). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/risk_events.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/text.h"
@@ -16,10 +22,19 @@ struct order_job {
     struct api_job base;
     char sku[LIMIT_SKU_BYTES + 1];
     char idempotency_key[LIMIT_IDEMPOTENCY_KEY_BYTES + 1];
+    char username[LIMIT_USERNAME_BYTES + 1];
     struct store_order_request request;
+    struct store_order_plan plan;
     int64_t order_id; /* reveal */
     int64_t buyer_id;
     struct store_order_result result;
+    /* the risk decision, made once: a batch re-run reuses it */
+    struct risk_origin origin;
+    struct risk_event event;
+    struct risk_decision decision;
+    bool decided;
+    int64_t event_row;
+    enum status refused; /* STATUS_RISK_BLOCKED or STATUS_CHALLENGE_REQUIRED, else OK */
 };
 
 static enum status orders_append(struct buf *out, const struct store_order *order) {
@@ -62,13 +77,67 @@ static void orders_free(struct order_job *job) {
 static enum status orders_place_apply(struct db *db, struct api_job *base) {
     struct order_job *job = (struct order_job *)base;
     job->request.now_s = base->now_s;
-    return store_order_place(db, &job->request, &job->result);
+    job->refused = STATUS_OK;
+    enum status status = store_order_prepare(db, &job->request, &job->plan, &job->result);
+    if (status != STATUS_OK || job->result.replayed) return status;
+    struct risk_live *risk = request_risk(base->req);
+    if (risk == 0) {
+        return store_order_commit(db, &job->request, &job->plan, STORE_ORDER_DELIVER, &job->result);
+    }
+    if (!job->decided) {
+        risk_event_order(&job->event, &job->origin, job->username, &job->plan,
+                         job->request.quantity, base->now_s);
+        risk_live_decide(risk, &job->event, &job->decision, &job->event_row);
+        job->decided = true;
+    }
+    enum risk_action action = job->decision.action;
+    if (action == RISK_BLOCK || action == RISK_CHALLENGE) {
+        store_order_result_free(&job->result); /* nothing reserved */
+        job->refused = action == RISK_BLOCK ? STATUS_RISK_BLOCKED : STATUS_CHALLENGE_REQUIRED;
+        return risk_live_record(risk, db, &job->event, &job->decision, job->event_row, 0,
+                                base->now_s);
+    }
+    status = store_order_commit(db, &job->request, &job->plan,
+                                action == RISK_REVIEW ? STORE_ORDER_REVIEW : STORE_ORDER_DELIVER,
+                                &job->result);
+    if (status == STATUS_OK) {
+        status = risk_live_record(risk, db, &job->event, &job->decision, job->event_row,
+                                  job->result.order.id, base->now_s);
+    }
+    return status;
+}
+
+/* 403 with the recorded decision's row, for support to look up (the reasons are not told:
+ * they would teach an attacker the rules). */
+static void orders_refused(struct request *req, struct order_job *job) {
+    req->response.len = 0;
+    enum status status = buf_printf(
+        &req->response, "{\"error\":{\"code\":\"%s\",\"message\":", status_code(job->refused));
+    if (status == STATUS_OK)
+        status = json_append_string(&req->response, status_message(job->refused));
+    if (status == STATUS_OK) {
+        status = buf_printf(&req->response, ",\"decision\":%lld}}", (long long)job->event_row);
+    }
+    verify(status == STATUS_OK);
+    request_json(req, (unsigned)status_http(job->refused));
 }
 
 static void orders_place_finish(struct request *req) {
     struct order_job *job = req->work;
+    const struct store_order *order = &job->result.order;
     if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
+    } else if (job->refused != STATUS_OK) {
+        orders_refused(req, job);
+    } else if (strcmp(order->status, "delivered") != 0) {
+        /* held for review (or a replay of a held, cancelled order): nothing shown */
+        enum status status = orders_append(&req->response, order);
+        if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
+        if (status != STATUS_OK) {
+            request_error(req, status, 0);
+        } else {
+            request_json(req, strcmp(order->status, "review") == 0 ? 202 : 200);
+        }
     } else {
         if (!job->result.replayed) metrics_order_delivered(job->result.code_count);
         orders_answer_codes(req, job, 201);
@@ -110,6 +179,8 @@ void api_orders_create(struct request *req) {
     (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
     json_decref(root);
     job->request.buyer_id = req->user.id;
+    (void)text_copy(job->username, sizeof job->username, req->user.username);
+    risk_origin_capture(req, &job->origin);
     job->request.sku = job->sku;
     job->request.quantity = quantity;
     job->request.idempotency_key = job->idempotency_key;
@@ -122,15 +193,10 @@ void api_orders_create(struct request *req) {
     api_job_write(req, &job->base, orders_place_apply, orders_place_finish);
 }
 
-/* Order ids in paths: a positive decimal int64; anything else is an unknown order. */
-static bool orders_parse_id(const char *text, int64_t *id) {
-    return text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
-}
-
 void api_orders_get(struct request *req) {
     int64_t id = 0;
     struct store_order order;
-    enum status status = orders_parse_id(req->params[0], &id)
+    enum status status = api_parse_id(req->params[0], &id)
                              ? store_order_get(request_reader(req), id, &order)
                              : STATUS_UNKNOWN_ORDER;
     if (status == STATUS_OK && req->user.role == ROLE_BUYER && order.buyer_id != req->user.id) {
@@ -162,7 +228,7 @@ static void orders_reveal_finish(struct request *req) {
 
 void api_orders_codes(struct request *req) {
     int64_t id = 0;
-    if (!orders_parse_id(req->params[0], &id)) {
+    if (!api_parse_id(req->params[0], &id)) {
         request_error(req, STATUS_UNKNOWN_ORDER, 0);
         return;
     }

@@ -189,11 +189,8 @@ static void import_finish(struct request *req) {
 
 /* "text/plain" or "text/csv", parameters (charset) ignored; anything else is refused. */
 static bool import_content_type(struct request *req, bool *csv) {
-    const char *type = request_header(req, "Content-Type");
-    if (type == 0) return false;
-    size_t len = strcspn(type, "; ");
-    *csv = len == 8 && strncasecmp(type, "text/csv", 8) == 0;
-    return *csv || (len == 10 && strncasecmp(type, "text/plain", 10) == 0);
+    *csv = api_content_type_is(req, "text/csv");
+    return *csv || api_content_type_is(req, "text/plain");
 }
 
 void api_codes_import(struct request *req) {

@@ -7,6 +7,7 @@
 #define SUPPORT ROLE_BIT(ROLE_SUPPORT)
 #define SUPPLIER ROLE_BIT(ROLE_SUPPLIER)
 #define BUYER ROLE_BIT(ROLE_BUYER)
+#define RISK ROLE_BIT(ROLE_RISK)
 
 const struct route routes[] = {
     {"GET", "/healthz", "healthz", 0, api_healthz, 0},
@@ -22,6 +23,22 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders", "orders_create", BUYER, api_orders_create, 0},
     {"GET", "/api/v1/orders/{}", "orders_get", BUYER | SUPPORT | ADMIN, api_orders_get, 0},
     {"GET", "/api/v1/orders/{}/codes", "orders_codes", BUYER, api_orders_codes, 0},
+    {"GET", "/api/v1/risk/rules", "risk_rules_get", RISK | ADMIN, api_risk_rules_get, 0},
+    {"PUT", "/api/v1/risk/rules", "risk_rules_put", RISK | ADMIN, api_risk_rules_put,
+     LIMIT_RISK_RULE_FILE_BYTES},
+    {"POST", "/api/v1/risk/rules/test", "risk_rules_test", RISK | ADMIN, api_risk_rules_test,
+     LIMIT_RISK_RULE_FILE_BYTES},
+    {"POST", "/api/v1/risk/events", "risk_events_post", RISK | ADMIN, api_risk_events_post,
+     LIMIT_RISK_EVENT_BYTES},
+    {"GET", "/api/v1/risk/events/{}", "risk_event_get", RISK | ADMIN, api_risk_event_get, 0},
+    {"GET", "/api/v1/risk/decisions/{}", "risk_decision_get", RISK | ADMIN, api_risk_decision_get,
+     0},
+    {"GET", "/api/v1/risk/reviews", "risk_reviews_list", RISK | ADMIN, api_risk_reviews_list, 0},
+    {"POST", "/api/v1/risk/reviews/{}", "risk_review_decide", RISK | ADMIN, api_risk_review_decide,
+     0},
+    {"GET", "/api/v1/risk/lists/{}", "risk_list_get", RISK | ADMIN, api_risk_list_get, 0},
+    {"PUT", "/api/v1/risk/lists/{}", "risk_list_put", RISK | ADMIN, api_risk_list_put,
+     LIMIT_IMPORT_BODY_BYTES},
 };
 
 const int routes_count = (int)(sizeof routes / sizeof routes[0]);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/risk_events.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "base/text.h"
 #include "base/limits.h"
@@ -19,6 +21,7 @@ struct user_job {
     enum role role;
     int64_t actor_id;
     int64_t id;
+    int64_t event_row; /* the signup's risk event, once recorded */
 };
 
 /* Usernames: 1–64 of [A-Za-z0-9_.-@]; they appear in URLs, logs of ids and the audit log. */
@@ -42,7 +45,14 @@ static enum status users_apply(struct db *db, struct api_job *base) {
     char object[48], detail[64];
     snprintf(object, sizeof object, "user:%lld", (long long)job->id);
     snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", role_name(job->role));
-    return store_audit_append(db, job->actor_id, "user.create", object, detail, base->now_s);
+    status = store_audit_append(db, job->actor_id, "user.create", object, detail, base->now_s);
+    struct risk_live *risk = request_risk(base->req);
+    if (status == STATUS_OK && risk != 0) {
+        static struct risk_event event; /* the writer thread's */
+        risk_event_signup(&event, job->username, role_name(job->role), base->now_s);
+        status = risk_live_emit(risk, db, &event, &job->event_row, base->now_s);
+    }
+    return status;
 }
 
 static void users_hash(void *context) {

@@ -33,6 +33,13 @@ enum status {
     STATUS_URI_TOO_LONG,         /* 414 */
     STATUS_TOO_MANY_HEADERS,     /* 431 */
     STATUS_OVERFLOW,             /* 422 arithmetic overflow on input values */
+    STATUS_RISK_BLOCKED,         /* 403 the risk engine refused the request */
+    STATUS_CHALLENGE_REQUIRED,   /* 403 the risk engine wants step-up identity */
+    STATUS_ORDER_NOT_DELIVERED,  /* 409 codes of an order not (or no longer) delivered */
+    STATUS_NOT_IN_REVIEW,        /* 409 a review of an order that is not held */
+    STATUS_INVALID_RULES,        /* 422 a rule file that does not compile */
+    STATUS_UNKNOWN_LIST,         /* 404 a list the active rules do not declare */
+    STATUS_UNKNOWN_DECISION,     /* 404 */
     STATUS_BUSY,                 /* 503 writer queue full or shutting down */
     STATUS_IO,                   /* 500 file or socket error */
     STATUS_DB,                   /* 500 database error */

@@ -45,7 +45,8 @@ static bool risk_read_file(const char *path, size_t limit, struct buf *out) {
 
 /* Compiles the rule file (and attaches the model) into a new engine. */
 static bool risk_load(const char *rules_path, const char *model_path, size_t memory_mb,
-                      struct risk_engine **out) {
+                      struct risk_engine **out, struct risk_model **model_out) {
+    *model_out = 0;
     struct buf source;
     if (!risk_read_file(rules_path, LIMIT_RISK_RULE_FILE_BYTES, &source)) return false;
     struct risk_program *program = 0;
@@ -67,7 +68,11 @@ static bool risk_load(const char *rules_path, const char *model_path, size_t mem
         if (status != STATUS_OK) risk_engine_free(*out);
     } else {
         risk_program_free(program);
+    }
+    *model_out = model;
+    if (status != STATUS_OK) {
         risk_model_free(model);
+        *model_out = 0;
     }
     if (status != STATUS_OK) {
         struct buf text;
@@ -91,11 +96,13 @@ static int risk_check(int argc, char **argv) {
         return 2;
     }
     struct risk_engine *engine = 0;
-    if (!risk_load(rules, model, 1, &engine)) return 1;
+    struct risk_model *loaded = 0;
+    if (!risk_load(rules, model, 1, &engine, &loaded)) return 1;
     const struct risk_program *p = risk_engine_program(engine);
     printf("%s: %d rules, %d features, %d lists%s\n", rules, p->rule_count, p->feature_count,
            p->list_count, model ? ", model inputs compiled" : "");
     risk_engine_free(engine);
+    risk_model_free(loaded);
     return 0;
 }
 
@@ -138,11 +145,12 @@ static void risk_features_row(FILE *out, const struct risk_engine *engine,
                               const struct risk_event *event) {
     const struct risk_program *p = risk_engine_program(engine);
     const double *values = risk_engine_values(engine);
-    struct buf id;
-    buf_init(&id, 1024);
-    verify(text_append_json_string(&id, event->id) == STATUS_OK); /* quoted: safe in CSV */
-    fprintf(out, "%s,%d", id.data, event->label);
-    buf_free(&id);
+    fputc('"', out); /* RFC 4180: quoted, inner quotes doubled */
+    for (const char *c = event->id; *c; c++) {
+        if (*c == '"') fputc('"', out);
+        fputc(*c, out);
+    }
+    fprintf(out, "\",%d", event->label);
     for (int f = 0; f < p->feature_count; f++) {
         const struct risk_feature *feature = &p->features[f];
         if (feature->kind == RISK_F_LAST) continue;
@@ -243,7 +251,8 @@ static int risk_replay(int argc, char **argv) {
     struct replay_run run;
     memset(&run, 0, sizeof run);
     run.events_path = strcmp(events, "-") == 0 ? "stdin" : events;
-    if (!risk_load(rules, model, (size_t)memory_mb, &run.engine)) return 1;
+    struct risk_model *loaded = 0;
+    if (!risk_load(rules, model, (size_t)memory_mb, &run.engine, &loaded)) return 1;
     run.in = strcmp(events, "-") == 0 ? stdin : fopen(events, "rb");
     run.out = out_path ? risk_open_out(out_path) : stdout;
     run.features = features_path ? risk_open_out(features_path) : 0;
@@ -279,6 +288,7 @@ static int risk_replay(int argc, char **argv) {
     if (run.out != 0 && run.out != stdout) fclose(run.out);
     if (run.features != 0) fclose(run.features);
     risk_engine_free(run.engine);
+    risk_model_free(loaded);
     return code;
 }
 

@@ -1,4 +1,5 @@
-/* serve.c — `tessera serve --db PATH [--listen HOST:PORT]`. Blocks SIGTERM/SIGINT in every
+/* serve.c — `tessera serve --db PATH [--listen HOST:PORT] [--model MODEL]
+ * [--risk-memory-mb N]`. Blocks SIGTERM/SIGINT in every
  * thread, waits for one, then stops gracefully: no new connections, in-flight requests
  * finish, the writer drains, the database closes cleanly. */
 #include <pthread.h>
@@ -27,9 +28,18 @@ static bool serve_parse_listen(const char *listen, char *host, size_t host_size,
 }
 
 int cli_serve(int argc, char **argv) {
-    const char *db_path = "var/tessera.db", *listen = "127.0.0.1:8080";
-    struct cli_option options[] = {{"--db", true, &db_path}, {"--listen", true, &listen}};
-    if (!cli_parse(argc, argv, options, 2, 0)) return 2;
+    const char *db_path = "var/tessera.db", *listen = "127.0.0.1:8080", *model = 0, *memory = 0;
+    struct cli_option options[] = {{"--db", true, &db_path},
+                                   {"--listen", true, &listen},
+                                   {"--model", true, &model},
+                                   {"--risk-memory-mb", true, &memory}};
+    if (!cli_parse(argc, argv, options, 4, 0)) return 2;
+    int64_t memory_mb = 0;
+    if (memory != 0 && (text_parse_int(memory, strlen(memory), &memory_mb) != STATUS_OK ||
+                        memory_mb < 1 || memory_mb > 65536)) {
+        fprintf(stderr, "tessera serve: --risk-memory-mb must be 1 to 65536\n");
+        return 2;
+    }
     char host[64];
     uint16_t port = 0;
     if (!serve_parse_listen(listen, host, sizeof host, &port)) {
@@ -43,7 +53,11 @@ int cli_serve(int argc, char **argv) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &signals, 0); /* inherited by every thread started below */
-    struct server_config config = {.db_path = db_path, .host = host, .port = port};
+    struct server_config config = {.db_path = db_path,
+                                   .host = host,
+                                   .port = port,
+                                   .model_path = model,
+                                   .risk_memory_mb = (size_t)memory_mb};
     struct server *server = 0;
     if (server_start(&config, &server) != STATUS_OK) {
         fprintf(stderr, "tessera serve: cannot start (see the log above)\n");

@@ -25,7 +25,7 @@ const char *ledger_kind_name(enum ledger_kind kind) {
 int ledger_kind_nonnegative(enum ledger_kind kind) {
     verify((unsigned)kind < LEDGER_KIND_COUNT);
     return kind == LEDGER_BUYER_WALLET || kind == LEDGER_RESELLER_PAYABLE ||
-           kind == LEDGER_SUPPLIER_PAYABLE;
+           kind == LEDGER_SUPPLIER_PAYABLE || kind == LEDGER_ESCROW;
 }
 
 void ledger_transfer_init(struct ledger_transfer *transfer, const char *kind) {

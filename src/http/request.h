@@ -15,6 +15,7 @@
 
 struct server;
 struct route;
+struct risk_live;
 struct MHD_Connection;
 
 #define REQUEST_MAX_PARAMS 2
@@ -42,6 +43,8 @@ struct request {
     void *work; /* the handler's own state while waiting; freed by it */
     unsigned http_status;
     const char *content_type;
+    const char *extra_header, *extra_value; /* one more response header, or NULL */
+    char extra_value_storage[32];
     struct buf response;
 };
 
@@ -64,6 +67,11 @@ const char *request_header(struct request *req, const char *name);
 struct db *request_reader(struct request *req);
 struct writer *request_writer(struct request *req);
 struct offload *request_offload(struct request *req);
+/* The risk engine: only inside a writer command (the writer thread owns it); NULL when the
+ * server runs without one (never, in tessera serve). */
+struct risk_live *request_risk(struct request *req);
+/* The client's address as text ("127.0.0.1"), "" when unknown. */
+void request_client_ip(struct request *req, char *out, size_t size);
 const struct vault *request_vault(struct request *req);
 
 #endif

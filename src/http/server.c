@@ -23,6 +23,7 @@
 #include "http/offload.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "api/risk_live.h"
 #include "store/writer.h"
 
 #define SERVER_MAX_READERS 64
@@ -31,6 +32,7 @@
 struct server {
     struct MHD_Daemon *daemon;
     struct writer *writer;
+    struct risk_live *risk; /* owned by the writer thread once booted */
     struct offload *offload;
     struct vault vault;
     char db_path[4096];
@@ -45,6 +47,27 @@ struct server {
 
 struct offload *request_offload(struct request *req) {
     return req->server->offload;
+}
+
+struct risk_live *request_risk(struct request *req) {
+    verify(req != 0);
+    return req->server->risk;
+}
+
+void request_client_ip(struct request *req, char *out, size_t size) {
+    verify(req != 0 && out != 0 && size >= INET6_ADDRSTRLEN);
+    out[0] = 0;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == 0 || info->client_addr == 0) return;
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)address)->sin_addr,
+                        out, (socklen_t)size);
+    } else if (address->sa_family == AF_INET6) {
+        (void)inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr,
+                        out, (socklen_t)size);
+    }
 }
 
 static _Thread_local struct db *server_thread_reader;
@@ -124,6 +147,9 @@ static enum MHD_Result server_queue(struct request *req) {
         req->response.len = req->response.cap = 0;
     }
     (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    if (req->extra_header != 0) {
+        (void)MHD_add_response_header(response, req->extra_header, req->extra_value);
+    }
     (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (atomic_load(&req->server->stopping)) {
         (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -335,6 +361,35 @@ static enum status server_tick(struct db *db, struct writer_cmd *cmd) {
     return status;
 }
 
+/* The risk engine's boot, as the writer's first command: rules, lists, recorded events. */
+struct server_risk_boot {
+    struct writer_cmd cmd;
+    struct risk_live *live;
+};
+
+static enum status server_risk_boot(struct db *db, struct writer_cmd *cmd) {
+    struct server_risk_boot *boot = (struct server_risk_boot *)cmd;
+    return risk_live_boot(boot->live, db, clock_now_s());
+}
+
+static enum status server_start_risk(struct server *server, const struct server_config *config) {
+    char message[200] = "";
+    struct risk_live_config risk = {config->model_path, config->risk_memory_mb, 0};
+    randombytes_buf(&risk.seed, sizeof risk.seed); /* the state's hash key: unguessable */
+    enum status status = risk_live_create(&risk, &server->risk, message, sizeof message);
+    if (status != STATUS_OK) {
+        log_error("server: risk model %s: %s", config->model_path ? config->model_path : "",
+                  message);
+        return status;
+    }
+    struct server_risk_boot boot = {{0}, server->risk};
+    boot.cmd.apply = server_risk_boot;
+    status = writer_call(server->writer, &boot.cmd);
+    if (status != STATUS_OK)
+        log_error("server: the risk engine did not start (%s)", status_code(status));
+    return status;
+}
+
 static void server_close_readers(struct server *server) {
     for (int i = 0; i < server->reader_count; i++) {
         db_close(server->readers[i]);
@@ -363,10 +418,12 @@ enum status server_start(const struct server_config *config, struct server **out
         return STATUS_INVALID_VALUE;
     }
     status = writer_start(config->db_path, &server->writer);
+    if (status == STATUS_OK) status = server_start_risk(server, config);
     if (status == STATUS_OK) writer_set_tick(server->writer, server_tick, LIMIT_TICK_MS);
     if (status == STATUS_OK) status = offload_start(SERVER_OFFLOAD_THREADS, &server->offload);
     if (status != STATUS_OK) {
         if (server->writer) writer_stop(server->writer);
+        risk_live_free(server->risk);
         free(server);
         return status;
     }
@@ -383,6 +440,7 @@ enum status server_start(const struct server_config *config, struct server **out
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         offload_stop(server->offload);
         writer_stop(server->writer);
+        risk_live_free(server->risk);
         free(server);
         return STATUS_IO;
     }
@@ -416,6 +474,7 @@ void server_stop(struct server *server) {
     MHD_stop_daemon(server->daemon);
     offload_stop(server->offload);
     writer_stop(server->writer);
+    risk_live_free(server->risk); /* the writer is gone: nobody else touches it */
     server_close_readers(server);
     vault_wipe(&server->vault);
     pthread_mutex_destroy(&server->readers_lock);

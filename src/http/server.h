@@ -3,6 +3,7 @@
 #ifndef TESSERA_HTTP_SERVER_H
 #define TESSERA_HTTP_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/status.h"
@@ -11,8 +12,10 @@ struct server;
 
 struct server_config {
     const char *db_path;
-    const char *host; /* numeric IPv4 address */
-    uint16_t port;    /* 0: any free port */
+    const char *host;       /* numeric IPv4 address */
+    uint16_t port;          /* 0: any free port */
+    const char *model_path; /* a risk model, or NULL */
+    size_t risk_memory_mb;  /* the feature state's bound; 0: the default */
 };
 
 must_check enum status server_start(const struct server_config *config, struct server **out);

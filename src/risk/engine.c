@@ -56,8 +56,7 @@ enum status risk_engine_create(const struct risk_engine_config *config, struct r
 }
 
 static void engine_release_program(struct risk_engine *engine) {
-    risk_program_free(engine->program);
-    risk_model_free(engine->model);
+    risk_program_free(engine->program); /* the model is borrowed */
     free(engine->values);
     free(engine->texts);
     free(engine->text_pointers);
@@ -145,7 +144,6 @@ enum status risk_engine_install(struct risk_engine *engine, struct risk_program 
                                                         risk_model_input_count(model), diags);
         if (status != STATUS_OK) {
             risk_program_free(program);
-            risk_model_free(model);
             return status;
         }
     }

@@ -42,8 +42,10 @@ must_check enum status risk_engine_create(const struct risk_engine_config *confi
                                           struct risk_engine **out);
 void risk_engine_free(struct risk_engine *engine);
 
-/* Makes program (and model, may be NULL) current; the engine owns both from here, also on
- * failure. A model's inputs are compiled against the program: errors land in diags.
+/* Makes program (and model, may be NULL) current. The engine owns program from here, also
+ * on failure; model is borrowed (read-only, it may serve several engines) and must outlive
+ * the engine's use of it. A model's inputs are compiled against the program: errors land
+ * in diags.
  * Feature state carries over for every stream whose definition did not change; lists keep
  * their contents by name, and lists new to the engine start with the items the file gives. */
 must_check enum status risk_engine_install(struct risk_engine *engine, struct risk_program *program,

@@ -18,16 +18,38 @@ static const struct check_rule check_rules[] = {
      " + (SELECT count(*) FROM codes WHERE (state = 1) != (order_id IS NOT NULL))"
      " + (SELECT count(*) FROM codes c LEFT JOIN orders o ON o.id = c.order_id"
      "    WHERE c.order_id IS NOT NULL AND (o.id IS NULL OR o.product_id != c.product_id))"},
+    /* delivered and held (review) orders hold exactly their quantity; others none */
     {"orders_hold_exactly_their_codes",
      "SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n FROM codes"
      " WHERE order_id IS NOT NULL GROUP BY order_id) c ON c.order_id = o.id"
-     " WHERE o.status = 'delivered' AND coalesce(c.n, 0) != o.quantity"},
+     " WHERE CASE WHEN o.status = 'delivered' OR o.status = 'review'"
+     "   THEN coalesce(c.n, 0) != o.quantity ELSE coalesce(c.n, 0) != 0 END"},
+    /* money taken from the buyer (order: delivered; order_hold: held) is the amount for
+     * delivered and held orders, and was given back whole (review_reject) for cancelled ones */
     {"paid_orders_delivered",
-     "SELECT count(*) FROM orders o LEFT JOIN (SELECT t.order_id, sum(p.amount) paid"
+     "SELECT count(*) FROM orders o LEFT JOIN (SELECT t.order_id,"
+     "   sum(CASE WHEN t.kind = 'order' OR t.kind = 'order_hold' THEN p.amount ELSE 0 END) paid,"
+     "   sum(CASE WHEN t.kind = 'review_reject' THEN p.amount ELSE 0 END) returned,"
+     "   sum(CASE WHEN t.kind = 'order' THEN 1 ELSE 0 END) direct"
      " FROM transfers t JOIN postings p ON p.transfer_id = t.id"
-     " WHERE t.kind = 'order' AND p.amount > 0 GROUP BY t.order_id) x ON x.order_id = o.id"
-     " WHERE (o.status = 'delivered') != (coalesce(x.paid, 0) = o.amount)"
-     "    OR (o.status != 'delivered' AND x.paid IS NOT NULL)"},
+     " WHERE t.order_id IS NOT NULL AND p.amount > 0 GROUP BY t.order_id) x ON x.order_id = o.id"
+     " WHERE CASE o.status"
+     "   WHEN 'delivered' THEN coalesce(x.paid, 0) != o.amount OR coalesce(x.returned, 0) != 0"
+     "   WHEN 'review' THEN coalesce(x.paid, 0) != o.amount OR coalesce(x.returned, 0) != 0"
+     "     OR coalesce(x.direct, 0) != 0"
+     "   WHEN 'cancelled' THEN coalesce(x.paid, 0) != coalesce(x.returned, 0)"
+     "   ELSE coalesce(x.paid, 0) != 0 END"},
+    /* the escrow holds exactly the money of the orders held for review */
+    {"escrow_holds_reviews",
+     "SELECT count(*) FROM (SELECT currency, sum(balance) b FROM accounts WHERE kind = 'escrow'"
+     "   GROUP BY currency) a FULL OUTER JOIN (SELECT currency, sum(amount) s FROM orders"
+     "   WHERE status = 'review' GROUP BY currency) r ON r.currency = a.currency"
+     " WHERE coalesce(a.b, 0) != coalesce(r.s, 0)"},
+    /* every decided event names an action, and an order it decided exists */
+    {"risk_decisions_valid",
+     "SELECT count(*) FROM risk_events e LEFT JOIN orders o ON o.id = e.order_id"
+     " WHERE (e.order_id IS NOT NULL AND (o.id IS NULL OR e.action IS NULL))"
+     "    OR (e.action IS NOT NULL AND (e.rules IS NULL OR e.features IS NULL))"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"
@@ -42,8 +64,9 @@ static const struct check_rule check_rules[] = {
     {"balances_equal_postings",
      "SELECT count(*) FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) s FROM postings"
      " GROUP BY account_id) p ON p.account_id = a.id WHERE a.balance != coalesce(p.s, 0)"},
-    {"no_negative_wallet", "SELECT count(*) FROM accounts WHERE balance < 0"
-                           " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable')"},
+    {"no_negative_wallet",
+     "SELECT count(*) FROM accounts WHERE balance < 0"
+     " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable', 'escrow')"},
     {"idempotency_records_valid",
      "SELECT count(*) FROM idempotency i LEFT JOIN orders o ON o.id = i.order_id"
      " WHERE o.id IS NULL OR o.buyer_id != i.user_id"},

@@ -99,6 +99,7 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
     enum status status = store_order_get(db, order_id, &result->order);
     if (status != STATUS_OK) return status;
     if (result->order.buyer_id != buyer_id) return STATUS_UNKNOWN_ORDER;
+    if (strcmp(result->order.status, "delivered") != 0) return STATUS_ORDER_NOT_DELIVERED;
     store_order_result_free(result);
     result->codes = mem_alloc((size_t)result->order.quantity * sizeof result->codes[0]);
     status = store_order_codes(db, order_id, result->codes, (int)result->order.quantity,
@@ -127,9 +128,11 @@ static enum status store_order_idempotent(struct db *db, const struct store_orde
     int64_t order_id = sqlite3_column_int64(stmt, 1);
     sqlite3_reset(stmt);
     if (!same) return STATUS_IDEMPOTENCY_CONFLICT;
-    status = store_order_reveal(db, order_id, request->buyer_id, request->now_s, result);
     result->replayed = true;
-    return status;
+    status = store_order_get(db, order_id, &result->order);
+    if (status != STATUS_OK) return status;
+    if (strcmp(result->order.status, "delivered") != 0) return STATUS_OK; /* held: no codes */
+    return store_order_reveal(db, order_id, request->buyer_id, request->now_s, result);
 }
 
 /* Picks quantity free, unexpired codes of the product, oldest first. */
@@ -157,11 +160,11 @@ static enum status store_order_pick(struct db *db, const struct store_product *p
 
 static enum status store_order_insert(struct db *db, const struct store_product *product,
                                       const struct store_order_request *request, int64_t amount,
-                                      struct store_order *order) {
+                                      const char *order_status, struct store_order *order) {
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
             "currency, liquidity, quantity, amount, payment, status, created_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,'wallet','delivered',?)");
+            "VALUES(?,?,?,?,?,?,?,?,?,?,'wallet',?,?)");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     sqlite3_bind_int64(stmt, 2, product->id);
     db_bind_text(stmt, 3, product->sku);
@@ -172,7 +175,8 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     db_bind_text(stmt, 8, product->liquidity);
     sqlite3_bind_int64(stmt, 9, request->quantity);
     sqlite3_bind_int64(stmt, 10, amount);
-    sqlite3_bind_int64(stmt, 11, request->now_s);
+    db_bind_text(stmt, 11, order_status);
+    sqlite3_bind_int64(stmt, 12, request->now_s);
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);
@@ -187,7 +191,7 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     order->quantity = request->quantity;
     order->amount = amount;
     snprintf(order->payment, sizeof order->payment, "wallet");
-    snprintf(order->status, sizeof order->status, "delivered");
+    (void)text_copy(order->status, sizeof order->status, order_status);
     order->created_at = request->now_s;
     return STATUS_OK;
 }
@@ -228,16 +232,18 @@ static enum status store_order_wallet(struct db *db, const struct store_order_re
     return balance >= amount ? STATUS_OK : STATUS_INSUFFICIENT_FUNDS;
 }
 
+/* Delivered: wallet → platform revenue ("order"). Held for review: wallet → escrow
+ * ("order_hold"), until a person approves (escrow → revenue) or rejects (escrow → wallet). */
 static enum status store_order_pay(struct db *db, const struct store_order_request *request,
-                                   const struct store_order *order, int64_t wallet) {
-    int64_t revenue = 0;
-    enum status status =
-        store_platform_account(db, LEDGER_PLATFORM_REVENUE, order->currency, &revenue);
+                                   const struct store_order *order, int64_t wallet, bool hold) {
+    enum ledger_kind to_kind = hold ? LEDGER_ESCROW : LEDGER_PLATFORM_REVENUE;
+    int64_t to = 0;
+    enum status status = store_platform_account(db, to_kind, order->currency, &to);
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
-    ledger_transfer_init(&transfer, "order");
-    status = ledger_transfer_move(&transfer, wallet, LEDGER_BUYER_WALLET, revenue,
-                                  LEDGER_PLATFORM_REVENUE, order->amount, order->currency);
+    ledger_transfer_init(&transfer, hold ? "order_hold" : "order");
+    status = ledger_transfer_move(&transfer, wallet, LEDGER_BUYER_WALLET, to, to_kind,
+                                  order->amount, order->currency);
     if (status != STATUS_OK) return status;
     int64_t transfer_id = 0;
     return store_transfer_post(db, &transfer, order->id, request->buyer_id, 0, request->now_s,
@@ -256,33 +262,53 @@ static enum status store_order_remember(struct db *db, const struct store_order_
     return db_step_done(db, stmt);
 }
 
-enum status store_order_place(struct db *db, const struct store_order_request *request,
-                              struct store_order_result *result) {
-    verify(db != 0 && request != 0 && result != 0);
+enum status store_order_prepare(struct db *db, const struct store_order_request *request,
+                                struct store_order_plan *plan, struct store_order_result *result) {
+    verify(db != 0 && request != 0 && plan != 0 && result != 0);
     verify(request->quantity > 0 && request->quantity <= LIMIT_ORDER_QUANTITY);
     result->replayed = false;
     enum status status = store_order_idempotent(db, request, result);
     if (status != STATUS_NOT_FOUND) return status;
-    struct store_product product;
-    status = store_product_cached(db, request->sku, &product);
+    status = store_product_cached(db, request->sku, &plan->product);
     if (status != STATUS_OK) return status;
-    int64_t amount = 0;
-    status = money_mul(product.price, request->quantity, &amount);
+    status = money_mul(plan->product.price, request->quantity, &plan->amount);
     if (status != STATUS_OK) return status;
-    /* Every check comes before the first write. */
-    int64_t wallet = 0;
-    status = store_order_pick(db, &product, request, result);
-    if (status == STATUS_OK)
-        status = store_order_wallet(db, request, product.currency, amount, &wallet);
-    if (status == STATUS_OK)
-        status = store_order_insert(db, &product, request, amount, &result->order);
-    if (status == STATUS_OK) status = store_order_take_codes(db, &product, result);
-    if (status == STATUS_OK) status = store_order_pay(db, request, &result->order, wallet);
-    if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
+    /* Every check comes before the first write (see writer.h). */
+    status = store_order_pick(db, &plan->product, request, result);
     if (status == STATUS_OK) {
-        status = store_audit_reveal(db, &result->order, request->buyer_id, "order.deliver",
-                                    request->now_s);
+        status =
+            store_order_wallet(db, request, plan->product.currency, plan->amount, &plan->wallet_id);
     }
     if (status != STATUS_OK) store_order_result_free(result);
     return status;
+}
+
+enum status store_order_commit(struct db *db, const struct store_order_request *request,
+                               const struct store_order_plan *plan,
+                               enum store_order_outcome outcome,
+                               struct store_order_result *result) {
+    verify(db != 0 && request != 0 && plan != 0 && result != 0 && !result->replayed);
+    verify(result->code_count == request->quantity);
+    bool hold = outcome == STORE_ORDER_REVIEW;
+    enum status status = store_order_insert(db, &plan->product, request, plan->amount,
+                                            hold ? "review" : "delivered", &result->order);
+    if (status == STATUS_OK) status = store_order_take_codes(db, &plan->product, result);
+    if (status == STATUS_OK) {
+        status = store_order_pay(db, request, &result->order, plan->wallet_id, hold);
+    }
+    if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
+    if (status == STATUS_OK) {
+        status = store_audit_reveal(db, &result->order, request->buyer_id,
+                                    hold ? "order.hold" : "order.deliver", request->now_s);
+    }
+    if (status != STATUS_OK || hold) store_order_result_free(result); /* held: nothing shown */
+    return status;
+}
+
+enum status store_order_place(struct db *db, const struct store_order_request *request,
+                              struct store_order_result *result) {
+    struct store_order_plan plan;
+    enum status status = store_order_prepare(db, request, &plan, result);
+    if (status != STATUS_OK || result->replayed) return status;
+    return store_order_commit(db, request, &plan, STORE_ORDER_DELIVER, result);
 }

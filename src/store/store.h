@@ -187,6 +187,27 @@ void store_order_result_free(struct store_order_result *result);
 /* The whole wallet order: idempotency, stock, funds, codes, ledger, audit of the reveal. */
 must_check enum status store_order_place(struct db *db, const struct store_order_request *request,
                                          struct store_order_result *result);
+
+/* The same in two steps, for a risk decision between them. prepare checks everything and
+ * writes nothing: a replay of the key (result->replayed, answered from the first order), or
+ * the product, amount, wallet and the picked codes (in result). commit writes the order:
+ * delivered (wallet → revenue, codes revealed), or held for review (wallet → escrow, codes
+ * reserved to the order, none shown: result holds no codes). */
+struct store_order_plan {
+    struct store_product product;
+    int64_t amount;
+    int64_t wallet_id;
+};
+
+enum store_order_outcome { STORE_ORDER_DELIVER, STORE_ORDER_REVIEW };
+
+must_check enum status store_order_prepare(struct db *db, const struct store_order_request *request,
+                                           struct store_order_plan *plan,
+                                           struct store_order_result *result);
+must_check enum status store_order_commit(struct db *db, const struct store_order_request *request,
+                                          const struct store_order_plan *plan,
+                                          enum store_order_outcome outcome,
+                                          struct store_order_result *result);
 must_check enum status store_order_get(struct db *db, int64_t order_id, struct store_order *order);
 /* Loads an order and its sealed codes for its buyer and audits the reveal.
  * STATUS_UNKNOWN_ORDER also when the order is not the buyer's (no existence oracle). */
@@ -196,6 +217,68 @@ must_check enum status store_order_reveal(struct db *db, int64_t order_id, int64
 must_check enum status store_order_codes(struct db *db, int64_t order_id,
                                          struct store_sealed_code *codes, int capacity,
                                          int *count_out);
+
+/* ---- reviews of held orders (store/reviews.c) ---- */
+/* Approve: deliver (escrow → revenue). Reject: codes back to stock, escrow → wallet, the
+ * order cancelled. Audited; labels the order's risk event (reject: 1). STATUS_NOT_IN_REVIEW
+ * unless the order is held. order receives the order as it now is. */
+must_check enum status store_review_decide(struct db *db, int64_t order_id, bool approve,
+                                           const char *note, int64_t actor_id, int64_t now_s,
+                                           struct store_order *order);
+
+struct store_review {
+    int64_t order_id, buyer_id;
+    char buyer[LIMIT_USERNAME_BYTES + 1];
+    char sku[LIMIT_SKU_BYTES + 1];
+    int64_t quantity, amount;
+    char currency[MONEY_CURRENCY_BYTES];
+    int64_t created_at;
+    int64_t event_row; /* 0 when the order has no recorded decision */
+    double score;
+    const char *rules_json; /* valid during the callback */
+};
+
+typedef enum status (*store_review_fn)(void *context, const struct store_review *review);
+/* Held orders, oldest first, at most limit. */
+must_check enum status store_review_each(struct db *db, int limit, store_review_fn fn,
+                                         void *context);
+
+/* ---- risk records (store/risk_store.c) ---- */
+struct store_risk_row {
+    int64_t id; /* chosen by the writer: the next after store_risk_last_id */
+    const char *event_id, *type, *user, *body;
+    int64_t at;
+    int64_t order_id;          /* 0: none */
+    const char *action;        /* NULL for events that are not decided */
+    double score, model_score; /* model_score < 0: no model */
+    int64_t rules_version;
+    const char *rules_json, *features_json;
+    int label; /* -1: unknown */
+};
+
+must_check enum status store_risk_event_insert(struct db *db, const struct store_risk_row *row,
+                                               int64_t now_s);
+must_check enum status store_risk_last_id(struct db *db, int64_t *id_out);
+/* Every stored event in the order the engine saw them. */
+typedef enum status (*store_risk_event_fn)(void *context, int64_t id, const char *body, size_t len,
+                                           int label, const char *action);
+must_check enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *context);
+/* The decision of an order (order_id) or of one event row (event_row), as JSON. */
+must_check enum status store_risk_decision_json(struct db *db, int64_t order_id, int64_t event_row,
+                                                struct buf *out);
+/* Rule files: a new version (audited), and the active one (STATUS_NOT_FOUND if none). */
+must_check enum status store_ruleset_insert(struct db *db, const char *source, int64_t actor_id,
+                                            int64_t now_s, int64_t *version_out);
+must_check enum status store_ruleset_active(struct db *db, int64_t *version_out,
+                                            struct buf *source);
+/* Lists set through the API: replace one (audited), or walk them (name NULL: all; item NULL:
+ * a list set empty). */
+must_check enum status store_risk_list_replace(struct db *db, const char *name,
+                                               const char *const *items, int count,
+                                               int64_t actor_id, int64_t now_s);
+typedef enum status (*store_list_item_fn)(void *context, const char *list, const char *item);
+must_check enum status store_risk_list_each(struct db *db, const char *name, store_list_item_fn fn,
+                                            void *context);
 
 /* ---- audit log (store/audit.c) ---- */
 must_check enum status store_audit_append(struct db *db, int64_t actor_id, const char *action,

@@ -105,21 +105,33 @@ class Client:
 class Server:
     """A tessera database in a temp dir plus a running server on a random port."""
 
-    def __init__(self, demo=True, keep=False):
+    def __init__(self, demo=True, keep=False, rules="", args=()):
+        """rules: the rule file to run ("" allows everything, for tests of other parts;
+        None keeps the default pack a fresh install runs). args: more `serve` options."""
         self.dir = tempfile.mkdtemp(prefix="tessera-test-")
         self.db = os.path.join(self.dir, "t.db")
         self.keep = keep
         self.proc = None
         self.port = None
+        self.args = list(args)
         run_cli("init", "--db", self.db, *(["--demo"] if demo else []),
                 env={"TESSERA_ADMIN_PASSWORD": ADMIN_PASSWORD})
         self.start()
+        if rules is not None:
+            self.set_rules(rules)
+
+    def set_rules(self, text):
+        r = self.admin().request("PUT", "/api/v1/risk/rules", text, raw=True,
+                                 headers={"Content-Type": "text/plain"})
+        assert r.status == 200, r
+        return r.json()
 
     def start(self):
         self.log = open(os.path.join(self.dir, "serve.log"), "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        self.proc = subprocess.Popen([BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen([BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
+                                      *self.args],
                                      stdout=subprocess.PIPE, stderr=self.log, env=env)
         line = self.proc.stdout.readline().decode()
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)

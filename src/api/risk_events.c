@@ -1,0 +1,74 @@
+/* risk_events.c — Tessera's own events (see risk_events.h). */
+#include "api/risk_events.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/text.h"
+
+void risk_origin_capture(struct request *req, struct risk_origin *origin) {
+    verify(req != 0 && origin != 0);
+    memset(origin, 0, sizeof *origin);
+    const char *device = request_header(req, "X-Device-Id");
+    if (device != 0) {
+        size_t len = strlen(device);
+        if (len <= LIMIT_RISK_TEXT_BYTES && text_printable(device, len)) {
+            memcpy(origin->device, device, len + 1);
+        }
+    }
+    request_client_ip(req, origin->ip, sizeof origin->ip);
+}
+
+static void risk_event_start(struct risk_event *event, enum risk_type type, const char *username,
+                             int64_t now_s) {
+    risk_event_init(event);
+    event->type = type;
+    event->time_s = now_s;
+    (void)text_copy(event->fields[RISK_FIELD_USER], sizeof event->fields[0], username);
+}
+
+static void risk_event_from(struct risk_event *event, const struct risk_origin *origin) {
+    (void)text_copy(event->fields[RISK_FIELD_DEVICE], sizeof event->fields[0], origin->device);
+    (void)text_copy(event->fields[RISK_FIELD_IP], sizeof event->fields[0], origin->ip);
+}
+
+void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
+                      const char *username, const struct store_order_plan *plan, int64_t quantity,
+                      int64_t now_s) {
+    verify(event != 0 && origin != 0 && username != 0 && plan != 0 && quantity > 0);
+    risk_event_start(event, RISK_ORDER, username, now_s);
+    risk_event_from(event, origin);
+    const struct store_product *product = &plan->product;
+    (void)text_copy(event->fields[RISK_FIELD_SKU], sizeof event->fields[0], product->sku);
+    (void)text_copy(event->fields[RISK_FIELD_CURRENCY], sizeof event->fields[0], product->currency);
+    (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0],
+                    product->liquidity);
+    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], "wallet");
+    event->has_amount = true;
+    event->amount = plan->amount;
+    struct risk_attr *attr = &event->attrs[event->attr_count++];
+    (void)text_copy(attr->name, sizeof attr->name, "quantity");
+    attr->is_number = true;
+    attr->number = (double)quantity;
+    attr = &event->attrs[event->attr_count++];
+    (void)text_copy(attr->name, sizeof attr->name, "face_value");
+    attr->is_number = true;
+    attr->number = (double)product->face_value;
+}
+
+void risk_event_signup(struct risk_event *event, const char *username, const char *role,
+                       int64_t now_s) {
+    verify(event != 0 && username != 0 && role != 0);
+    risk_event_start(event, RISK_SIGNUP, username, now_s);
+    struct risk_attr *attr = &event->attrs[event->attr_count++];
+    (void)text_copy(attr->name, sizeof attr->name, "role");
+    attr->is_number = false;
+    (void)text_copy(attr->text, sizeof attr->text, role);
+}
+
+void risk_event_login(struct risk_event *event, const struct risk_origin *origin,
+                      const char *username, int64_t now_s) {
+    verify(event != 0 && origin != 0 && username != 0);
+    risk_event_start(event, RISK_LOGIN, username, now_s);
+    risk_event_from(event, origin);
+}

@@ -1,0 +1,29 @@
+/* risk_events.h — the one place Tessera's own events are made: every signup, login and order
+ * (and, as they arrive, payment, refund, redemption, withdrawal and transfer) becomes a
+ * struct risk_event here, in the format external systems post. Where a request came from
+ * (device, address) is captured on the HTTP thread; the event is built and decided in the
+ * writer command. */
+#ifndef TESSERA_API_RISK_EVENTS_H
+#define TESSERA_API_RISK_EVENTS_H
+
+#include "http/request.h"
+#include "risk/event.h"
+#include "store/store.h"
+
+struct risk_origin {
+    char device[LIMIT_RISK_TEXT_BYTES + 1]; /* the X-Device-Id header, "" when absent */
+    char ip[64];
+};
+
+/* HTTP thread: where the request came from. */
+void risk_origin_capture(struct request *req, struct risk_origin *origin);
+
+void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
+                      const char *username, const struct store_order_plan *plan, int64_t quantity,
+                      int64_t now_s);
+void risk_event_signup(struct risk_event *event, const char *username, const char *role,
+                       int64_t now_s);
+void risk_event_login(struct risk_event *event, const struct risk_origin *origin,
+                      const char *username, int64_t now_s);
+
+#endif

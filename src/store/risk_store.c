@@ -1,0 +1,197 @@
+/* risk_store.c — the risk engine's records: events with their decisions (the engine's
+ * history, replayed at start and by backtests), rule file versions and list contents. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/text.h"
+#include "store/store.h"
+
+enum status store_risk_event_insert(struct db *db, const struct store_risk_row *row,
+                                    int64_t now_s) {
+    verify(db != 0 && row != 0 && row->id > 0 && row->body != 0);
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, action, "
+            "score, model_score, rules_version, rules, features, label, created_at) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    sqlite3_bind_int64(stmt, 1, row->id);
+    db_bind_text(stmt, 2, row->event_id);
+    db_bind_text(stmt, 3, row->type);
+    sqlite3_bind_int64(stmt, 4, row->at);
+    db_bind_text(stmt, 5, row->user);
+    db_bind_text(stmt, 6, row->body);
+    if (row->order_id > 0) sqlite3_bind_int64(stmt, 7, row->order_id);
+    if (row->action != 0) {
+        db_bind_text(stmt, 8, row->action);
+        sqlite3_bind_double(stmt, 9, row->score);
+        if (row->model_score >= 0) sqlite3_bind_double(stmt, 10, row->model_score);
+        sqlite3_bind_int64(stmt, 11, row->rules_version);
+        db_bind_text(stmt, 12, row->rules_json);
+        db_bind_text(stmt, 13, row->features_json);
+    }
+    if (row->label >= 0) sqlite3_bind_int(stmt, 14, row->label);
+    sqlite3_bind_int64(stmt, 15, now_s);
+    return db_step_done(db, stmt);
+}
+
+enum status store_risk_last_id(struct db *db, int64_t *id_out) {
+    verify(db != 0 && id_out != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM risk_events");
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return STATUS_DB;
+    *id_out = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *context) {
+    verify(db != 0 && fn != 0);
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "SELECT id, body, coalesce(label, -1), coalesce(action, '') FROM risk_events ORDER BY id");
+    enum status status = STATUS_OK;
+    int rc = 0;
+    while (status == STATUS_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(stmt, 1);
+        int len = sqlite3_column_bytes(stmt, 1);
+        status = fn(context, sqlite3_column_int64(stmt, 0), body ? body : "", (size_t)len,
+                    sqlite3_column_int(stmt, 2), db_text(stmt, 3));
+    }
+    if (status == STATUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) status = STATUS_DB;
+    sqlite3_reset(stmt);
+    return status;
+}
+
+/* One decision as JSON: the event, what was decided, why, and any review. */
+static enum status risk_decision_row_json(sqlite3_stmt *stmt, struct buf *out) {
+    char at[21];
+    text_format_time(sqlite3_column_int64(stmt, 5), at);
+    enum status status =
+        buf_printf(out, "{\"event_row\":%lld,", (long long)sqlite3_column_int64(stmt, 0));
+    if (status == STATUS_OK && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+        status = buf_printf(out, "\"order_id\":%lld,", (long long)sqlite3_column_int64(stmt, 1));
+    }
+    if (status == STATUS_OK) {
+        status = buf_printf(out, "\"action\":\"%s\",\"score\":%.2f,", db_text(stmt, 2),
+                            sqlite3_column_double(stmt, 3));
+    }
+    if (status == STATUS_OK && sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
+        status = buf_printf(out, "\"model_score\":%.2f,", sqlite3_column_double(stmt, 4));
+    }
+    if (status == STATUS_OK) {
+        status = buf_printf(out,
+                            "\"decided_at\":\"%s\",\"rules_version\":%lld,\"rules\":%s,"
+                            "\"features\":%s,\"event\":%s",
+                            at, (long long)sqlite3_column_int64(stmt, 6), db_text(stmt, 7),
+                            db_text(stmt, 8), db_text(stmt, 9));
+    }
+    if (status == STATUS_OK && sqlite3_column_type(stmt, 10) != SQLITE_NULL) {
+        char reviewed[21];
+        text_format_time(sqlite3_column_int64(stmt, 13), reviewed);
+        status = buf_printf(out,
+                            ",\"review\":{\"decision\":\"%s\",\"reviewer\":%lld,\"at\":\"%s\","
+                            "\"note\":",
+                            db_text(stmt, 10), (long long)sqlite3_column_int64(stmt, 12), reviewed);
+        if (status == STATUS_OK) status = text_append_json_string(out, db_text(stmt, 11));
+        if (status == STATUS_OK) status = buf_append(out, "}", 1);
+    }
+    if (status == STATUS_OK) status = buf_append(out, "}", 1);
+    return status;
+}
+
+enum status store_risk_decision_json(struct db *db, int64_t order_id, int64_t event_row,
+                                     struct buf *out) {
+    verify(db != 0 && out != 0 && (order_id > 0) != (event_row > 0));
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT e.id, e.order_id, e.action, e.score, e.model_score, e.created_at, "
+            "e.rules_version, e.rules, e.features, e.body, r.decision, r.note, r.actor_id, "
+            "r.created_at FROM risk_events e LEFT JOIN risk_reviews r ON r.order_id = e.order_id "
+            "WHERE e.action IS NOT NULL AND (e.order_id = ?1 OR e.id = ?2) LIMIT 1");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    sqlite3_bind_int64(stmt, 2, event_row);
+    enum status status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_DECISION;
+    if (status != STATUS_OK) return status;
+    status = risk_decision_row_json(stmt, out);
+    sqlite3_reset(stmt);
+    return status;
+}
+
+enum status store_ruleset_insert(struct db *db, const char *source, int64_t actor_id, int64_t now_s,
+                                 int64_t *version_out) {
+    verify(db != 0 && source != 0 && version_out != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO risk_rulesets(source, actor_id, created_at) "
+                                        "VALUES(?,?,?)");
+    db_bind_text(stmt, 1, source);
+    sqlite3_bind_int64(stmt, 2, actor_id);
+    sqlite3_bind_int64(stmt, 3, now_s);
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    *version_out = sqlite3_last_insert_rowid(db->handle);
+    char object[48], detail[64];
+    snprintf(object, sizeof object, "rules:%lld", (long long)*version_out);
+    snprintf(detail, sizeof detail, "{\"bytes\":%zu}", strlen(source));
+    return store_audit_append(db, actor_id, "risk.rules", object, detail, now_s);
+}
+
+enum status store_ruleset_active(struct db *db, int64_t *version_out, struct buf *source) {
+    verify(db != 0 && version_out != 0 && source != 0);
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT version, source FROM risk_rulesets ORDER BY version DESC LIMIT 1");
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    *version_out = sqlite3_column_int64(stmt, 0);
+    status =
+        buf_append(source, sqlite3_column_text(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1));
+    sqlite3_reset(stmt);
+    return status;
+}
+
+enum status store_risk_list_replace(struct db *db, const char *name, const char *const *items,
+                                    int count, int64_t actor_id, int64_t now_s) {
+    verify(db != 0 && name != 0 && (items != 0 || count == 0) && count >= 0);
+    sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM risk_list_items WHERE list = ?");
+    db_bind_text(stmt, 1, name);
+    enum status status = db_step_done(db, stmt);
+    for (int i = 0; status == STATUS_OK && i < count; i++) {
+        stmt = db_prepare(db, "INSERT OR IGNORE INTO risk_list_items(list, item) VALUES(?,?)");
+        db_bind_text(stmt, 1, name);
+        db_bind_text(stmt, 2, items[i]);
+        status = db_step_done(db, stmt);
+    }
+    if (status == STATUS_OK) {
+        stmt = db_prepare(db, "INSERT INTO risk_lists(name, updated_by, updated_at) VALUES(?,?,?) "
+                              "ON CONFLICT(name) DO UPDATE SET updated_by = excluded.updated_by, "
+                              "updated_at = excluded.updated_at");
+        db_bind_text(stmt, 1, name);
+        sqlite3_bind_int64(stmt, 2, actor_id);
+        sqlite3_bind_int64(stmt, 3, now_s);
+        status = db_step_done(db, stmt);
+    }
+    if (status == STATUS_OK) {
+        char object[96], detail[48];
+        snprintf(object, sizeof object, "list:%s", name);
+        snprintf(detail, sizeof detail, "{\"items\":%d}", count);
+        status = store_audit_append(db, actor_id, "risk.list", object, detail, now_s);
+    }
+    return status;
+}
+
+enum status store_risk_list_each(struct db *db, const char *name, store_list_item_fn fn,
+                                 void *context) {
+    verify(db != 0 && fn != 0);
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "SELECT l.name, i.item FROM risk_lists l LEFT JOIN risk_list_items i ON i.list = l.name "
+        "WHERE ?1 IS NULL OR l.name = ?1 ORDER BY l.name, i.item");
+    if (name != 0) db_bind_text(stmt, 1, name);
+    enum status status = STATUS_OK;
+    int rc = 0;
+    while (status == STATUS_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        bool has_item = sqlite3_column_type(stmt, 1) != SQLITE_NULL;
+        status = fn(context, db_text(stmt, 0), has_item ? db_text(stmt, 1) : 0);
+    }
+    if (status == STATUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) status = STATUS_DB;
+    sqlite3_reset(stmt);
+    return status;
+}
