@@ -205,6 +205,11 @@ static bool compiler_list_decl(struct compiler *c) {
         for (;;) {
             const struct lex_token *item = compiler_token(c);
             if (item->kind != LEX_STRING) return compiler_error(c, item, "list items are strings");
+            if (item->len == 0 || item->len > LIMIT_RISK_TEXT_BYTES ||
+                !text_printable(item->text, item->len)) {
+                return compiler_error(c, item, "a list item is 1 to %d bytes of printable text",
+                                      LIMIT_RISK_TEXT_BYTES);
+            }
             if (list->item_count == LIMIT_RISK_LIST_ITEMS) {
                 return compiler_error(c, item, "more than %d items", LIMIT_RISK_LIST_ITEMS);
             }

@@ -93,6 +93,8 @@ static void errors_have_positions(void **state) {
         {long_name, 1, 9, "longer than"},
         {many_rules, 257, 1, "more than 256 rules"},
         {"rule a when true then block reason \"\xff\"", 1, 1, "not valid UTF-8"},
+        {"list l of ip = \"a\", \"\"", 1, 21, "a list item is 1 to 128 bytes"},
+        {"list l of ip = \"a\\tb\"", 1, 16, "printable"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct risk_program *program = 0;
