@@ -1,5 +1,6 @@
 /* health.c — liveness and Prometheus metrics. */
 #include "api/api.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "http/metrics.h"
 
@@ -8,8 +9,37 @@ void api_healthz(struct request *req) {
     request_json(req, 200);
 }
 
+/* The risk engine's counters (atomics the writer updates). */
+static enum status health_risk(struct buf *out, struct risk_live *risk) {
+    if (risk == 0) return STATUS_OK;
+    enum status status = buf_printf(out,
+                                    "# TYPE tessera_risk_events_total counter\n"
+                                    "tessera_risk_events_total %llu\n"
+                                    "# TYPE tessera_risk_decisions_total counter\n",
+                                    (unsigned long long)atomic_load(&risk->events));
+    for (int a = 0; status == STATUS_OK && a < RISK_ACTION_COUNT; a++) {
+        status = buf_printf(out, "tessera_risk_decisions_total{action=\"%s\"} %llu\n",
+                            risk_action_name((enum risk_action)a),
+                            (unsigned long long)atomic_load(&risk->actions[a]));
+    }
+    if (status == STATUS_OK) {
+        status = buf_printf(out,
+                            "# TYPE tessera_risk_state_keys gauge\n"
+                            "tessera_risk_state_keys %llu\n"
+                            "# TYPE tessera_risk_state_evictions_total counter\n"
+                            "tessera_risk_state_evictions_total %llu\n"
+                            "# TYPE tessera_risk_rules_version gauge\n"
+                            "tessera_risk_rules_version %lld\n",
+                            (unsigned long long)atomic_load(&risk->state_used),
+                            (unsigned long long)atomic_load(&risk->state_evictions),
+                            (long long)atomic_load(&risk->version));
+    }
+    return status;
+}
+
 void api_metrics(struct request *req) {
     enum status status = metrics_render(&req->response, request_reader(req), request_writer(req));
+    if (status == STATUS_OK) status = health_risk(&req->response, request_risk(req));
     if (status != STATUS_OK) {
         request_error(req, status, 0);
         return;

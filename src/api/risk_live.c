@@ -129,7 +129,7 @@ enum status risk_live_boot(struct risk_live *live, struct db *db, int64_t now_s)
     }
     buf_free(&source);
     if (status != STATUS_OK) return status;
-    live->version = version;
+    atomic_store(&live->version, version);
     status = risk_live_apply_lists(live, db);
     if (status == STATUS_OK) status = store_risk_last_id(db, &live->last_row);
     int64_t last = live->last_row;
@@ -148,8 +148,10 @@ enum status risk_live_install(struct risk_live *live, struct db *db, const char 
     enum status status = risk_live_use(live, source, len, diags);
     if (status != STATUS_OK) return status; /* nothing written; the running version stays */
     char *copy = mem_strndup(source, len);
-    status = store_ruleset_insert(db, copy, actor_id, now_s, &live->version);
+    int64_t version = 0;
+    status = store_ruleset_insert(db, copy, actor_id, now_s, &version);
     free(copy);
+    if (status == STATUS_OK) atomic_store(&live->version, version);
     if (status == STATUS_OK) status = risk_live_apply_lists(live, db);
     return status;
 }
@@ -176,11 +178,9 @@ enum status risk_live_record(struct risk_live *live, struct db *db, const struct
     buf_init(&body, LIMIT_RISK_EVENT_BYTES * 2);
     buf_init(&rules, 1 << 20);
     buf_init(&features, 1 << 20);
-    const struct risk_program *program = risk_engine_program(live->engine);
     enum status status = risk_event_append_json(&body, event);
     if (status == STATUS_OK && decision->decided) {
-        status = risk_decision_append_rules(&rules, program, decision);
-        if (status == STATUS_OK) status = risk_engine_append_features(live->engine, &features);
+        status = risk_decision_pack(live->engine, decision, &rules, &features);
     }
     if (status == STATUS_OK) {
         struct store_risk_row record = {
@@ -194,9 +194,11 @@ enum status risk_live_record(struct risk_live *live, struct db *db, const struct
             .action = decision->decided ? risk_action_name(decision->action) : 0,
             .score = decision->score,
             .model_score = decision->model_score,
-            .rules_version = live->version,
-            .rules_json = rules.data ? rules.data : "[]",
-            .features_json = features.data ? features.data : "{}",
+            .rules_version = atomic_load(&live->version),
+            .rules = rules.data,
+            .rules_len = rules.len,
+            .features = features.data,
+            .features_len = features.len,
             .label = event->label,
         };
         status = store_risk_event_insert(db, &record, now_s);

@@ -25,7 +25,7 @@ struct risk_live {
     struct risk_engine *engine;
     struct risk_model *model; /* owned; the engine borrows it */
     size_t memory_bytes;
-    int64_t version;  /* the active rule file */
+    _Atomic int64_t version; /* the active rule file (read by /metrics) */
     int64_t last_row; /* the last risk_events id */
     /* read by /metrics from HTTP threads */
     _Atomic uint64_t events;

@@ -96,7 +96,7 @@ static enum status rules_put_apply(struct db *db, struct api_job *base) {
         risk_live_install(risk, db, job->source, job->len, job->actor_id, base->now_s, &job->diags);
     if (status == STATUS_OK) {
         const struct risk_program *p = risk_engine_program(risk->engine);
-        job->version = risk->version;
+        job->version = atomic_load(&risk->version);
         job->rules = p->rule_count;
         job->features = p->feature_count;
         job->lists = p->list_count;

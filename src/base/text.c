@@ -130,10 +130,47 @@ enum status text_parse_time(const char *s, size_t len, int64_t *out_s) {
 
 void text_format_time(int64_t unix_s, char out[21]) {
     verify(out != 0);
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    verify(strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20);
+    /* civil_from_days (H. Hinnant), no locks and no libc time functions */
+    int64_t days = unix_s >= 0 ? unix_s / 86400 : (unix_s - 86399) / 86400;
+    int64_t seconds = unix_s - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t year = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    year += month <= 2;
+    verify(year >= 0 && year <= 9999);
+    int64_t fields[6] = {year, month, day, seconds / 3600, seconds / 60 % 60, seconds % 60};
+    static const int widths[6] = {4, 2, 2, 2, 2, 2};
+    static const char after[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    int at = 0;
+    for (int f = 0; f < 6; f++) {
+        for (int d = widths[f] - 1; d >= 0; d--) {
+            out[at + d] = (char)('0' + fields[f] % 10);
+            fields[f] /= 10;
+        }
+        at += widths[f];
+        out[at++] = after[f];
+    }
+    verify(at == 20);
+    out[20] = 0;
+}
+
+enum status text_append_int64(struct buf *out, int64_t value) {
+    verify(out != 0);
+    char digits[24];
+    size_t at = sizeof digits; /* filled from the end */
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[--at] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (value < 0) digits[--at] = '-';
+    return buf_append(out, digits + at, sizeof digits - at);
 }
 
 size_t text_copy(char *dst, size_t size, const char *src) {

@@ -27,7 +27,9 @@ must_check enum status text_parse_rfc3339(const char *s, size_t len, int64_t *ou
 int64_t text_unix_seconds(int year, int month, int day, int hour, int minute, int second);
 /* Appends s as a JSON string literal (quoted; ", \ and control characters escaped). */
 must_check enum status text_append_json_string(struct buf *out, const char *s);
-/* Formats Unix seconds as RFC 3339 UTC into out (at least 21 bytes). */
+/* Appends value in decimal. */
+must_check enum status text_append_int64(struct buf *out, int64_t value);
+/* Formats Unix seconds (years 0-9999) as RFC 3339 UTC into out (at least 21 bytes). */
 void text_format_time(int64_t unix_s, char out[21]);
 /* Copies src into dst (size bytes, NUL-terminated, truncated if need be); returns
  * strlen(src), so a result >= size means it was truncated. */

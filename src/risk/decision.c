@@ -3,6 +3,7 @@
  * marked, the model score, every feature value). */
 #include "risk/decision.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,12 +44,45 @@ enum status risk_decision_append_line(struct buf *out, const struct risk_program
     return status;
 }
 
-enum status risk_decision_append_rules(struct buf *out, const struct risk_program *program,
-                                       const struct risk_decision *decision) {
-    verify(out != 0 && program != 0 && decision != 0);
-    enum status status = buf_append(out, "[", 1);
+enum status risk_decision_pack(const struct risk_engine *engine,
+                               const struct risk_decision *decision, struct buf *rules,
+                               struct buf *features) {
+    verify(engine != 0 && decision != 0 && rules != 0 && features != 0);
+    enum status status = STATUS_OK;
     for (int i = 0; status == STATUS_OK && i < decision->fired_count; i++) {
-        const struct risk_rule *rule = &program->rules[decision->fired[i]];
+        unsigned char bytes[2] = {(unsigned char)(decision->fired[i] & 0xFF),
+                                  (unsigned char)(decision->fired[i] >> 8)};
+        status = buf_append(rules, bytes, 2);
+    }
+    const struct risk_program *program = risk_engine_program(engine);
+    const double *values = risk_engine_values(engine);
+    for (int i = 0; status == STATUS_OK && i < program->value_count; i++) {
+        uint64_t bits;
+        memcpy(&bits, &values[i], sizeof bits);
+        unsigned char bytes[8];
+        for (int b = 0; b < 8; b++)
+            bytes[b] = (unsigned char)(bits >> (8 * b));
+        status = buf_append(features, bytes, 8);
+    }
+    for (int i = 0; status == STATUS_OK && i < program->text_count; i++) {
+        const char *text = risk_engine_text(engine, i);
+        status = buf_append(features, text, strlen(text) + 1);
+    }
+    return status;
+}
+
+enum status risk_decision_render_rules(struct buf *out, const struct risk_program *program,
+                                       const void *blob, size_t len) {
+    verify(out != 0 && program != 0 && (blob != 0 || len == 0));
+    const unsigned char *bytes = blob;
+    if (len % 2 != 0) return buf_append(out, "null", 4);
+    for (size_t i = 0; i < len; i += 2) {
+        if ((bytes[i] | bytes[i + 1] << 8) >= program->rule_count)
+            return buf_append(out, "null", 4);
+    }
+    enum status status = buf_append(out, "[", 1);
+    for (size_t i = 0; status == STATUS_OK && i < len; i += 2) {
+        const struct risk_rule *rule = &program->rules[bytes[i] | bytes[i + 1] << 8];
         status = buf_printf(
             out, "%s{\"rule\":\"%s\",\"action\":\"%s\",\"shadow\":%s,\"reason\":", i ? "," : "",
             rule->name, risk_action_name(rule->action), rule->shadow ? "true" : "false");
@@ -56,5 +90,52 @@ enum status risk_decision_append_rules(struct buf *out, const struct risk_progra
         if (status == STATUS_OK) status = buf_append(out, "}", 1);
     }
     if (status == STATUS_OK) status = buf_append(out, "]", 1);
+    return status;
+}
+
+static double decision_value(const unsigned char *bytes) {
+    uint64_t bits = 0;
+    for (int b = 7; b >= 0; b--)
+        bits = bits << 8 | bytes[b];
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return isfinite(value) ? value : 0;
+}
+
+enum status risk_decision_render_features(struct buf *out, const struct risk_program *program,
+                                          const void *blob, size_t len) {
+    verify(out != 0 && program != 0 && (blob != 0 || len == 0));
+    const unsigned char *bytes = blob;
+    size_t numbers = (size_t)program->value_count * 8;
+    /* the strings after the numbers: exactly text_count of them */
+    const char *texts[LIMIT_RISK_FEATURES];
+    size_t at = numbers;
+    int found = 0;
+    while (len >= numbers && at < len && found < LIMIT_RISK_FEATURES) {
+        const unsigned char *nul = memchr(bytes + at, 0, len - at);
+        if (nul == 0) break;
+        texts[found++] = (const char *)bytes + at;
+        at = (size_t)(nul - bytes) + 1;
+    }
+    if (len < numbers || at != (len > numbers ? len : numbers) || found != program->text_count) {
+        return buf_append(out, "null", 4);
+    }
+    enum status status = buf_append(out, "{", 1);
+    for (int f = 0; status == STATUS_OK && f < program->feature_count; f++) {
+        const struct risk_feature *feature = &program->features[f];
+        status = buf_printf(out, "%s\"%s\":", f ? "," : "", feature->name);
+        if (status != STATUS_OK) break;
+        const unsigned char *v = bytes + (size_t)feature->value_index * 8;
+        if (feature->kind == RISK_F_LAST) {
+            status = text_append_json_string(out, texts[feature->value_index]);
+        } else if (feature->kind == RISK_F_PROFILE) {
+            status = buf_printf(out, "{\"count\":%.15g,\"mean\":%.15g,\"std\":%.15g,\"z\":%.15g}",
+                                decision_value(v), decision_value(v + 8), decision_value(v + 16),
+                                decision_value(v + 24));
+        } else {
+            status = buf_printf(out, "%.15g", decision_value(v));
+        }
+    }
+    if (status == STATUS_OK) status = buf_append(out, "}", 1);
     return status;
 }

@@ -12,9 +12,20 @@ must_check enum status risk_decision_append_line(struct buf *out,
                                                  const struct risk_program *program,
                                                  const struct risk_event *event,
                                                  const struct risk_decision *decision);
-/* [{"rule","action","shadow","reason"},…] of the fired rules. */
-must_check enum status risk_decision_append_rules(struct buf *out,
+/* A decision packed for storage: rules = the fired rules' indices (16-bit little endian),
+ * features = the engine's values of the last event (doubles, little endian) then its
+ * last-value strings (each NUL-terminated). No formatting on the order path. */
+must_check enum status risk_decision_pack(const struct risk_engine *engine,
+                                          const struct risk_decision *decision, struct buf *rules,
+                                          struct buf *features);
+/* Their explanations, with the program of the version that decided: [{"rule","action",
+ * "shadow","reason"},…] and {"name":value,…} (profiles as objects). A blob that does not
+ * fit the program renders as null. */
+must_check enum status risk_decision_render_rules(struct buf *out,
                                                   const struct risk_program *program,
-                                                  const struct risk_decision *decision);
+                                                  const void *blob, size_t len);
+must_check enum status risk_decision_render_features(struct buf *out,
+                                                     const struct risk_program *program,
+                                                     const void *blob, size_t len);
 
 #endif

@@ -446,28 +446,6 @@ const char *risk_engine_text(const struct risk_engine *engine, int text_index) {
     return engine->texts[text_index];
 }
 
-enum status risk_engine_append_features(const struct risk_engine *engine, struct buf *out) {
-    verify(engine != 0 && out != 0);
-    const struct risk_program *p = engine->program;
-    enum status status = buf_append(out, "{", 1);
-    for (int f = 0; status == STATUS_OK && f < p->feature_count; f++) {
-        const struct risk_feature *feature = &p->features[f];
-        const double *v = &engine->values[feature->value_index];
-        status = buf_printf(out, "%s\"%s\":", f ? "," : "", feature->name);
-        if (status != STATUS_OK) break;
-        if (feature->kind == RISK_F_LAST) {
-            status = text_append_json_string(out, engine->texts[feature->value_index]);
-        } else if (feature->kind == RISK_F_PROFILE) {
-            status = buf_printf(out, "{\"count\":%.15g,\"mean\":%.15g,\"std\":%.15g,\"z\":%.15g}",
-                                v[0], v[1], v[2], v[3]);
-        } else {
-            status = buf_printf(out, "%.15g", v[0]);
-        }
-    }
-    if (status == STATUS_OK) status = buf_append(out, "}", 1);
-    return status;
-}
-
 struct risk_list *risk_engine_list(struct risk_engine *engine, const char *name) {
     verify(engine != 0 && name != 0);
     for (int i = 0; i < engine->list_count; i++) {

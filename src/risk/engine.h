@@ -59,9 +59,6 @@ void risk_engine_process(struct risk_engine *engine, const struct risk_event *ev
 /* The feature values of the last processed event, for explaining its decision. */
 const double *risk_engine_values(const struct risk_engine *engine);
 const char *risk_engine_text(const struct risk_engine *engine, int text_index);
-/* Appends {"name":value,…} of the last event's features (profiles as objects). */
-must_check enum status risk_engine_append_features(const struct risk_engine *engine,
-                                                   struct buf *out);
 
 /* A list by name (NULL when no program declared it). */
 struct risk_list *risk_engine_list(struct risk_engine *engine, const char *name);

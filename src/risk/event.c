@@ -85,12 +85,27 @@ const struct risk_attr *risk_event_attr(const struct risk_event *event, const ch
     return 0;
 }
 
+static enum status risk_append_literal(struct buf *out, const char *text) {
+    return buf_append(out, text, strlen(text));
+}
+
 static enum status risk_append_key_string(struct buf *out, const char *key, const char *value) {
-    enum status status = buf_printf(out, ",\"%s\":", key);
+    enum status status = buf_append(out, ",\"", 2);
+    if (status == STATUS_OK) status = risk_append_literal(out, key);
+    if (status == STATUS_OK) status = buf_append(out, "\":", 2);
     if (status == STATUS_OK) {
         status = value[0] ? text_append_json_string(out, value) : buf_append(out, "null", 4);
     }
     return status;
+}
+
+/* Whole numbers (most attrs: quantities, ages) print as integers; the rest round-trip. */
+static enum status risk_append_number(struct buf *out, double value) {
+    verify(isfinite(value));
+    if (value == (double)(int64_t)value && fabs(value) < 9007199254740992.0) {
+        return text_append_int64(out, (int64_t)value);
+    }
+    return buf_printf(out, "%.17g", value);
 }
 
 enum status risk_event_append_json(struct buf *out, const struct risk_event *event) {
@@ -99,10 +114,11 @@ enum status risk_event_append_json(struct buf *out, const struct risk_event *eve
     text_format_time(event->time_s, time);
     enum status status = buf_append(out, "{\"id\":", 6);
     if (status == STATUS_OK) status = text_append_json_string(out, event->id);
-    if (status == STATUS_OK) {
-        status =
-            buf_printf(out, ",\"type\":\"%s\",\"time\":\"%s\"", risk_type_name(event->type), time);
-    }
+    if (status == STATUS_OK) status = buf_append(out, ",\"type\":\"", 9);
+    if (status == STATUS_OK) status = risk_append_literal(out, risk_type_name(event->type));
+    if (status == STATUS_OK) status = buf_append(out, "\",\"time\":\"", 10);
+    if (status == STATUS_OK) status = buf_append(out, time, 20);
+    if (status == STATUS_OK) status = buf_append(out, "\"", 1);
     for (int i = 0; status == STATUS_OK && i < RISK_FIELD_COUNT; i++) {
         if (i == RISK_FIELD_USER || event->fields[i][0] != 0) {
             status =
@@ -110,7 +126,8 @@ enum status risk_event_append_json(struct buf *out, const struct risk_event *eve
         }
     }
     if (status == STATUS_OK && event->has_amount) {
-        status = buf_printf(out, ",\"amount\":%lld", (long long)event->amount);
+        status = buf_append(out, ",\"amount\":", 10);
+        if (status == STATUS_OK) status = text_append_int64(out, event->amount);
     }
     if (status == STATUS_OK && event->attr_count > 0) {
         status = buf_append(out, ",\"attrs\":{", 10);
@@ -120,17 +137,13 @@ enum status risk_event_append_json(struct buf *out, const struct risk_event *eve
             if (status == STATUS_OK) status = text_append_json_string(out, attr->name);
             if (status == STATUS_OK) status = buf_append(out, ":", 1);
             if (status != STATUS_OK) break;
-            if (attr->is_number) {
-                verify(isfinite(attr->number));
-                status = buf_printf(out, "%.17g", attr->number);
-            } else {
-                status = text_append_json_string(out, attr->text);
-            }
+            status = attr->is_number ? risk_append_number(out, attr->number)
+                                     : text_append_json_string(out, attr->text);
         }
         if (status == STATUS_OK) status = buf_append(out, "}", 1);
     }
     if (status == STATUS_OK && event->label >= 0) {
-        status = buf_printf(out, ",\"label\":%d", event->label);
+        status = buf_append(out, event->label ? ",\"label\":1" : ",\"label\":0", 10);
     }
     if (status == STATUS_OK) status = buf_append(out, "}", 1);
     return status;

@@ -94,7 +94,8 @@ enum status store_review_each(struct db *db, int limit, store_review_fn fn, void
     verify(db != 0 && fn != 0 && limit > 0);
     sqlite3_stmt *stmt = db_prepare(
         db, "SELECT o.id, o.buyer_id, u.username, o.sku, o.quantity, o.amount, o.currency, "
-            "o.created_at, e.id, e.score, coalesce(e.rules, '[]') FROM orders o "
+            "o.created_at, coalesce(e.id, 0), e.score, e.rules, coalesce(e.rules_version, 0) "
+            "FROM orders o "
             "JOIN users u ON u.id = o.buyer_id LEFT JOIN risk_events e ON e.order_id = o.id "
             "WHERE o.status = 'review' ORDER BY o.id LIMIT ?");
     sqlite3_bind_int(stmt, 1, limit);
@@ -113,7 +114,9 @@ enum status store_review_each(struct db *db, int limit, store_review_fn fn, void
         row.created_at = sqlite3_column_int64(stmt, 7);
         row.event_row = sqlite3_column_int64(stmt, 8);
         row.score = sqlite3_column_double(stmt, 9);
-        row.rules_json = db_text(stmt, 10);
+        row.rules = sqlite3_column_blob(stmt, 10);
+        row.rules_len = (size_t)sqlite3_column_bytes(stmt, 10);
+        row.rules_version = sqlite3_column_int64(stmt, 11);
         status = fn(context, &row);
     }
     if (status == STATUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) status = STATUS_DB;

@@ -26,8 +26,10 @@ enum status store_risk_event_insert(struct db *db, const struct store_risk_row *
         sqlite3_bind_double(stmt, 9, row->score);
         if (row->model_score >= 0) sqlite3_bind_double(stmt, 10, row->model_score);
         sqlite3_bind_int64(stmt, 11, row->rules_version);
-        db_bind_text(stmt, 12, row->rules_json);
-        db_bind_text(stmt, 13, row->features_json);
+        sqlite3_bind_blob(stmt, 12, row->rules_len ? row->rules : "", (int)row->rules_len,
+                          SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 13, row->features_len ? row->features : "", (int)row->features_len,
+                          SQLITE_STATIC);
     }
     if (row->label >= 0) sqlite3_bind_int(stmt, 14, row->label);
     sqlite3_bind_int64(stmt, 15, now_s);
@@ -62,57 +64,55 @@ enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *c
     return status;
 }
 
-/* One decision as JSON: the event, what was decided, why, and any review. */
-static enum status risk_decision_row_json(sqlite3_stmt *stmt, struct buf *out) {
-    char at[21];
-    text_format_time(sqlite3_column_int64(stmt, 5), at);
-    enum status status =
-        buf_printf(out, "{\"event_row\":%lld,", (long long)sqlite3_column_int64(stmt, 0));
-    if (status == STATUS_OK && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
-        status = buf_printf(out, "\"order_id\":%lld,", (long long)sqlite3_column_int64(stmt, 1));
-    }
-    if (status == STATUS_OK) {
-        status = buf_printf(out, "\"action\":\"%s\",\"score\":%.2f,", db_text(stmt, 2),
-                            sqlite3_column_double(stmt, 3));
-    }
-    if (status == STATUS_OK && sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
-        status = buf_printf(out, "\"model_score\":%.2f,", sqlite3_column_double(stmt, 4));
-    }
-    if (status == STATUS_OK) {
-        status = buf_printf(out,
-                            "\"decided_at\":\"%s\",\"rules_version\":%lld,\"rules\":%s,"
-                            "\"features\":%s,\"event\":%s",
-                            at, (long long)sqlite3_column_int64(stmt, 6), db_text(stmt, 7),
-                            db_text(stmt, 8), db_text(stmt, 9));
-    }
-    if (status == STATUS_OK && sqlite3_column_type(stmt, 10) != SQLITE_NULL) {
-        char reviewed[21];
-        text_format_time(sqlite3_column_int64(stmt, 13), reviewed);
-        status = buf_printf(out,
-                            ",\"review\":{\"decision\":\"%s\",\"reviewer\":%lld,\"at\":\"%s\","
-                            "\"note\":",
-                            db_text(stmt, 10), (long long)sqlite3_column_int64(stmt, 12), reviewed);
-        if (status == STATUS_OK) status = text_append_json_string(out, db_text(stmt, 11));
-        if (status == STATUS_OK) status = buf_append(out, "}", 1);
-    }
-    if (status == STATUS_OK) status = buf_append(out, "}", 1);
-    return status;
+static enum status risk_blob(sqlite3_stmt *stmt, int column, struct buf *out) {
+    const void *data = sqlite3_column_blob(stmt, column);
+    int bytes = sqlite3_column_bytes(stmt, column);
+    return bytes > 0 ? buf_append(out, data, (size_t)bytes) : STATUS_OK;
 }
 
-enum status store_risk_decision_json(struct db *db, int64_t order_id, int64_t event_row,
-                                     struct buf *out) {
+enum status store_risk_decision_get(struct db *db, int64_t order_id, int64_t event_row,
+                                    struct store_risk_decision *out) {
     verify(db != 0 && out != 0 && (order_id > 0) != (event_row > 0));
     sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT e.id, e.order_id, e.action, e.score, e.model_score, e.created_at, "
-            "e.rules_version, e.rules, e.features, e.body, r.decision, r.note, r.actor_id, "
-            "r.created_at FROM risk_events e LEFT JOIN risk_reviews r ON r.order_id = e.order_id "
-            "WHERE e.action IS NOT NULL AND (e.order_id = ?1 OR e.id = ?2) LIMIT 1");
+        db, "SELECT e.id, coalesce(e.order_id, 0), e.action, e.score, coalesce(e.model_score, -1), "
+            "e.created_at, e.rules_version, e.rules, e.features, e.body, r.decision, r.note, "
+            "r.actor_id, r.created_at FROM risk_events e LEFT JOIN risk_reviews r "
+            "ON r.order_id = e.order_id WHERE e.action IS NOT NULL AND "
+            "(e.order_id = ?1 OR e.id = ?2) LIMIT 1");
     sqlite3_bind_int64(stmt, 1, order_id);
     sqlite3_bind_int64(stmt, 2, event_row);
     enum status status = db_step_row(db, stmt);
     if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_DECISION;
     if (status != STATUS_OK) return status;
-    status = risk_decision_row_json(stmt, out);
+    out->event_row = sqlite3_column_int64(stmt, 0);
+    out->order_id = sqlite3_column_int64(stmt, 1);
+    (void)text_copy(out->action, sizeof out->action, db_text(stmt, 2));
+    out->score = sqlite3_column_double(stmt, 3);
+    out->model_score = sqlite3_column_double(stmt, 4);
+    out->decided_at = sqlite3_column_int64(stmt, 5);
+    out->rules_version = sqlite3_column_int64(stmt, 6);
+    status = risk_blob(stmt, 7, &out->rules);
+    if (status == STATUS_OK) status = risk_blob(stmt, 8, &out->features);
+    if (status == STATUS_OK) status = risk_blob(stmt, 9, &out->body);
+    out->reviewed = sqlite3_column_type(stmt, 10) != SQLITE_NULL;
+    if (out->reviewed) {
+        (void)text_copy(out->review, sizeof out->review, db_text(stmt, 10));
+        (void)text_copy(out->note, sizeof out->note, db_text(stmt, 11));
+        out->reviewer_id = sqlite3_column_int64(stmt, 12);
+        out->reviewed_at = sqlite3_column_int64(stmt, 13);
+    }
+    sqlite3_reset(stmt);
+    return status;
+}
+
+enum status store_ruleset_get(struct db *db, int64_t version, struct buf *source) {
+    verify(db != 0 && source != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT source FROM risk_rulesets WHERE version = ?");
+    sqlite3_bind_int64(stmt, 1, version);
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    status =
+        buf_append(source, sqlite3_column_text(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
     sqlite3_reset(stmt);
     return status;
 }

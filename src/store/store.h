@@ -235,7 +235,9 @@ struct store_review {
     int64_t created_at;
     int64_t event_row; /* 0 when the order has no recorded decision */
     double score;
-    const char *rules_json; /* valid during the callback */
+    int64_t rules_version;
+    const void *rules; /* packed fired rules (risk/decision.c), valid during the callback */
+    size_t rules_len;
 };
 
 typedef enum status (*store_review_fn)(void *context, const struct store_review *review);
@@ -252,8 +254,22 @@ struct store_risk_row {
     const char *action;        /* NULL for events that are not decided */
     double score, model_score; /* model_score < 0: no model */
     int64_t rules_version;
-    const char *rules_json, *features_json;
+    const void *rules, *features; /* packed (risk/decision.c) */
+    size_t rules_len, features_len;
     int label; /* -1: unknown */
+};
+
+/* A recorded decision as stored; the caller inits the three buffers. */
+struct store_risk_decision {
+    int64_t event_row, order_id; /* order_id 0: none */
+    char action[16];
+    double score, model_score; /* model_score < 0: none */
+    int64_t decided_at, rules_version;
+    struct buf body, rules, features;
+    bool reviewed;
+    char review[16];
+    char note[LIMIT_REASON_BYTES + 1];
+    int64_t reviewer_id, reviewed_at;
 };
 
 must_check enum status store_risk_event_insert(struct db *db, const struct store_risk_row *row,
@@ -263,9 +279,12 @@ must_check enum status store_risk_last_id(struct db *db, int64_t *id_out);
 typedef enum status (*store_risk_event_fn)(void *context, int64_t id, const char *body, size_t len,
                                            int label, const char *action);
 must_check enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *context);
-/* The decision of an order (order_id) or of one event row (event_row), as JSON. */
-must_check enum status store_risk_decision_json(struct db *db, int64_t order_id, int64_t event_row,
-                                                struct buf *out);
+/* The decision of an order (order_id) or of one event row (event_row); STATUS_UNKNOWN_DECISION
+ * when none is recorded. */
+must_check enum status store_risk_decision_get(struct db *db, int64_t order_id, int64_t event_row,
+                                               struct store_risk_decision *out);
+/* The source of one rule file version (STATUS_NOT_FOUND if there is none). */
+must_check enum status store_ruleset_get(struct db *db, int64_t version, struct buf *source);
 /* Rule files: a new version (audited), and the active one (STATUS_NOT_FOUND if none). */
 must_check enum status store_ruleset_insert(struct db *db, const char *source, int64_t actor_id,
                                             int64_t now_s, int64_t *version_out);

@@ -223,8 +223,59 @@ static void format_time_round_trips(void **state) {
     }
 }
 
+static void format_time_by_arithmetic(void **state) {
+    (void)state;
+    struct {
+        int64_t t;
+        const char *text;
+    } cases[] = {{0, "1970-01-01T00:00:00Z"},
+                 {951782399, "2000-02-28T23:59:59Z"},
+                 {951868800, "2000-03-01T00:00:00Z"},
+                 {1709164800, "2024-02-29T00:00:00Z"},
+                 {2147483648LL, "2038-01-19T03:14:08Z"},
+                 {4102444800LL, "2100-01-01T00:00:00Z"},
+                 {4107542400LL, "2100-03-01T00:00:00Z"},
+                 {253402300799LL, "9999-12-31T23:59:59Z"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[21];
+        text_format_time(cases[i].t, out);
+        assert_string_equal(out, cases[i].text);
+        int64_t back = 0;
+        if (cases[i].t <= UINT32_MAX) {
+            assert_int_equal(text_parse_rfc3339(out, 20, &back), STATUS_OK);
+            assert_int_equal(back, cases[i].t);
+        }
+    }
+    /* every day of 400 years reads back */
+    for (int64_t day = 0; day < 146097; day++) {
+        char out[21];
+        int64_t back = 0;
+        text_format_time(day * 86400 + 3723, out);
+        assert_int_equal(text_parse_time(out, 20, &back), STATUS_OK);
+        assert_int_equal(back, day * 86400 + 3723);
+    }
+}
+
+static void append_int64_edges(void **state) {
+    (void)state;
+    struct buf out;
+    buf_init(&out, 256);
+    int64_t values[] = {0, 7, -7, 1000000, INT64_MAX, INT64_MIN};
+    const char *texts[] = {
+        "0", "7", "-7", "1000000", "9223372036854775807", "-9223372036854775808"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        out.len = 0;
+        assert_int_equal(text_append_int64(&out, values[i]), STATUS_OK);
+        assert_int_equal(out.len, strlen(texts[i]));
+        assert_memory_equal(out.data, texts[i], out.len);
+    }
+    buf_free(&out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(format_time_by_arithmetic),
+        cmocka_unit_test(append_int64_edges),
         cmocka_unit_test(utf8_accepts_valid_sequences),
         cmocka_unit_test(utf8_rejects_overlongs),
         cmocka_unit_test(utf8_rejects_surrogates_and_beyond_unicode),

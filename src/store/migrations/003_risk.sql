@@ -4,8 +4,10 @@
 -- One row per event, in the order the engine saw it (id): the engine's feature state is
 -- rebuilt from these at start. body is the event's canonical JSON (risk_event_append_json).
 -- Decidable events carry their decision: action, score, the rule version it ran, the fired
--- rules with their reasons (JSON) and every feature value (JSON). label is 0/1 when known
--- (posted with the event, or set by a review) and feeds backtests.
+-- rules and every feature value, packed (risk/decision.c: rule indices as 16-bit integers;
+-- feature values as doubles, then last-value strings) and explained by name when read,
+-- with the rule file of that version. label is 0/1 when known (posted with the event, or
+-- set by a review) and feeds backtests.
 CREATE TABLE risk_events (
     id INTEGER PRIMARY KEY,
     event_id TEXT NOT NULL,
@@ -19,8 +21,8 @@ CREATE TABLE risk_events (
     score REAL,
     model_score REAL,
     rules_version INTEGER,
-    rules TEXT,
-    features TEXT,
+    rules BLOB,
+    features BLOB,
     label INTEGER CHECK (label IS NULL OR label = 0 OR label = 1),
     created_at INTEGER NOT NULL
 ) STRICT;
