@@ -23,7 +23,7 @@ enum status risk_live_create(const struct risk_live_config *config, struct risk_
     }
     live->memory_bytes =
         (config->memory_mb ? config->memory_mb : LIMIT_RISK_MEMORY_MB) * 1024 * 1024;
-    struct risk_engine_config engine = {live->memory_bytes, config->seed};
+    struct risk_engine_config engine = {live->memory_bytes, config->seed, true};
     if (status == STATUS_OK) status = risk_engine_create(&engine, &live->engine);
     if (status != STATUS_OK) {
         if (message[0] == 0) snprintf(message, size, "cannot create the risk engine");

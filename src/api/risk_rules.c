@@ -185,7 +185,7 @@ static void rules_test_run(void *context) {
     struct risk_live *risk = request_risk(job->base.req); /* only its immutable parts */
     struct backtest run;
     memset(&run, 0, sizeof run);
-    struct risk_engine_config config = {risk->memory_bytes, 0};
+    struct risk_engine_config config = {risk->memory_bytes, 0, false};
     struct risk_program *program = 0;
     enum status status = risk_compile(job->source, job->len, &program, &job->diags);
     if (status != STATUS_OK) {

@@ -61,7 +61,7 @@ static bool risk_load(const char *rules_path, const char *model_path, size_t mem
         risk_program_free(program);
         return false;
     }
-    struct risk_engine_config config = {memory_mb * 1024 * 1024, 0};
+    struct risk_engine_config config = {memory_mb * 1024 * 1024, 0, false};
     if (status == STATUS_OK) status = risk_engine_create(&config, out);
     if (status == STATUS_OK) {
         status = risk_engine_install(*out, program, model, &diags);

@@ -482,6 +482,12 @@ static bool compiler_rule_decl(struct compiler *c) {
     compiler_next(c);
     rule->uses_model = c->uses_model;
     c->allow_model = false;
+    /* `type == order and …` can only hold for orders: the engine skips the rule otherwise */
+    const struct risk_op *code = &p->code[rule->condition];
+    rule->types = (1u << RISK_TYPE_COUNT) - 1;
+    if (code[0].op == OP_TYPE_IS && code[0].b == 0 && code[1].op == OP_JUMP_IF_FALSE) {
+        rule->types = (uint32_t)code[0].a;
+    }
     p->rule_count++;
     return true;
 }

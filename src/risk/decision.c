@@ -12,13 +12,14 @@
 
 enum status risk_score_append(struct buf *out, double score) {
     verify(out != 0 && score >= 0 && score <= 100);
-    char text[32];
-    int n = snprintf(text, sizeof text, "%.2f", score);
-    verify(n > 0 && (size_t)n < sizeof text);
-    while (n > 0 && text[n - 1] == '0')
-        n--;
-    if (n > 0 && text[n - 1] == '.') n--;
-    return buf_append(out, text, (size_t)n);
+    int64_t hundredths = (int64_t)(score * 100 + 0.5); /* no printf on the replay path */
+    enum status status = text_append_int64(out, hundredths / 100);
+    int64_t fraction = hundredths % 100;
+    if (status == STATUS_OK && fraction != 0) {
+        char digits[3] = {'.', (char)('0' + fraction / 10), (char)('0' + fraction % 10)};
+        status = buf_append(out, digits, fraction % 10 ? 3 : 2);
+    }
+    return status;
 }
 
 enum status risk_decision_append_line(struct buf *out, const struct risk_program *program,
@@ -27,17 +28,20 @@ enum status risk_decision_append_line(struct buf *out, const struct risk_program
     verify(out != 0 && program != 0 && event != 0 && decision != 0 && decision->decided);
     enum status status = buf_append(out, "{\"id\":", 6);
     if (status == STATUS_OK) status = text_append_json_string(out, event->id);
-    if (status == STATUS_OK) {
-        status =
-            buf_printf(out, ",\"action\":\"%s\",\"score\":", risk_action_name(decision->action));
-    }
+    const char *action = risk_action_name(decision->action);
+    if (status == STATUS_OK) status = buf_append(out, ",\"action\":\"", 11);
+    if (status == STATUS_OK) status = buf_append(out, action, strlen(action));
+    if (status == STATUS_OK) status = buf_append(out, "\",\"score\":", 10);
     if (status == STATUS_OK) status = risk_score_append(out, decision->score);
     if (status == STATUS_OK) status = buf_append(out, ",\"reasons\":[", 12);
     bool first = true;
     for (int i = 0; status == STATUS_OK && i < decision->fired_count; i++) {
         const struct risk_rule *rule = &program->rules[decision->fired[i]];
         if (rule->shadow) continue;
-        status = buf_printf(out, "%s\"%s\"", first ? "" : ",", rule->name);
+        if (!first) status = buf_append(out, ",", 1);
+        if (status == STATUS_OK) status = buf_append(out, "\"", 1);
+        if (status == STATUS_OK) status = buf_append(out, rule->name, strlen(rule->name));
+        if (status == STATUS_OK) status = buf_append(out, "\"", 1);
         first = false;
     }
     if (status == STATUS_OK) status = buf_append(out, "]}", 2);

@@ -42,7 +42,7 @@ enum status risk_engine_create(const struct risk_engine_config *config, struct r
     struct risk_engine *engine = mem_calloc(1, sizeof *engine);
     size_t bytes =
         config->memory_bytes ? config->memory_bytes : (size_t)LIMIT_RISK_MEMORY_MB * 1024 * 1024;
-    enum status status = risk_state_create(bytes, config->seed, &engine->state);
+    enum status status = risk_state_create(bytes, config->seed, config->reserve, &engine->state);
     if (status != STATUS_OK) {
         free(engine);
         return status;
@@ -402,6 +402,7 @@ static void engine_decide(struct risk_engine *engine, struct risk_decision *deci
     for (int r = 0; r < p->rule_count; r++) {
         const struct risk_rule *rule = &p->rules[r];
         if (rule->uses_model && engine->model == 0) continue;
+        if ((rule->types & (1u << engine->current->type)) == 0) continue; /* cannot hold */
         if (risk_vm_run(&env, rule->condition) == 0) continue;
         decision->fired[decision->fired_count++] = (uint16_t)r;
         if (rule->shadow) continue;
@@ -425,12 +426,13 @@ void risk_engine_process(struct risk_engine *engine, const struct risk_event *ev
     engine->hashed_count = 0;
     const struct risk_program *p = engine->program;
     engine->filter_env = (struct risk_vm_env){p, event, 0, 0, engine->program_lists, 0, 0, 0, 0};
-    engine_features(engine, true);
+    bool decidable = risk_type_decidable(event->type);
+    if (decidable) engine_features(engine, true); /* only decisions read features */
     for (int s = 0; s < p->stream_count; s++)
         engine_record(engine, s);
-    engine_features(engine, false);
-    engine_cycles(engine);
-    if (risk_type_decidable(event->type)) {
+    if (decidable) {
+        engine_features(engine, false);
+        engine_cycles(engine);
         decision->decided = true;
         engine_decide(engine, decision);
     }

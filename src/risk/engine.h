@@ -27,6 +27,7 @@ struct risk_engine;
 struct risk_engine_config {
     size_t memory_bytes; /* the feature state's bound; 0: LIMIT_RISK_MEMORY_MB */
     uint64_t seed;       /* hash key and eviction sampling; replays use 0 */
+    bool reserve;        /* see risk_state_create: a server reserves (no rehash pauses) */
 };
 
 struct risk_decision {
@@ -56,7 +57,8 @@ bool risk_engine_has_model(const struct risk_engine *engine);
 void risk_engine_process(struct risk_engine *engine, const struct risk_event *event,
                          struct risk_decision *decision);
 
-/* The feature values of the last processed event, for explaining its decision. */
+/* The feature values of the last decided event, for explaining its decision (events that
+ * are not decided update the state only). */
 const double *risk_engine_values(const struct risk_engine *engine);
 const char *risk_engine_text(const struct risk_engine *engine, int text_index);
 

@@ -59,6 +59,14 @@ static bool scan_hex4(struct scan *s, uint32_t *out) {
     return true;
 }
 
+/* Bytes that end a run of plain string content: the quote, the backslash, controls. */
+static const bool scan_special[256] = {
+    [0] = 1,  [1] = 1,  [2] = 1,  [3] = 1,  [4] = 1,  [5] = 1,   [6] = 1,    [7] = 1,  [8] = 1,
+    [9] = 1,  [10] = 1, [11] = 1, [12] = 1, [13] = 1, [14] = 1,  [15] = 1,   [16] = 1, [17] = 1,
+    [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1,  [24] = 1,   [25] = 1, [26] = 1,
+    [27] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 /* Appends n bytes to out (capacity cap, NUL kept); false when they do not fit. */
 static bool scan_put(char *out, size_t cap, size_t *len, const char *bytes, size_t n) {
     if (out == 0) {
@@ -149,7 +157,7 @@ static enum status scan_string(struct scan *s, char *out, size_t cap, size_t *le
     if (out != 0) out[0] = 0;
     for (;;) {
         const char *run = s->p;
-        while (s->p < s->end && *s->p != '"' && *s->p != '\\' && (unsigned char)*s->p >= 0x20)
+        while (s->p < s->end && !scan_special[(unsigned char)*s->p])
             s->p++;
         if (!scan_put(out, cap, &len, run, (size_t)(s->p - run))) return STATUS_INVALID_VALUE;
         if (s->p >= s->end || (unsigned char)*s->p < 0x20) return STATUS_INVALID_JSON;
@@ -432,13 +440,36 @@ static enum status scan_label(struct scan *s, struct risk_event *event) {
 
 enum known_key { KEY_ID, KEY_TYPE, KEY_TIME, KEY_AMOUNT, KEY_ATTRS, KEY_LABEL, KEY_FIELD0 };
 
+/* Known keys by their first letter and length first: a line has a dozen keys. */
 static int scan_key_index(const char *key, size_t len) {
-    static const char *const names[] = {"id", "type", "time", "amount", "attrs", "label"};
-    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
-        if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0) return i;
+    static const struct {
+        const char *name;
+        int index;
+    } keys[] = {
+        {"id", KEY_ID},
+        {"ip", KEY_FIELD0 + RISK_FIELD_IP},
+        {"type", KEY_TYPE},
+        {"time", KEY_TIME},
+        {"user", KEY_FIELD0 + RISK_FIELD_USER},
+        {"amount", KEY_AMOUNT},
+        {"attrs", KEY_ATTRS},
+        {"label", KEY_LABEL},
+        {"liquidity", KEY_FIELD0 + RISK_FIELD_LIQUIDITY},
+        {"device", KEY_FIELD0 + RISK_FIELD_DEVICE},
+        {"currency", KEY_FIELD0 + RISK_FIELD_CURRENCY},
+        {"counterparty", KEY_FIELD0 + RISK_FIELD_COUNTERPARTY},
+        {"sku", KEY_FIELD0 + RISK_FIELD_SKU},
+        {"payment", KEY_FIELD0 + RISK_FIELD_PAYMENT},
+        {"payout_account", KEY_FIELD0 + RISK_FIELD_PAYOUT_ACCOUNT},
+    };
+    if (len < 2) return -1;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *name = keys[i].name;
+        if (name[0] == key[0] && name[1] == key[1] && strlen(name) == len &&
+            memcmp(name, key, len) == 0) {
+            return keys[i].index;
+        }
     }
-    enum risk_field field;
-    if (risk_field_parse(key, len, &field)) return KEY_FIELD0 + (int)field;
     return -1;
 }
 

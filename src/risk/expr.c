@@ -151,6 +151,21 @@ static bool expr_want(struct expr *e, struct typed *value, enum risk_type_tag wa
                           expr_type_text(value->type));
 }
 
+/* type == "order" (or a bare type name) is a bit test, not a string comparison: the two
+ * loads just emitted become one OP_TYPE_IS. Most rules start with one. */
+static bool expr_fuse_type(struct expr *e, bool negate) {
+    struct risk_program *p = e->c->program;
+    if (p->code_count < 2) return false;
+    struct risk_op *load = &p->code[p->code_count - 2], *constant = &p->code[p->code_count - 1];
+    if (load->op != OP_LOAD_TYPE || constant->op != OP_PUSH_STR) return false;
+    const char *name = p->strings[constant->a];
+    enum risk_type type;
+    int32_t mask = risk_type_parse(name, strlen(name), &type) ? (int32_t)(1u << type) : 0;
+    p->code_count -= 2;
+    compiler_emit(e->c, OP_TYPE_IS, mask, negate);
+    return true;
+}
+
 static bool expr_reduce_binary(struct expr *e, const struct pending *op) {
     verify(e->value_count >= 2);
     struct typed right = e->values[--e->value_count];
@@ -180,6 +195,7 @@ static bool expr_reduce_binary(struct expr *e, const struct pending *op) {
                                   expr_type_text(left.type), expr_type_text(right.type));
         }
         bool string = left.type == RISK_T_STRING, equal = op->op == X_EQ;
+        if (string && left.is_type && expr_fuse_type(e, !equal)) break;
         compiler_emit(
             e->c, string ? (equal ? OP_EQ_STR : OP_NE_STR) : (equal ? OP_EQ_NUM : OP_NE_NUM), 0, 0);
         break;
@@ -347,6 +363,20 @@ static bool expr_membership(struct expr *e, const struct lex_token *at, bool neg
             compiler_next(c);
         }
         compiler_next(c);
+        struct risk_op *last = &c->program->code[c->program->code_count - 1];
+        if (left->is_type && last->op == OP_LOAD_TYPE) { /* type in (order, refund): bits */
+            int32_t mask = 0;
+            for (int i = 0; i < count; i++) {
+                const char *name = c->program->strings[first + i];
+                enum risk_type type;
+                if (risk_type_parse(name, strlen(name), &type)) mask |= (int32_t)(1u << type);
+            }
+            *last = (struct risk_op){OP_TYPE_IS, mask, negate};
+            left->type = RISK_T_BOOL;
+            left->is_type = false;
+            left->is_const = false;
+            return true;
+        }
         compiler_emit(c, OP_IN_SET, first, count);
     } else if (t->kind == LEX_NAME) {
         int list = compiler_list(c, t->text, t->len);

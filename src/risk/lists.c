@@ -86,6 +86,7 @@ enum status risk_list_add(struct risk_list *list, const char *item, size_t len) 
 
 bool risk_list_contains(const struct risk_list *list, const char *item) {
     verify(list != 0 && item != 0);
+    if (list->count == 0) return false; /* most lists are empty most of the time */
     size_t len = strlen(item);
     return len > 0 && list_find(list, item, len, list_hash(item, len)) >= 0;
 }

@@ -113,7 +113,9 @@ enum risk_opcode {
     OP_MIN,
     OP_MAX,
     OP_ABS,
+    OP_TYPE_IS, /* a: bit mask of event types, b: 1 to negate (type == order, fused) */
     OP_END,
+    OP_COUNT
 };
 
 struct risk_op {
@@ -127,6 +129,8 @@ struct risk_rule {
     bool shadow;
     bool uses_model; /* active only while a model is loaded */
     int condition;   /* code offset; ends with OP_END */
+    uint32_t types;  /* event types the condition can hold for (a leading `type == …
+                        and`), all bits when any */
     int score;       /* code offset, or -1: score 0 */
     char reason[LIMIT_RISK_REASON_BYTES + 1];
     int line;

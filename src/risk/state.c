@@ -33,15 +33,16 @@ struct risk_state {
     size_t slots_bytes;
     uint64_t mask, used, max_used, evictions;
     uint64_t capacity_limit; /* from the memory bound */
+    bool huge;               /* growing in huge pages (not reserved) */
     uint64_t random;         /* xorshift state for eviction sampling */
     unsigned char hash_key[crypto_shorthash_KEYBYTES];
 };
 
-#define STATE_FIRST_CAPACITY 4096 /* slots at start (1 MiB); doubles up to the bound */
+#define STATE_FIRST_CAPACITY 4096 /* slots at start unless reserved (1 MiB); doubles */
 
 /* Maps capacity empty slots. Pages arrive as keys land on them, as huge pages where the
  * kernel allows (random keys would otherwise fault in a 4 KiB page per new key). */
-static bool state_map(uint64_t capacity, uint64_t **keys, struct risk_slot **slots,
+static bool state_map(uint64_t capacity, bool huge, uint64_t **keys, struct risk_slot **slots,
                       size_t *slots_bytes) {
     *keys = calloc(capacity, sizeof **keys);
     *slots_bytes = (size_t)capacity * sizeof(struct risk_slot);
@@ -52,7 +53,7 @@ static bool state_map(uint64_t capacity, uint64_t **keys, struct risk_slot **slo
         if (mapped != MAP_FAILED) verify(munmap(mapped, *slots_bytes) == 0);
         return false;
     }
-    (void)madvise(mapped, *slots_bytes, MADV_HUGEPAGE);
+    if (huge) (void)madvise(mapped, *slots_bytes, MADV_HUGEPAGE);
     *slots = mapped;
     return true;
 }
@@ -62,7 +63,8 @@ static void state_set_capacity(struct risk_state *state, uint64_t capacity) {
     state->max_used = capacity - capacity / 4;
 }
 
-enum status risk_state_create(size_t memory_bytes, uint64_t seed, struct risk_state **out) {
+enum status risk_state_create(size_t memory_bytes, uint64_t seed, bool reserve,
+                              struct risk_state **out) {
     verify(out != 0);
     verify(sodium_init() >= 0); /* the key hash is SipHash; idempotent */
     uint64_t limit = 64;
@@ -72,8 +74,9 @@ enum status risk_state_create(size_t memory_bytes, uint64_t seed, struct risk_st
         limit *= 2;
     struct risk_state *state = mem_calloc(1, sizeof *state);
     state->capacity_limit = limit;
-    uint64_t capacity = limit < STATE_FIRST_CAPACITY ? limit : STATE_FIRST_CAPACITY;
-    if (!state_map(capacity, &state->keys, &state->slots, &state->slots_bytes)) {
+    uint64_t capacity = reserve || limit < STATE_FIRST_CAPACITY ? limit : STATE_FIRST_CAPACITY;
+    state->huge = !reserve;
+    if (!state_map(capacity, state->huge, &state->keys, &state->slots, &state->slots_bytes)) {
         free(state);
         return STATUS_NOMEM;
     }
@@ -92,7 +95,7 @@ static bool state_grow(struct risk_state *state) {
     uint64_t *keys = 0;
     struct risk_slot *slots = 0;
     size_t slots_bytes = 0;
-    if (!state_map(capacity * 2, &keys, &slots, &slots_bytes)) return false;
+    if (!state_map(capacity * 2, state->huge, &keys, &slots, &slots_bytes)) return false;
     uint64_t mask = capacity * 2 - 1;
     for (uint64_t i = 0; i < capacity; i++) {
         if (state->keys[i] == 0) continue;

@@ -55,6 +55,16 @@ static double vm_load_keyed(const struct risk_vm_env *env, const struct risk_op 
     return env->keyed_number(env->context, feature, member, key);
 }
 
+/* Values each instruction reads from the stack. */
+static const uint8_t vm_needs[OP_COUNT] = {
+    [OP_ADD] = 2,          [OP_SUB] = 2,     [OP_MUL] = 2,    [OP_DIV] = 2,
+    [OP_LT] = 2,           [OP_LE] = 2,      [OP_GT] = 2,     [OP_GE] = 2,
+    [OP_EQ_NUM] = 2,       [OP_NE_NUM] = 2,  [OP_EQ_STR] = 2, [OP_NE_STR] = 2,
+    [OP_MIN] = 2,          [OP_MAX] = 2,     [OP_NEG] = 1,    [OP_NOT] = 1,
+    [OP_ABS] = 1,          [OP_IN_LIST] = 1, [OP_IN_SET] = 1, [OP_JUMP_IF_FALSE] = 1,
+    [OP_JUMP_IF_TRUE] = 1, [OP_END] = 1,
+};
+
 double risk_vm_run(const struct risk_vm_env *env, int offset) {
     verify(env != 0 && env->program != 0 && env->event != 0);
     const struct risk_program *program = env->program;
@@ -65,12 +75,8 @@ double risk_vm_run(const struct risk_vm_env *env, int offset) {
     for (int pc = offset;; pc++) {
         verify(pc < program->code_count);
         const struct risk_op *op = &program->code[pc];
-        verify(top >= 0 && top < LIMIT_RISK_STACK);
-        if (op->op >= OP_ADD && op->op != OP_NEG && op->op != OP_NOT && op->op != OP_ABS &&
-            op->op < OP_END && op->op != OP_IN_LIST && op->op != OP_IN_SET &&
-            op->op != OP_JUMP_IF_FALSE && op->op != OP_JUMP_IF_TRUE) {
-            verify(top >= 2); /* a binary operator */
-        }
+        /* the compiler counted the stack; one table lookup checks it stays so */
+        verify(op->op < OP_COUNT && top >= vm_needs[op->op] && top < LIMIT_RISK_STACK);
         struct vm_value *a = top >= 2 ? &stack[top - 2] : stack,
                         *b = top >= 1 ? &stack[top - 1] : stack;
         switch ((enum risk_opcode)op->op) {
@@ -188,11 +194,16 @@ double risk_vm_run(const struct risk_vm_env *env, int offset) {
         case OP_ABS:
             b->n = fabs(b->n);
             break;
+        case OP_TYPE_IS:
+            stack[top++] = (struct vm_value){
+                (double)((((uint32_t)op->a >> event->type) & 1u) ^ (uint32_t)op->b), 0};
+            break;
         case OP_END:
             verify(top == 1);
             return stack[0].n;
-        case OP_LOAD_ATTR:
-            verify(false); /* the compiler types every attr load */
+        case OP_LOAD_ATTR: /* the compiler types every attr load */
+        case OP_COUNT:
+            verify(false);
         }
         verify(top >= 0 && top <= LIMIT_RISK_STACK);
     }

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             verify(diags.items[i].message[0] != 0);
         }
     } else {
-        struct risk_engine_config config = {1 << 16, 1};
+        struct risk_engine_config config = {1 << 16, 1, false};
         struct risk_engine *engine = 0;
         verify(risk_engine_create(&config, &engine) == STATUS_OK);
         verify(risk_engine_install(engine, program, 0, &diags) == STATUS_OK);

@@ -138,7 +138,7 @@ struct harness {
 };
 
 static void harness_open(struct harness *h, const char *source, size_t memory_bytes) {
-    struct risk_engine_config config = {memory_bytes ? memory_bytes : 1 << 20, 0};
+    struct risk_engine_config config = {memory_bytes ? memory_bytes : 1 << 20, 0, false};
     assert_int_equal(risk_engine_create(&config, &h->engine), STATUS_OK);
     struct risk_diags diags;
     assert_int_equal(risk_engine_install(h->engine, compile_ok(source), 0, &diags), STATUS_OK);
