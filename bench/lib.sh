@@ -190,6 +190,16 @@ for p in json.load(sys.stdin)["products"]:
 # metric NAME -> value of an unlabelled metric from /metrics
 metric() { curl -sf --max-time 10 "$TS_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# set_rules FILE TOKEN: PUT a rule file (text/plain) as the active risk rules
+set_rules() {
+    local code
+    code=$(curl -sS --max-time 30 -o "$BENCH_TMP/rules.answer" -w '%{http_code}' -X PUT \
+        -H "Authorization: Bearer $2" -H 'Content-Type: text/plain' --data-binary "@$1" \
+        "$TS_URL/api/v1/risk/rules") || bench_die "PUT rules"
+    record_cmd "curl -X PUT -H 'Authorization: Bearer \$ADMIN_TOKEN' -H 'Content-Type: text/plain' --data-binary @$1 $TS_URL/api/v1/risk/rules"
+    [ "$code" = 200 ] || { cat "$BENCH_TMP/rules.answer" >&2; bench_die "PUT rules -> $code"; }
+}
+
 # make_template DIR: a fresh database made the way an operator would (init, then the API):
 # product $SKU (+ PRODUCTS-1 more, so the catalog is not a single row), buyer $BUYER with
 # 1e11 fen in the wallet. No codes. The server is stopped afterwards, so DIR/t.db is closed.
@@ -207,6 +217,10 @@ make_template() {
     done
     api POST /api/v1/users "{\"username\":\"$BUYER\",\"password\":\"$BUYER_PASSWORD\",\"role\":\"buyer\"}" "$ADMIN_TOKEN" >/dev/null
     api POST /api/v1/wallet/credits "{\"username\":\"$BUYER\",\"amount\":100000000000,\"reason\":\"benchmark\"}" "$ADMIN_TOKEN" >/dev/null
+    # The core order path is measured with an empty rule file (the engine records every
+    # event, decides nothing); run.sh measures the default pack on its own copy.
+    : >"$BENCH_TMP/empty.rules"
+    set_rules "$BENCH_TMP/empty.rules" "$ADMIN_TOKEN"
     tessera_stop
     # The server's last connection to close is a read-only one, so its WAL stays behind;
     # fold it into the database file so a copy is one file (plus the key).

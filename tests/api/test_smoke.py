@@ -1,9 +1,11 @@
-"""test_smoke.py — the five-minute tour, end to end against a real server."""
+"""test_smoke.py — the five-minute tour of the README, end to end against a real server
+running what a fresh install runs (the default risk rules): the first order of a buyer who
+just signed up is held for review, a person approves it, the codes arrive."""
 import harness
 
 
 def test_tour():
-    server = harness.Server()
+    server = harness.Server(rules=None)
     try:
         c = server.client()
         assert c.get("/healthz").json() == {"ok": True}
@@ -14,12 +16,22 @@ def test_tour():
         r = admin.post("/api/v1/wallet/credits", {"username": "alice", "amount": 50000, "reason": "tour"})
         assert r.status == 201, r
         r = buyer.post("/api/v1/orders", {"sku": "JD-E100", "quantity": 2},
-                       headers={"Idempotency-Key": "tour-1"})
-        assert r.status == 201, r
+                       headers={"Idempotency-Key": "tour-1", "X-Device-Id": "alice-phone"})
+        assert r.status == 202, r
         order = r.json()
-        assert order["status"] == "delivered" and len(set(order["codes"])) == 2
-        assert order["amount"] == 2 * 9850
+        assert order["status"] == "review" and "codes" not in order, order
+        decision = admin.get(f"/api/v1/risk/decisions/{order['id']}").json()
+        assert "instant_purchase" in [rule["rule"] for rule in decision["rules"]], decision
+        assert [x["order_id"] for x in admin.get("/api/v1/risk/reviews").json()["reviews"]] == [order["id"]]
+        r = admin.post(f"/api/v1/risk/reviews/{order['id']}",
+                       {"decision": "approve", "note": "called the customer"})
+        assert r.status == 200, r
+        codes = buyer.get(f"/api/v1/orders/{order['id']}/codes").json()
+        assert codes["status"] == "delivered" and len(set(codes["codes"])) == 2, codes
+        assert codes["amount"] == 2 * 9850
         assert buyer.get("/api/v1/wallet").json()["balance"] == 50000 - 2 * 9850
+        rules = admin.get("/api/v1/risk/rules")
+        assert rules.status == 200 and b"instant_purchase" in rules.body
         code, summary = server.check()
         assert code == 0 and summary["ok"], summary
     finally:
