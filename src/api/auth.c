@@ -23,7 +23,8 @@ struct login_job {
     char token[VAULT_TOKEN_TEXT_BYTES];
     int64_t expires_at;
     struct risk_origin origin;
-    int64_t event_row; /* the login's risk event, once recorded */
+    int64_t event_row;             /* the login's risk event, once recorded */
+    struct risk_decision decision; /* kept for a re-run of the batch */
 };
 
 static enum status login_apply(struct db *db, struct api_job *base) {
@@ -39,7 +40,7 @@ static enum status login_apply(struct db *db, struct api_job *base) {
     if (status == STATUS_OK && risk != 0) {
         static struct risk_event event; /* the writer thread's */
         risk_event_login(&event, &job->origin, job->user.username, base->now_s);
-        status = risk_live_emit(risk, db, &event, &job->event_row, base->now_s);
+        status = risk_live_emit(risk, db, &event, &job->decision, &job->event_row, base->now_s);
     }
     return status;
 }

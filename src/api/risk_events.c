@@ -32,6 +32,28 @@ static void risk_event_from(struct risk_event *event, const struct risk_origin *
     (void)text_copy(event->fields[RISK_FIELD_IP], sizeof event->fields[0], origin->ip);
 }
 
+static void risk_event_number(struct risk_event *event, const char *name, double number) {
+    verify(event->attr_count < LIMIT_RISK_ATTRS);
+    struct risk_attr *attr = &event->attrs[event->attr_count++];
+    (void)text_copy(attr->name, sizeof attr->name, name);
+    attr->is_number = true;
+    attr->number = number;
+}
+
+static void risk_event_text(struct risk_event *event, const char *name, const char *text) {
+    verify(event->attr_count < LIMIT_RISK_ATTRS);
+    struct risk_attr *attr = &event->attrs[event->attr_count++];
+    (void)text_copy(attr->name, sizeof attr->name, name);
+    attr->is_number = false;
+    (void)text_copy(attr->text, sizeof attr->text, text);
+}
+
+static void risk_event_money(struct risk_event *event, int64_t amount, const char *currency) {
+    event->has_amount = true;
+    event->amount = amount;
+    (void)text_copy(event->fields[RISK_FIELD_CURRENCY], sizeof event->fields[0], currency);
+}
+
 void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
                       const char *username, const struct store_order_plan *plan, int64_t quantity,
                       int64_t now_s) {
@@ -40,30 +62,19 @@ void risk_event_order(struct risk_event *event, const struct risk_origin *origin
     risk_event_from(event, origin);
     const struct store_product *product = &plan->product;
     (void)text_copy(event->fields[RISK_FIELD_SKU], sizeof event->fields[0], product->sku);
-    (void)text_copy(event->fields[RISK_FIELD_CURRENCY], sizeof event->fields[0], product->currency);
     (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0],
                     product->liquidity);
     (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], "wallet");
-    event->has_amount = true;
-    event->amount = plan->amount;
-    struct risk_attr *attr = &event->attrs[event->attr_count++];
-    (void)text_copy(attr->name, sizeof attr->name, "quantity");
-    attr->is_number = true;
-    attr->number = (double)quantity;
-    attr = &event->attrs[event->attr_count++];
-    (void)text_copy(attr->name, sizeof attr->name, "face_value");
-    attr->is_number = true;
-    attr->number = (double)product->face_value;
+    risk_event_money(event, plan->amount, product->currency);
+    risk_event_number(event, "quantity", (double)quantity);
+    risk_event_number(event, "face_value", (double)product->face_value);
 }
 
 void risk_event_signup(struct risk_event *event, const char *username, const char *role,
                        int64_t now_s) {
     verify(event != 0 && username != 0 && role != 0);
     risk_event_start(event, RISK_SIGNUP, username, now_s);
-    struct risk_attr *attr = &event->attrs[event->attr_count++];
-    (void)text_copy(attr->name, sizeof attr->name, "role");
-    attr->is_number = false;
-    (void)text_copy(attr->text, sizeof attr->text, role);
+    risk_event_text(event, "role", role);
 }
 
 void risk_event_login(struct risk_event *event, const struct risk_origin *origin,
@@ -71,4 +82,24 @@ void risk_event_login(struct risk_event *event, const struct risk_origin *origin
     verify(event != 0 && origin != 0 && username != 0);
     risk_event_start(event, RISK_LOGIN, username, now_s);
     risk_event_from(event, origin);
+}
+
+void risk_event_payment(struct risk_event *event, const char *username, int64_t amount,
+                        const char *currency, int64_t now_s) {
+    verify(event != 0 && username != 0 && amount > 0 && currency != 0);
+    risk_event_start(event, RISK_PAYMENT, username, now_s);
+    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], "wallet_credit");
+    risk_event_money(event, amount, currency);
+}
+
+void risk_event_refund(struct risk_event *event, const char *username,
+                       const struct store_order *order, int64_t now_s) {
+    verify(event != 0 && username != 0 && order != 0);
+    risk_event_start(event, RISK_REFUND, username, now_s);
+    (void)text_copy(event->fields[RISK_FIELD_SKU], sizeof event->fields[0], order->sku);
+    (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0], order->liquidity);
+    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], order->payment);
+    risk_event_money(event, order->amount, order->currency);
+    risk_event_number(event, "order_id", (double)order->id);
+    risk_event_text(event, "cause", "review_reject");
 }

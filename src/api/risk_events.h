@@ -1,5 +1,6 @@
-/* risk_events.h — the one place Tessera's own events are made: every signup, login and order
- * (and, as they arrive, payment, refund, redemption, withdrawal and transfer) becomes a
+/* risk_events.h — the one place Tessera's own events are made: every signup, login, order,
+ * wallet credit (payment) and refund (and, as they arrive, redemption, withdrawal and
+ * transfer) becomes a
  * struct risk_event here, in the format external systems post. Where a request came from
  * (device, address) is captured on the HTTP thread; the event is built and decided in the
  * writer command. */
@@ -25,5 +26,12 @@ void risk_event_signup(struct risk_event *event, const char *username, const cha
                        int64_t now_s);
 void risk_event_login(struct risk_event *event, const struct risk_origin *origin,
                       const char *username, int64_t now_s);
+
+/* A wallet credit (money in, from the platform's funding account): a payment event. */
+void risk_event_payment(struct risk_event *event, const char *username, int64_t amount,
+                        const char *currency, int64_t now_s);
+/* A rejected review: the order's money goes back to the buyer, a refund event. */
+void risk_event_refund(struct risk_event *event, const char *username,
+                       const struct store_order *order, int64_t now_s);
 
 #endif

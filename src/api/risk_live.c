@@ -23,6 +23,7 @@ enum status risk_live_create(const struct risk_live_config *config, struct risk_
     }
     live->memory_bytes =
         (config->memory_mb ? config->memory_mb : LIMIT_RISK_MEMORY_MB) * 1024 * 1024;
+    live->seed = config->seed;
     struct risk_engine_config engine = {live->memory_bytes, config->seed, true};
     if (status == STATUS_OK) status = risk_engine_create(&engine, &live->engine);
     if (status != STATUS_OK) {
@@ -61,7 +62,7 @@ static enum status risk_live_use(struct risk_live *live, const char *source, siz
 }
 
 struct list_load {
-    struct risk_live *live;
+    struct risk_engine *engine;
     struct risk_list *list; /* the list being filled, NULL when not declared */
     char name[LIMIT_RISK_NAME_BYTES + 1];
 };
@@ -70,7 +71,7 @@ static enum status risk_live_list_row(void *context, const char *name, const cha
     struct list_load *load = context;
     if (strcmp(load->name, name) != 0) {
         (void)text_copy(load->name, sizeof load->name, name);
-        load->list = risk_engine_list(load->live->engine, name);
+        load->list = risk_engine_list(load->engine, name);
         if (load->list != 0)
             risk_list_clear(load->list); /* the operator's items replace the file's */
     }
@@ -81,29 +82,36 @@ static enum status risk_live_list_row(void *context, const char *name, const cha
     return STATUS_OK;
 }
 
-static enum status risk_live_apply_lists(struct risk_live *live, struct db *db) {
+static enum status risk_live_apply_lists(struct risk_engine *engine, struct db *db) {
     struct list_load load;
     memset(&load, 0, sizeof load);
-    load.live = live;
+    load.engine = engine;
     load.name[0] = 0;
     return store_risk_list_each(db, 0, risk_live_list_row, &load);
 }
+
+/* Recorded events through an engine: at start, into a rebuilt engine, and its catch-up. */
+struct replay {
+    struct risk_engine *engine;
+    int64_t last_row;
+    uint64_t events;
+};
 
 static enum status risk_live_replay_row(void *context, int64_t id, const char *body, size_t len,
                                         int label, const char *action) {
     (void)label;
     (void)action;
-    struct risk_live *live = context;
-    static struct risk_event event; /* the writer thread's, and large */
+    struct replay *replay = context;
+    static _Thread_local struct risk_event event; /* large */
     char message[160];
+    replay->last_row = id;
     if (risk_event_parse(body, len, &event, message, sizeof message) != STATUS_OK) {
         log_error("risk: recorded event %lld does not parse (%s); skipped", (long long)id, message);
         return STATUS_OK;
     }
     struct risk_decision decision;
-    risk_engine_process(live->engine, &event, &decision);
-    live->last_row = id;
-    atomic_fetch_add(&live->boot_events, 1);
+    risk_engine_process(replay->engine, &event, &decision);
+    replay->events++;
     return STATUS_OK;
 }
 
@@ -130,29 +138,125 @@ enum status risk_live_boot(struct risk_live *live, struct db *db, int64_t now_s)
     buf_free(&source);
     if (status != STATUS_OK) return status;
     atomic_store(&live->version, version);
-    status = risk_live_apply_lists(live, db);
+    status = risk_live_apply_lists(live->engine, db);
     if (status == STATUS_OK) status = store_risk_last_id(db, &live->last_row);
-    int64_t last = live->last_row;
-    if (status == STATUS_OK) status = store_risk_event_each(db, risk_live_replay_row, live);
-    if (status == STATUS_OK && live->last_row < last) live->last_row = last;
+    struct replay replay = {live->engine, 0, 0};
+    if (status == STATUS_OK) status = store_risk_event_each(db, 0, risk_live_replay_row, &replay);
+    if (status == STATUS_OK && live->last_row < replay.last_row) live->last_row = replay.last_row;
+    atomic_store(&live->boot_events, (int64_t)replay.events);
     if (status == STATUS_OK) {
-        log_info("risk: rules version %lld, %lld recorded events replayed", (long long)version,
-                 (long long)atomic_load(&live->boot_events));
+        log_info("risk: rules version %lld, %llu recorded events replayed", (long long)version,
+                 (unsigned long long)replay.events);
     }
     return status;
 }
 
+enum status risk_live_engine(const struct risk_live *live, struct db *lists, const char *source,
+                             size_t len, bool reserve, struct risk_engine **out,
+                             struct risk_diags *diags) {
+    verify(live != 0 && source != 0 && out != 0 && diags != 0);
+    *out = 0;
+    struct risk_program *program = 0;
+    enum status status = risk_compile(source, len, &program, diags);
+    if (status != STATUS_OK) return STATUS_INVALID_RULES;
+    struct risk_engine_config config = {live->memory_bytes, live->seed, reserve};
+    struct risk_engine *engine = 0;
+    status = risk_engine_create(&config, &engine);
+    if (status != STATUS_OK) {
+        risk_program_free(program);
+        return status;
+    }
+    status = risk_engine_install(engine, program, live->model, diags);
+    if (status != STATUS_OK) {
+        risk_engine_free(engine);
+        return STATUS_INVALID_RULES;
+    }
+    if (lists != 0) status = risk_live_apply_lists(engine, lists);
+    if (status != STATUS_OK) {
+        risk_engine_free(engine);
+        return status;
+    }
+    *out = engine;
+    return STATUS_OK;
+}
+
+/* Whether the active rule file (as the read connection sees it) keeps every stream next
+ * reads; false when there is none or it no longer compiles. */
+static bool risk_live_active_carries(struct db *reader, const char *source, size_t len) {
+    struct risk_program *next = 0, *prev = 0;
+    struct risk_diags diags;
+    if (risk_compile(source, len, &next, &diags) != STATUS_OK) return false;
+    struct buf active;
+    buf_init(&active, LIMIT_RISK_RULE_FILE_BYTES + 1);
+    int64_t version = 0;
+    bool carries =
+        store_ruleset_active(reader, &version, &active) == STATUS_OK &&
+        risk_compile(active.data ? active.data : "", active.len, &prev, &diags) == STATUS_OK &&
+        risk_program_carries(prev, next);
+    buf_free(&active);
+    risk_program_free(prev);
+    risk_program_free(next);
+    return carries;
+}
+
+enum status risk_live_prepare(const struct risk_live *live, struct db *reader, const char *source,
+                              size_t len, struct risk_live_rebuild *out, struct risk_diags *diags) {
+    verify(live != 0 && reader != 0 && source != 0 && out != 0 && diags != 0);
+    memset(out, 0, sizeof *out);
+    enum status status = db_begin_read(reader); /* one snapshot: rules, lists and events */
+    if (status != STATUS_OK) return status;
+    struct risk_engine *engine = 0;
+    status = risk_live_engine(live, reader, source, len, true, &engine, diags);
+    if (status == STATUS_OK && !risk_live_active_carries(reader, source, len)) {
+        struct replay replay = {engine, 0, 0};
+        status = store_risk_event_each(reader, 0, risk_live_replay_row, &replay);
+        if (status == STATUS_OK) {
+            out->engine = engine;
+            out->after_row = replay.last_row;
+            out->replayed = replay.events;
+            engine = 0;
+        }
+    }
+    db_rollback(reader);
+    risk_engine_free(engine); /* NULL when kept */
+    return status;
+}
+
 enum status risk_live_install(struct risk_live *live, struct db *db, const char *source, size_t len,
-                              int64_t actor_id, int64_t now_s, struct risk_diags *diags) {
-    verify(live != 0 && db != 0 && source != 0 && diags != 0);
-    enum status status = risk_live_use(live, source, len, diags);
-    if (status != STATUS_OK) return status; /* nothing written; the running version stays */
+                              struct risk_live_rebuild *rebuild, int64_t actor_id, int64_t now_s,
+                              struct risk_diags *diags) {
+    verify(live != 0 && db != 0 && source != 0 && rebuild != 0 && diags != 0);
+    enum status status = STATUS_OK;
+    if (rebuild->engine != 0) {
+        /* catch up with what the engine decided since the snapshot, then take its place */
+        struct replay replay = {rebuild->engine, rebuild->after_row, 0};
+        status = store_risk_event_each(db, rebuild->after_row, risk_live_replay_row, &replay);
+        if (status != STATUS_OK) return status;
+        log_info("risk: feature state rebuilt from %llu recorded events, %llu more caught up",
+                 (unsigned long long)rebuild->replayed, (unsigned long long)replay.events);
+        rebuild->replayed += replay.events;
+        risk_engine_free(live->engine);
+        live->engine = rebuild->engine;
+        rebuild->engine = 0; /* a re-run of the batch installs into it and keeps its state */
+        rebuild->rebuilt = true;
+    } else {
+        struct risk_program *program = 0;
+        status = risk_compile(source, len, &program, diags);
+        if (status != STATUS_OK) return STATUS_INVALID_RULES;
+        if (!rebuild->rebuilt &&
+            !risk_program_carries(risk_engine_program(live->engine), program)) {
+            /* another file went live since this one was prepared */
+            log_warn("risk: a rule file was installed meanwhile; new features start empty");
+        }
+        status = risk_engine_install(live->engine, program, live->model, diags);
+        if (status != STATUS_OK) return STATUS_INVALID_RULES; /* nothing written */
+    }
     char *copy = mem_strndup(source, len);
     int64_t version = 0;
     status = store_ruleset_insert(db, copy, actor_id, now_s, &version);
     free(copy);
     if (status == STATUS_OK) atomic_store(&live->version, version);
-    if (status == STATUS_OK) status = risk_live_apply_lists(live, db);
+    if (status == STATUS_OK) status = risk_live_apply_lists(live->engine, db);
     return status;
 }
 
@@ -210,16 +314,14 @@ enum status risk_live_record(struct risk_live *live, struct db *db, const struct
 }
 
 enum status risk_live_emit(struct risk_live *live, struct db *db, struct risk_event *event,
-                           int64_t *row, int64_t now_s) {
-    verify(live != 0 && db != 0 && event != 0 && row != 0);
-    verify(!risk_type_decidable(event->type));
-    struct risk_decision decision = {.decided = false, .model_score = -1};
+                           struct risk_decision *decision, int64_t *row, int64_t now_s) {
+    verify(live != 0 && db != 0 && event != 0 && decision != 0 && row != 0);
     if (*row == 0) {
-        risk_live_decide(live, event, &decision, row);
+        risk_live_decide(live, event, decision, row);
     } else {
         snprintf(event->id, sizeof event->id, "ev%lld", (long long)*row);
     }
-    return risk_live_record(live, db, event, &decision, *row, 0, now_s);
+    return risk_live_record(live, db, event, decision, *row, 0, now_s);
 }
 
 enum status risk_live_list_replace(struct risk_live *live, struct db *db, const char *name,

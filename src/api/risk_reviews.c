@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/risk_events.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/text.h"
@@ -188,12 +190,23 @@ struct review_job {
     bool approve;
     char note[LIMIT_REASON_BYTES + 1];
     struct store_order order;
+    int64_t event_row; /* a reject's refund event, once recorded */
+    struct risk_decision decision;
 };
 
 static enum status review_apply(struct db *db, struct api_job *base) {
     struct review_job *job = (struct review_job *)base;
-    return store_review_decide(db, job->order_id, job->approve, job->note, job->actor_id,
-                               base->now_s, &job->order);
+    enum status status = store_review_decide(db, job->order_id, job->approve, job->note,
+                                             job->actor_id, base->now_s, &job->order);
+    struct risk_live *risk = request_risk(base->req);
+    if (status != STATUS_OK || job->approve || risk == 0) return status;
+    struct store_user buyer;
+    status = store_user_by_id(db, job->order.buyer_id, &buyer);
+    if (status != STATUS_OK) return status;
+    static struct risk_event event; /* the writer thread's */
+    risk_event_refund(&event, buyer.username, &job->order, base->now_s);
+    /* not linked to the order (that link is the order's own decision): attrs.order_id */
+    return risk_live_emit(risk, db, &event, &job->decision, &job->event_row, base->now_s);
 }
 
 static void review_finish(struct request *req) {

@@ -1,8 +1,10 @@
 /* risk_rules.c — the rule file over HTTP (risk, admin):
  *   GET  /api/v1/risk/rules        the active file (text/plain; X-Rules-Version)
- *   PUT  /api/v1/risk/rules        a new file (text/plain): compiled, recorded as the next
- *                                  version and made current; a file that does not compile
- *                                  is refused with its errors and the running one stays
+ *   PUT  /api/v1/risk/rules        a new file (text/plain): compiled, its new features
+ *                                  rebuilt from the recorded events (offload pool), recorded
+ *                                  as the next version and made current; a file that does
+ *                                  not compile is refused with its errors and the running
+ *                                  one stays
  *   POST /api/v1/risk/rules/test   a candidate file replayed over every recorded event by a
  *                                  fresh engine (on the offload pool, from a read
  *                                  connection): what it would decide, what would change,
@@ -25,10 +27,12 @@ struct rules_job {
     struct risk_diags diags;
     int64_t version;
     int rules, features, lists;
-    struct buf report; /* rules/test: the answer */
+    struct risk_live_rebuild rebuild; /* PUT */
+    struct buf report;                /* rules/test: the answer */
 };
 
 static void rules_free(struct rules_job *job) {
+    risk_engine_free(job->rebuild.engine); /* one that never went live */
     free(job->source);
     buf_free(&job->report);
     free(job);
@@ -92,8 +96,8 @@ static enum status rules_put_apply(struct db *db, struct api_job *base) {
     struct rules_job *job = (struct rules_job *)base;
     struct risk_live *risk = request_risk(base->req);
     verify(risk != 0);
-    enum status status =
-        risk_live_install(risk, db, job->source, job->len, job->actor_id, base->now_s, &job->diags);
+    enum status status = risk_live_install(risk, db, job->source, job->len, &job->rebuild,
+                                           job->actor_id, base->now_s, &job->diags);
     if (status == STATUS_OK) {
         const struct risk_program *p = risk_engine_program(risk->engine);
         job->version = atomic_load(&risk->version);
@@ -111,18 +115,35 @@ static void rules_put_finish(struct request *req) {
     } else if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
     } else {
-        verify(buf_printf(
-                   &req->response, "{\"version\":%lld,\"rules\":%d,\"features\":%d,\"lists\":%d}",
-                   (long long)job->version, job->rules, job->features, job->lists) == STATUS_OK);
+        verify(buf_printf(&req->response,
+                          "{\"version\":%lld,\"rules\":%d,\"features\":%d,\"lists\":%d,"
+                          "\"rebuilt\":%s,\"replayed\":%llu}",
+                          (long long)job->version, job->rules, job->features, job->lists,
+                          job->rebuild.rebuilt ? "true" : "false",
+                          (unsigned long long)job->rebuild.replayed) == STATUS_OK);
         request_json(req, 200);
     }
     rules_free(job);
 }
 
+/* On the offload pool: compile, and rebuild feature state when the file needs it. */
+static void rules_put_prepare(void *context) {
+    struct rules_job *job = context;
+    enum status status =
+        risk_live_prepare(request_risk(job->base.req), request_reader(job->base.req), job->source,
+                          job->len, &job->rebuild, &job->diags);
+    if (status != STATUS_OK) {
+        job->base.status = status;
+        request_resume(job->base.req);
+        return;
+    }
+    api_job_write_next(&job->base, rules_put_apply);
+}
+
 void api_risk_rules_put(struct request *req) {
     struct rules_job *job = 0;
     if (!rules_body(req, &job)) return;
-    api_job_write(req, &job->base, rules_put_apply, rules_put_finish);
+    api_job_offload(req, &job->base, rules_put_prepare, rules_put_finish);
 }
 
 /* ---- backtest ---- */
@@ -178,37 +199,27 @@ static enum status backtest_report(struct backtest *run, struct buf *out) {
     return status;
 }
 
-/* On the offload pool: a fresh engine (same model and memory bound as the live one) over the
- * recorded events, read in one transaction of this thread's read connection. */
+/* On the offload pool: a fresh engine (the live one's model and memory bound, growing as it
+ * fills) over the recorded events, read in one transaction of this thread's read
+ * connection. */
 static void rules_test_run(void *context) {
     struct rules_job *job = context;
     struct risk_live *risk = request_risk(job->base.req); /* only its immutable parts */
     struct backtest run;
     memset(&run, 0, sizeof run);
-    struct risk_engine_config config = {risk->memory_bytes, 0, false};
-    struct risk_program *program = 0;
-    enum status status = risk_compile(job->source, job->len, &program, &job->diags);
-    if (status != STATUS_OK) {
-        job->base.status = STATUS_INVALID_RULES;
-        request_resume(job->base.req);
-        return;
-    }
-    status = risk_engine_create(&config, &run.engine);
-    if (status == STATUS_OK) {
-        status = risk_engine_install(run.engine, program, risk->model, &job->diags);
-        if (status != STATUS_OK) status = STATUS_INVALID_RULES;
-    } else {
-        risk_program_free(program);
-    }
     struct db *reader = request_reader(job->base.req);
+    enum status status = db_begin_read(reader); /* one snapshot: lists and events */
+    if (status == STATUS_OK) {
+        status =
+            risk_live_engine(risk, reader, job->source, job->len, false, &run.engine, &job->diags);
+    }
     if (status == STATUS_OK) {
         risk_metrics_init(&run.metrics);
-        status = db_begin_read(reader);
-        if (status == STATUS_OK) status = store_risk_event_each(reader, backtest_row, &run);
-        db_rollback(reader);
+        status = store_risk_event_each(reader, 0, backtest_row, &run);
         if (status == STATUS_OK) status = backtest_report(&run, &job->report);
         risk_metrics_free(&run.metrics);
     }
+    db_rollback(reader);
     risk_engine_free(run.engine);
     job->base.status = status;
     request_resume(job->base.req);

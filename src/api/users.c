@@ -21,7 +21,8 @@ struct user_job {
     enum role role;
     int64_t actor_id;
     int64_t id;
-    int64_t event_row; /* the signup's risk event, once recorded */
+    int64_t event_row;             /* the signup's risk event, once recorded */
+    struct risk_decision decision; /* kept for a re-run of the batch */
 };
 
 /* Usernames: 1–64 of [A-Za-z0-9_.-@]; they appear in URLs, logs of ids and the audit log. */
@@ -50,7 +51,7 @@ static enum status users_apply(struct db *db, struct api_job *base) {
     if (status == STATUS_OK && risk != 0) {
         static struct risk_event event; /* the writer thread's */
         risk_event_signup(&event, job->username, role_name(job->role), base->now_s);
-        status = risk_live_emit(risk, db, &event, &job->event_row, base->now_s);
+        status = risk_live_emit(risk, db, &event, &job->decision, &job->event_row, base->now_s);
     }
     return status;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "api/api.h"
+#include "api/risk_events.h"
+#include "api/risk_live.h"
 #include "base/assert.h"
 #include "base/text.h"
 #include "base/limits.h"
@@ -30,6 +32,8 @@ struct credit_job {
     int64_t actor_id;
     int64_t transfer_id;
     int64_t balance;
+    int64_t event_row; /* the credit's risk event (a payment), once recorded */
+    struct risk_decision decision;
 };
 
 static enum status credit_apply(struct db *db, struct api_job *base) {
@@ -42,7 +46,14 @@ static enum status credit_apply(struct db *db, struct api_job *base) {
     char hash[VAULT_PASSWORD_HASH_BYTES];
     status = store_user_by_name(db, job->username, &user, hash);
     if (status != STATUS_OK) return status;
-    return store_account_balance(db, LEDGER_BUYER_WALLET, user.id, job->currency, &job->balance);
+    status = store_account_balance(db, LEDGER_BUYER_WALLET, user.id, job->currency, &job->balance);
+    struct risk_live *risk = request_risk(base->req);
+    if (status == STATUS_OK && risk != 0) {
+        static struct risk_event event; /* the writer thread's */
+        risk_event_payment(&event, job->username, job->amount, job->currency, base->now_s);
+        status = risk_live_emit(risk, db, &event, &job->decision, &job->event_row, base->now_s);
+    }
+    return status;
 }
 
 static void credit_finish(struct request *req) {

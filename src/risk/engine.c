@@ -162,6 +162,22 @@ enum status risk_engine_install(struct risk_engine *engine, struct risk_program 
     return engine_install_lists(engine, program);
 }
 
+bool risk_program_carries(const struct risk_program *prev, const struct risk_program *next) {
+    verify(prev != 0 && next != 0);
+    uint64_t kept[LIMIT_RISK_FEATURES * 2];
+    verify(prev->stream_count <= (int)(sizeof kept / sizeof kept[0]));
+    for (int k = 0; k < prev->stream_count; k++)
+        kept[k] = engine_signature(prev, &prev->streams[k]);
+    for (int i = 0; i < next->stream_count; i++) {
+        uint64_t signature = engine_signature(next, &next->streams[i]);
+        bool found = false;
+        for (int k = 0; !found && k < prev->stream_count; k++)
+            found = kept[k] == signature;
+        if (!found) return false;
+    }
+    return true;
+}
+
 const struct risk_program *risk_engine_program(const struct risk_engine *engine) {
     verify(engine != 0);
     return engine->program;

@@ -52,6 +52,9 @@ void risk_engine_free(struct risk_engine *engine);
 must_check enum status risk_engine_install(struct risk_engine *engine, struct risk_program *program,
                                            struct risk_model *model, struct risk_diags *diags);
 const struct risk_program *risk_engine_program(const struct risk_engine *engine);
+/* True when every stream next reads is one prev already keeps (same definition), so an engine
+ * running prev holds all the state next needs: installing next loses no history. */
+bool risk_program_carries(const struct risk_program *prev, const struct risk_program *next);
 bool risk_engine_has_model(const struct risk_engine *engine);
 
 void risk_engine_process(struct risk_engine *engine, const struct risk_event *event,

@@ -46,11 +46,13 @@ enum status store_risk_last_id(struct db *db, int64_t *id_out) {
     return STATUS_OK;
 }
 
-enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *context) {
-    verify(db != 0 && fn != 0);
-    sqlite3_stmt *stmt = db_prepare(
-        db,
-        "SELECT id, body, coalesce(label, -1), coalesce(action, '') FROM risk_events ORDER BY id");
+enum status store_risk_event_each(struct db *db, int64_t after_id, store_risk_event_fn fn,
+                                  void *context) {
+    verify(db != 0 && after_id >= 0 && fn != 0);
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT id, body, coalesce(label, -1), coalesce(action, '') "
+                       "FROM risk_events WHERE id > ? ORDER BY id");
+    sqlite3_bind_int64(stmt, 1, after_id);
     enum status status = STATUS_OK;
     int rc = 0;
     while (status == STATUS_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -33,6 +33,8 @@ must_check enum status store_user_create(struct db *db, const char *username,
 must_check enum status store_user_by_name(struct db *db, const char *username,
                                           struct store_user *user,
                                           char hash_out[VAULT_PASSWORD_HASH_BYTES]);
+/* Fills user's id, name and role; STATUS_NOT_FOUND for an unknown id. */
+must_check enum status store_user_by_id(struct db *db, int64_t id, struct store_user *user);
 must_check enum status store_session_create(struct db *db,
                                             const unsigned char hash[VAULT_TOKEN_HASH_BYTES],
                                             int64_t user_id, int64_t expires_at_s);
@@ -275,10 +277,11 @@ struct store_risk_decision {
 must_check enum status store_risk_event_insert(struct db *db, const struct store_risk_row *row,
                                                int64_t now_s);
 must_check enum status store_risk_last_id(struct db *db, int64_t *id_out);
-/* Every stored event in the order the engine saw them. */
+/* Every stored event after row after_id (0: all), in the order the engine saw them. */
 typedef enum status (*store_risk_event_fn)(void *context, int64_t id, const char *body, size_t len,
                                            int label, const char *action);
-must_check enum status store_risk_event_each(struct db *db, store_risk_event_fn fn, void *context);
+must_check enum status store_risk_event_each(struct db *db, int64_t after_id,
+                                             store_risk_event_fn fn, void *context);
 /* The decision of an order (order_id) or of one event row (event_row); STATUS_UNKNOWN_DECISION
  * when none is recorded. */
 must_check enum status store_risk_decision_get(struct db *db, int64_t order_id, int64_t event_row,

@@ -41,6 +41,19 @@ enum status store_user_by_name(struct db *db, const char *username, struct store
     return STATUS_OK;
 }
 
+enum status store_user_by_id(struct db *db, int64_t id, struct store_user *user) {
+    verify(db != 0 && id > 0 && user != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT username, role FROM users WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, id);
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    user->id = id;
+    (void)text_copy(user->username, sizeof user->username, db_text(stmt, 0));
+    verify(role_parse(db_text(stmt, 1), &user->role));
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
 enum status store_session_create(struct db *db, const unsigned char hash[VAULT_TOKEN_HASH_BYTES],
                                  int64_t user_id, int64_t expires_at_s) {
     verify(db != 0 && hash != 0 && user_id > 0);

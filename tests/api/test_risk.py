@@ -1,12 +1,14 @@
 """test_risk.py — the risk engine in a running server, end to end: the default pack on a
 fresh install, review (202, codes and money held, approve delivers, reject releases and
 refunds), block and challenge (403, nothing reserved or charged), every decision explained,
-rule files refused with their errors while the running version stays, lists changed without
-recompiling, posted events, the backtest, the role matrix of the risk routes, feature state
-across a restart, and a model's score in decisions. `tessera check` holds after each."""
+rule files refused with their errors while the running version stays, new features rebuilt
+from the recorded events (also under load), wallet credits and refunds as events, lists
+changed without recompiling, posted events, the backtest, the role matrix of the risk
+routes, feature state across a restart, and a model's score in decisions. `tessera check` holds after each."""
 import json
 import os
 import secrets
+import threading
 
 import harness
 
@@ -144,6 +146,38 @@ def test_reject_releases_codes_and_refunds():
         server.close()
 
 
+def test_wallet_credits_and_refunds_feed_the_engine():
+    """A wallet credit is a payment event and a rejected review a refund event: the rules
+    see both, so an order after a big credit, or after a refund, is decided with them."""
+    server = harness.Server(rules='feature credited_1d = sum of amount in payment by user over 1d\n'
+                                  'feature refunds_30d = count of refund by user over 30d\n'
+                                  'rule hold when type == order and attr.quantity == 2 then review '
+                                  'reason "held"\n'
+                                  'rule after_refund when type == order and refunds_30d >= 1 then '
+                                  'block score 90 reason "refunded before"\n'
+                                  'rule fresh_money when type == order and credited_1d >= ¥1,500 '
+                                  'then challenge reason "big credit today"\n')
+    try:
+        admin = server.admin()
+        shop = Shop(server, admin, codes=4)  # credited ¥1,000: under the line
+        assert shop.order().status == 201
+        r = shop.order(quantity=2)
+        assert r.status == 202, r
+        r2 = admin.post(f"/api/v1/risk/reviews/{r.json()['id']}",
+                        {"decision": "reject", "note": "test"})
+        assert r2.status == 200, r2
+        assert_error(shop.order(), 403, "risk_blocked")  # the refund counted
+        other = Shop(server, admin, codes=2)
+        assert other.order().status == 201
+        r = admin.post("/api/v1/wallet/credits", {"username": other.name, "amount": 50000,
+                                                   "reason": "top-up"})
+        assert r.status == 201, r
+        assert_error(other.order(), 403, "challenge_required")  # ¥1,500 credited today
+        assert_check(server)
+    finally:
+        server.close()
+
+
 def test_block_and_challenge_reserve_and_charge_nothing():
     server = harness.Server(rules=PERMISSIVE)
     try:
@@ -191,6 +225,78 @@ def test_a_bad_rule_file_is_refused_and_the_running_one_stays():
         assert_error(text(admin, "PUT", "/api/v1/risk/rules", b"rule a when true then allow "
                           b"reason \"\xff\""), 422, "invalid_rules")
         assert server.set_rules("")["rules"] == 0  # empty is valid: allow everything
+    finally:
+        server.close()
+
+
+def test_a_new_feature_starts_with_the_past():
+    """A rule file that adds a feature rebuilds its state from the recorded events before it
+    goes live (what the backtest showed is what runs); one that only moves a threshold keeps
+    the live state and replays nothing."""
+    server = harness.Server(rules=PERMISSIVE)
+    try:
+        admin = server.admin()
+        shop = Shop(server, admin, codes=8)
+        assert [shop.order().status for _ in range(3)] == [201, 201, 201]
+        burst = ('feature orders_1h = count of order by user over 1h\n'
+                 'rule burst when type == order and orders_1h >= {} then review score 50 '
+                 'reason "burst"\n')
+        answer = server.set_rules(burst.format(4))
+        assert answer["rebuilt"] is True and answer["replayed"] >= 5, answer  # signup, credit, 3 orders
+        r = shop.order()
+        assert r.status == 202, r  # the fourth of the hour, three of them before the rules
+        decision = admin.get(f"/api/v1/risk/decisions/{r.json()['id']}").json()
+        assert decision["features"]["orders_1h"] == 4, decision
+        answer = server.set_rules(burst.format(6))
+        assert answer["rebuilt"] is False and answer["replayed"] == 0, answer
+        assert shop.order().status == 201  # the fifth: under the new line, the count kept
+        r = shop.order()
+        assert r.status == 202, r
+        decision = admin.get(f"/api/v1/risk/decisions/{r.json()['id']}").json()
+        assert decision["features"]["orders_1h"] == 6, decision
+        assert_check(server)
+    finally:
+        server.close()
+
+
+def test_a_rebuild_under_load_loses_and_doubles_nothing():
+    """Orders keep coming while a rule file with a new feature is rebuilt and swapped in:
+    every order is counted once, those before the snapshot, during the catch-up and after."""
+    server = harness.Server(rules=PERMISSIVE)
+    try:
+        admin = server.admin()
+        shop = Shop(server, admin, codes=400, funds=10000000)
+        placed, errors, stop = [], [], threading.Event()
+
+        def buy():
+            client = server.client(shop.buyer.token)
+            while not stop.is_set() and len(placed) < 300:
+                r = client.post("/api/v1/orders", {"sku": shop.sku, "quantity": 1},
+                                headers={"Idempotency-Key": unique("key")})
+                (placed if r.status == 201 else errors).append(r.status)
+            client.close()
+
+        threads = [threading.Thread(target=buy) for _ in range(4)]
+        for t in threads:
+            t.start()
+        while len(placed) < 20:
+            threading.Event().wait(0.005)
+        answers = []
+        for n in range(3):  # three rebuilds: each filter is a new stream
+            answers.append(server.set_rules(
+                f'feature orders_seen = count of order where amount > {n} by user over 1h\n'
+                f'rule never when type == order and orders_seen > 1000 then block '
+                f'reason "unreachable"\n'))
+        stop.set()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(placed) > 20, errors
+        assert all(a["rebuilt"] for a in answers), answers
+        r = shop.order()
+        assert r.status == 201, r
+        decision = admin.get(f"/api/v1/risk/decisions/{r.json()['id']}").json()
+        assert decision["features"]["orders_seen"] == len(placed) + 1, decision
+        assert_check(server)
     finally:
         server.close()
 
@@ -350,8 +456,11 @@ if __name__ == "__main__":
     harness.main([
         test_default_pack_reviews_an_instant_purchase,
         test_reject_releases_codes_and_refunds,
+        test_wallet_credits_and_refunds_feed_the_engine,
         test_block_and_challenge_reserve_and_charge_nothing,
         test_a_bad_rule_file_is_refused_and_the_running_one_stays,
+        test_a_new_feature_starts_with_the_past,
+        test_a_rebuild_under_load_loses_and_doubles_nothing,
         test_lists_change_without_recompiling,
         test_posted_events_and_the_backtest,
         test_feature_state_survives_a_restart,
