@@ -5,6 +5,7 @@
 #   1 decision latency in process (bench/risk_bench.c): the default pack, without and with
 #     the model, over the labeled data set replayed 8 times (483,024 events)
 #   2 tessera risk replay events/s: hyperfine over 2,000,000 synthetic events (50,000 users)
+#     and the labeled data set ×8, each against the same replay with an empty rule file
 #   3 memory: peak RSS of replaying 1M and 4M events of the same population (flat = the
 #     state holds keys, not events)
 #   4 quality: scripts/train_model.py, time split (the issue's protocol) and a random split
@@ -39,7 +40,11 @@ python3 "$BENCH_DIR/gen_events.py" 1000000 --users 50000 >"$TMP/gen1m.jsonl"
 python3 "$BENCH_DIR/gen_events.py" 4000000 --users 50000 >"$TMP/gen4m.jsonl"
 record "bench/gen_events.py {1000000,2000000,4000000} --users 50000 > gen{1,2,4}m.jsonl"
 
-log "1. decision latency in process"
+log "1. decision latency in process (baseline: an empty rule file)"
+: >"$TMP/empty.rules"
+line=$("$RISK_BENCH" "$TMP/empty.rules" "$TMP/ecom/events.jsonl" "" 8)
+record "$RISK_BENCH empty.rules events.jsonl '' 8"
+LINES+="$line"$'\n'; printf '%s\n' "$line"
 for model in "" "$MODEL"; do
     line=$("$RISK_BENCH" "$RULES" "$TMP/ecom/events.jsonl" "$model" 8)
     record "$RISK_BENCH rules/default.rules events.jsonl '${model:+models/ecom_fraud.json}' 8"
@@ -49,19 +54,31 @@ line=$("$RISK_BENCH" "$RULES" "$TMP/gen2m.jsonl" "" 1)
 record "$RISK_BENCH rules/default.rules gen2m.jsonl '' 1"
 LINES+="$line"$'\n'; printf '%s\n' "$line"
 
-log "2. replay throughput (hyperfine, $HYPERFINE_RUNS runs)"
-REPLAY="$TESSERA_BIN risk replay --rules $RULES --events $TMP/gen2m.jsonl --out /dev/null"
-hyperfine --style basic --runs "$HYPERFINE_RUNS" --warmup 1 --export-json "$TMP/hf.json" "$REPLAY" >"$TMP/hf.txt" 2>&1
-record "hyperfine --runs $HYPERFINE_RUNS --warmup 1 '$REPLAY'"
-read -r MEAN SD MIN < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["stddev"] or 0, r["min"])' "$TMP/hf.json")
-line="BENCH step=risk_replay events=2000000 mean_s=$MEAN stddev_s=$SD min_s=$MIN events_per_s=$(awk -v s="$MEAN" 'BEGIN { printf "%d", 2000000 / s }') best_events_per_s=$(awk -v s="$MIN" 'BEGIN { printf "%d", 2000000 / s }')"
-LINES+="$line"$'\n'; printf '%s\n' "$line"
-REPLAY_ECOM="$TESSERA_BIN risk replay --rules $RULES --events $TMP/ecom8.jsonl --out /dev/null"
-hyperfine --style basic --runs "$HYPERFINE_RUNS" --warmup 1 --export-json "$TMP/hf2.json" "$REPLAY_ECOM" >>"$TMP/hf.txt" 2>&1
-record "hyperfine --runs $HYPERFINE_RUNS --warmup 1 '$REPLAY_ECOM'"
-read -r MEAN2 SD2 MIN2 < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["mean"], r["stddev"] or 0, r["min"])' "$TMP/hf2.json")
-line="BENCH step=risk_replay_ecom events=483024 mean_s=$MEAN2 stddev_s=$SD2 events_per_s=$(awk -v s="$MEAN2" 'BEGIN { printf "%d", 483024 / s }') best_events_per_s=$(awk -v s="$MIN2" 'BEGIN { printf "%d", 483024 / s }')"
-LINES+="$line"$'\n'; printf '%s\n' "$line"
+log "2. replay throughput (hyperfine, $HYPERFINE_RUNS runs; baseline: an empty rule file)"
+# replay_pair NAME FILE EVENTS: the empty file (parse, record, write) and the default pack in one
+# hyperfine run, so the ratio compares like with like on this noisy machine
+replay_pair() {
+    local name=$1 file=$2 events=$3
+    local base="$TESSERA_BIN risk replay --rules $TMP/empty.rules --events $file --out /dev/null"
+    local pack="$TESSERA_BIN risk replay --rules $RULES --events $file --out /dev/null"
+    hyperfine --style basic --runs "$HYPERFINE_RUNS" --warmup 1 --export-json "$TMP/hf-$name.json" \
+        "$base" "$pack" >>"$TMP/hf.txt" 2>&1
+    record "hyperfine --runs $HYPERFINE_RUNS --warmup 1 '$base' '$pack'"
+    local line
+    line=$(python3 - "$TMP/hf-$name.json" "$events" "$name" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["results"]
+events, name = int(sys.argv[2]), sys.argv[3]
+base, pack = runs[0], runs[1]
+print(f"BENCH step={name} events={events} mean_s={pack['mean']:.4f} stddev_s={pack['stddev'] or 0:.4f} "
+      f"events_per_s={events / pack['mean']:.0f} best_events_per_s={events / pack['min']:.0f} "
+      f"baseline_events_per_s={events / base['mean']:.0f} pack_over_baseline={base['mean'] / pack['mean']:.3f}")
+PY
+)
+    LINES+="$line"$'\n'; printf '%s\n' "$line"
+}
+replay_pair risk_replay "$TMP/gen2m.jsonl" 2000000
+replay_pair risk_replay_ecom "$TMP/ecom8.jsonl" 483024
 
 log "3. memory against stream length"
 for n in 1m 4m; do

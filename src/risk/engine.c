@@ -296,6 +296,22 @@ static bool engine_looks_back(const struct risk_feature *feature) {
            feature->kind == RISK_F_PROFILE;
 }
 
+/* Hashes every key the event will touch (decidable events read every stream; others only
+ * write theirs) and prefetches each new key's slots. */
+static void engine_prefetch(struct risk_engine *engine, bool decidable) {
+    const struct risk_program *p = engine->program;
+    const struct risk_event *event = engine->current;
+    for (int s = 0; s < p->stream_count; s++) {
+        const struct risk_stream *stream = &p->streams[s];
+        if (!decidable && (stream->types & (1u << event->type)) == 0) continue;
+        const char *key = engine_ref_text(p, event, stream->key);
+        if (key[0] == 0) continue;
+        int known = engine->hashed_count;
+        uint64_t hash = engine_hash(engine, key);
+        if (engine->hashed_count != known) risk_state_prefetch(engine->state, hash);
+    }
+}
+
 static void engine_features(struct risk_engine *engine, bool looking_back) {
     const struct risk_program *p = engine->program;
     for (int f = 0; f < p->feature_count; f++) {
@@ -443,6 +459,7 @@ void risk_engine_process(struct risk_engine *engine, const struct risk_event *ev
     const struct risk_program *p = engine->program;
     engine->filter_env = (struct risk_vm_env){p, event, 0, 0, engine->program_lists, 0, 0, 0, 0};
     bool decidable = risk_type_decidable(event->type);
+    engine_prefetch(engine, decidable);
     if (decidable) engine_features(engine, true); /* only decisions read features */
     for (int s = 0; s < p->stream_count; s++)
         engine_record(engine, s);

@@ -152,6 +152,15 @@ static uint64_t state_index(const struct risk_state *state, uint64_t key) {
     }
 }
 
+void risk_state_prefetch(const struct risk_state *state, uint64_t key_hash) {
+    uint64_t i = key_hash & STATE_HOME_MASK & state->mask;
+    __builtin_prefetch(&state->keys[i]);
+    const char *slot = (const char *)&state->slots[i];
+    size_t span = (i < state->mask ? 2 : 1) * sizeof(struct risk_slot); /* inside the table */
+    for (size_t line = 0; line < span; line += 64)
+        __builtin_prefetch(slot + line); /* a key's streams sit side by side from there */
+}
+
 struct risk_slot *risk_state_find(struct risk_state *state, uint64_t key) {
     verify(state != 0 && key != 0);
     uint64_t i = state_index(state, key);

@@ -87,6 +87,9 @@ uint64_t risk_state_hash(const struct risk_state *state, const char *text, size_
 uint64_t risk_state_key(uint64_t stream_signature, uint64_t key_hash);
 
 struct risk_slot *risk_state_find(struct risk_state *state, uint64_t key);
+/* Starts loading the home of every slot keyed by key_hash (all streams of one key string
+ * share it) into the cache, so several keys' memory misses overlap instead of queueing. */
+void risk_state_prefetch(const struct risk_state *state, uint64_t key_hash);
 /* The slot for key, created empty of kind when missing (evicting at the bound). */
 struct risk_slot *risk_state_upsert(struct risk_state *state, uint64_t key,
                                     enum risk_slot_kind kind, uint32_t now, bool *created);
