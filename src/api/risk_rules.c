@@ -108,13 +108,20 @@ static enum status rules_put_apply(struct db *db, struct api_job *base) {
     return status;
 }
 
-static void rules_put_finish(struct request *req) {
-    struct rules_job *job = req->work;
+/* Answers a failed job (422 with the compile errors, or the status's error); false when it
+ * succeeded and the caller answers. */
+static bool rules_failed(struct request *req, struct rules_job *job) {
     if (job->base.status == STATUS_INVALID_RULES) {
         rules_refused(req, &job->diags);
     } else if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
-    } else {
+    }
+    return job->base.status != STATUS_OK;
+}
+
+static void rules_put_finish(struct request *req) {
+    struct rules_job *job = req->work;
+    if (!rules_failed(req, job)) {
         verify(buf_printf(&req->response,
                           "{\"version\":%lld,\"rules\":%d,\"features\":%d,\"lists\":%d,"
                           "\"rebuilt\":%s,\"replayed\":%llu}",
@@ -227,11 +234,7 @@ static void rules_test_run(void *context) {
 
 static void rules_test_finish(struct request *req) {
     struct rules_job *job = req->work;
-    if (job->base.status == STATUS_INVALID_RULES) {
-        rules_refused(req, &job->diags);
-    } else if (job->base.status != STATUS_OK) {
-        request_error(req, job->base.status, 0);
-    } else {
+    if (!rules_failed(req, job)) {
         verify(buf_append(&req->response, job->report.data, job->report.len) == STATUS_OK);
         request_json(req, 200);
     }
