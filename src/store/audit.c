@@ -11,17 +11,21 @@ enum status store_audit_append(struct db *db, int64_t actor_id, const char *acti
     verify(db != 0 && action != 0 && object != 0 && detail != 0);
     verify(actor_id >= 0);
     unsigned char prev[VAULT_AUDIT_HASH_BYTES] = {0};
-    int64_t id = 1;
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
-    enum status status = db_step_row(db, stmt);
-    if (status == STATUS_OK) {
-        id = sqlite3_column_int64(stmt, 0) + 1;
-        verify(sqlite3_column_bytes(stmt, 1) == VAULT_AUDIT_HASH_BYTES);
-        memcpy(prev, sqlite3_column_blob(stmt, 1), VAULT_AUDIT_HASH_BYTES);
-        sqlite3_reset(stmt);
-    } else if (status != STATUS_NOT_FOUND) {
-        return status;
+    int64_t id = 0;
+    sqlite3_stmt *stmt = 0;
+    if (!store_cache_audit_head(db, &id, prev)) {
+        stmt = db_prepare(db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+        enum status status = db_step_row(db, stmt);
+        if (status == STATUS_OK) {
+            id = sqlite3_column_int64(stmt, 0);
+            verify(sqlite3_column_bytes(stmt, 1) == VAULT_AUDIT_HASH_BYTES);
+            memcpy(prev, sqlite3_column_blob(stmt, 1), VAULT_AUDIT_HASH_BYTES);
+            sqlite3_reset(stmt);
+        } else if (status != STATUS_NOT_FOUND) {
+            return status;
+        }
     }
+    id++;
     unsigned char hash[VAULT_AUDIT_HASH_BYTES];
     vault_audit_hash(prev, id, now_s, actor_id, action, object, detail, hash);
     stmt = db_prepare(db, "INSERT INTO audit(id, at, actor_id, action, object, detail, "
@@ -34,5 +38,7 @@ enum status store_audit_append(struct db *db, int64_t actor_id, const char *acti
     db_bind_text(stmt, 6, detail);
     sqlite3_bind_blob(stmt, 7, prev, sizeof prev, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 8, hash, sizeof hash, SQLITE_STATIC);
-    return db_step_done(db, stmt);
+    enum status status = db_step_done(db, stmt);
+    if (status == STATUS_OK) store_cache_audit_wrote(db, id, hash);
+    return status;
 }

@@ -1,5 +1,6 @@
 /* cache.c — the writer connection's cache of rows its hot path reads on every order:
- * products by SKU and platform account ids. Both change only through writer commands (a
+ * products by SKU, platform account ids and the audit chain's head. All change only through
+ * writer commands (a
  * product write calls store_cache_forget_product) or through other processes (PRAGMA
  * data_version moves, and store_cache_begin drops everything). A rollback may undo a row
  * the cache learned inside the rolled-back work, so the writer resets the cache after any.
@@ -23,7 +24,9 @@ struct cache_account {
 };
 
 struct store_cache {
-    int64_t data_version;                               /* -1: unknown */
+    int64_t data_version; /* -1: unknown */
+    int64_t audit_id;     /* the chain's head; 0: unknown */
+    unsigned char audit_hash[VAULT_AUDIT_HASH_BYTES];
     struct store_product products[CACHE_PRODUCT_SLOTS]; /* id 0: empty slot */
     struct cache_account accounts[CACHE_ACCOUNT_SLOTS];
 };
@@ -45,6 +48,7 @@ void store_cache_reset(struct db *db) {
     if (db->cache == 0) return;
     memset(db->cache->products, 0, sizeof db->cache->products);
     memset(db->cache->accounts, 0, sizeof db->cache->accounts);
+    db->cache->audit_id = 0;
 }
 
 enum status store_cache_begin(struct db *db) {
@@ -117,4 +121,21 @@ enum status store_platform_account(struct db *db, enum ledger_kind kind, const c
         free_slot->id = *id_out;
     }
     return STATUS_OK;
+}
+
+bool store_cache_audit_head(struct db *db, int64_t *id,
+                            unsigned char hash[VAULT_AUDIT_HASH_BYTES]) {
+    verify(db != 0 && id != 0 && hash != 0);
+    if (db->cache == 0 || db->cache->audit_id == 0) return false;
+    *id = db->cache->audit_id;
+    memcpy(hash, db->cache->audit_hash, VAULT_AUDIT_HASH_BYTES);
+    return true;
+}
+
+void store_cache_audit_wrote(struct db *db, int64_t id,
+                             const unsigned char hash[VAULT_AUDIT_HASH_BYTES]) {
+    verify(db != 0 && id > 0 && hash != 0);
+    if (db->cache == 0) return;
+    db->cache->audit_id = id;
+    memcpy(db->cache->audit_hash, hash, VAULT_AUDIT_HASH_BYTES);
 }

@@ -122,6 +122,11 @@ void store_cache_attach(struct db *db);
 void store_cache_detach(struct db *db);
 must_check enum status store_cache_begin(struct db *db);
 void store_cache_reset(struct db *db);
+/* The audit chain's head (its last id and hash) as this connection last wrote it: false
+ * when unknown (then read it); store_cache_audit_wrote after each append. */
+bool store_cache_audit_head(struct db *db, int64_t *id, unsigned char hash[VAULT_AUDIT_HASH_BYTES]);
+void store_cache_audit_wrote(struct db *db, int64_t id,
+                             const unsigned char hash[VAULT_AUDIT_HASH_BYTES]);
 /* Drops a product from the cache: call on every write to that product's row. */
 void store_cache_forget_product(struct db *db, const char *sku);
 
