@@ -5,7 +5,7 @@
 
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev \
-	libcurl4-openssl-dev libxgboost-dev python3 curl sqlite3
+	libcurl4-openssl-dev libssl-dev libxgboost-dev python3 python3-cryptography curl sqlite3
 BENCH_PACKAGES := wrk hyperfine nghttp2-client nginx-light time
 
 DB ?= var/tessera.db

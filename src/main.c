@@ -1,4 +1,4 @@
-/* main.c — command dispatch for the one binary: tessera init | serve | import | check | risk.
+/* main.c — command dispatch for the one binary: tessera init | serve | import | check | risk | pay.
  * Owns argument parsing only; each command lives in src/cli/. */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +20,9 @@ static void usage(FILE *out) {
         "  risk replay --rules RULES [--model MODEL] --events FILE|- [--out FILE]\n"
         "              [--features-out FILE] [--memory-mb N]\n"
         "                                        decisions for a JSONL file of events\n"
+        "  pay verify --provider wechatpay|alipay|epay|stripe --config FILE --body FILE\n"
+        "             [--headers FILE] [--now UNIX_SECONDS]\n"
+        "                                        check a captured payment notice\n"
         "  help                                  this text\n"
         "  --version                             print the version\n",
         out);
@@ -49,6 +52,7 @@ int main(int argc, char **argv) {
     if (strcmp(command, "import") == 0) return cli_import(argc - 1, argv + 1);
     if (strcmp(command, "check") == 0) return cli_check(argc - 1, argv + 1);
     if (strcmp(command, "risk") == 0) return cli_risk(argc - 1, argv + 1);
+    if (strcmp(command, "pay") == 0) return cli_pay(argc - 1, argv + 1);
     fprintf(stderr, "tessera: unknown command '%s'\n\n", command);
     usage(stderr);
     return 2;

@@ -79,6 +79,17 @@
 #define LIMIT_RISK_MODEL_NODES 4000000 /* tree nodes in a loaded model */
 #define LIMIT_RISK_MODEL_BYTES (256 * 1024 * 1024)
 
+/* Payment notices (src/pay/) */
+#define LIMIT_PAY_NOTICE_BYTES (64 * 1024) /* a notice's raw body (or GET query string) */
+#define LIMIT_PAY_FIELDS 64                /* k=v pairs in a form or query notice */
+#define LIMIT_PAY_VALUE_BYTES 1024         /* one decoded form value */
+#define LIMIT_PAY_REF_BYTES 64             /* order refs, transaction, merchant, event ids */
+#define LIMIT_PAY_HEADER_BYTES 4096        /* one header value of a notice */
+#define LIMIT_PAY_CERTS 8                  /* WeChat Pay platform certificates in a config */
+#define LIMIT_PAY_CONFIG_BYTES (256 * 1024)
+#define LIMIT_PAY_PEM_BYTES (64 * 1024)
+#define LIMIT_PAY_TOLERANCE_S 300 /* a signed timestamp this far from now is refused */
+
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14
 
@@ -94,6 +105,7 @@ _Static_assert(LIMIT_TOKEN_BYTES >= 16, "tokens need at least 128 bits");
 _Static_assert(LIMIT_RISK_RING >= 4 && LIMIT_RISK_RING <= 255, "ring entries fit a byte");
 _Static_assert(LIMIT_RISK_TEXT_BYTES < LIMIT_RISK_EVENT_BYTES, "a field must fit an event");
 _Static_assert(LIMIT_RISK_CYCLE_HOPS >= 2 && LIMIT_RISK_CYCLE_HOPS <= 6, "cycle search depth");
+_Static_assert(LIMIT_PAY_VALUE_BYTES < LIMIT_PAY_NOTICE_BYTES, "a value must fit a notice");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
 

@@ -52,6 +52,7 @@ static const struct status_info status_table[STATUS_COUNT] = {
     [STATUS_INVALID_RULES] = {422, "invalid_rules", "the rule file does not compile"},
     [STATUS_UNKNOWN_LIST] = {404, "unknown_list", "the active rules declare no such list"},
     [STATUS_UNKNOWN_DECISION] = {404, "unknown_decision", "no decision is recorded for this"},
+    [STATUS_INVALID_NOTICE] = {400, "invalid_notice", "the payment notice failed verification"},
     [STATUS_BUSY] = {503, "busy", "the server is busy or shutting down; retry"},
     [STATUS_IO] = {500, "io_error", "input/output error"},
     [STATUS_DB] = {500, "database_error", "database error"},

@@ -40,6 +40,7 @@ enum status {
     STATUS_INVALID_RULES,        /* 422 a rule file that does not compile */
     STATUS_UNKNOWN_LIST,         /* 404 a list the active rules do not declare */
     STATUS_UNKNOWN_DECISION,     /* 404 */
+    STATUS_INVALID_NOTICE,       /* 400 a payment notice that fails verification */
     STATUS_BUSY,                 /* 503 writer queue full or shutting down */
     STATUS_IO,                   /* 500 file or socket error */
     STATUS_DB,                   /* 500 database error */

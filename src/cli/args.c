@@ -1,4 +1,4 @@
-/* args.c — the small option parser every subcommand uses, and the progress bar. */
+/* args.c — the small option parser every subcommand uses, the progress bar, file reading. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,4 +53,27 @@ void cli_progress(long long done, long long total, const char *note) {
         bar[i] = i < filled ? '#' : '.';
     bar[width] = 0;
     fprintf(stderr, "\r[%s] %3lld%% %s", bar, done * 100 / total, note ? note : "");
+}
+
+bool cli_read_file(const char *command, const char *path, size_t limit, struct buf *out) {
+    verify(command != 0 && path != 0 && out != 0);
+    FILE *file = fopen(path, "rb");
+    if (file == 0) {
+        fprintf(stderr, "tessera %s: cannot open %s\n", command, path);
+        return false;
+    }
+    buf_init(out, limit);
+    char chunk[65536];
+    size_t n = 0;
+    enum status status = STATUS_OK;
+    while (status == STATUS_OK && (n = fread(chunk, 1, sizeof chunk, file)) > 0)
+        status = buf_append(out, chunk, n);
+    bool failed = ferror(file) != 0;
+    fclose(file);
+    if (status != STATUS_OK || failed) {
+        fprintf(stderr, "tessera %s: cannot read %s (at most %zu bytes)\n", command, path, limit);
+        buf_free(out);
+        return false;
+    }
+    return true;
 }

@@ -4,12 +4,16 @@
 #define TESSERA_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "base/mem.h"
 
 int cli_init(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_risk(int argc, char **argv);
+int cli_pay(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: --name VALUE and --flag; one positional. */
 struct cli_option {
@@ -24,6 +28,9 @@ bool cli_parse(int argc, char **argv, struct cli_option *options, int count,
                const char **positional);
 /* A progress bar on stderr (for terminals): done of total bytes, and an optional note. */
 void cli_progress(long long done, long long total, const char *note);
+/* The whole of a file of at most limit bytes into out (initialised here); false after
+ * saying why on stderr ("tessera COMMAND: …"). */
+bool cli_read_file(const char *command, const char *path, size_t limit, struct buf *out);
 /* "PATH.key" for the database at PATH, into out. */
 bool cli_key_path(const char *db_path, char *out, size_t out_size);
 

@@ -20,35 +20,12 @@
 
 #define RISK_OUT_BUFFER (1 << 20)
 
-/* The whole of a small file (rules) into out; false (after saying why) on failure. */
-static bool risk_read_file(const char *path, size_t limit, struct buf *out) {
-    FILE *file = fopen(path, "rb");
-    if (file == 0) {
-        fprintf(stderr, "tessera risk: cannot open %s\n", path);
-        return false;
-    }
-    buf_init(out, limit);
-    char chunk[65536];
-    size_t n = 0;
-    enum status status = STATUS_OK;
-    while (status == STATUS_OK && (n = fread(chunk, 1, sizeof chunk, file)) > 0)
-        status = buf_append(out, chunk, n);
-    bool failed = ferror(file) != 0;
-    fclose(file);
-    if (status != STATUS_OK || failed) {
-        fprintf(stderr, "tessera risk: cannot read %s (at most %zu bytes)\n", path, limit);
-        buf_free(out);
-        return false;
-    }
-    return true;
-}
-
 /* Compiles the rule file (and attaches the model) into a new engine. */
 static bool risk_load(const char *rules_path, const char *model_path, size_t memory_mb,
                       struct risk_engine **out, struct risk_model **model_out) {
     *model_out = 0;
     struct buf source;
-    if (!risk_read_file(rules_path, LIMIT_RISK_RULE_FILE_BYTES, &source)) return false;
+    if (!cli_read_file("risk", rules_path, LIMIT_RISK_RULE_FILE_BYTES, &source)) return false;
     struct risk_program *program = 0;
     struct risk_diags diags;
     enum status status = risk_compile(source.data ? source.data : "", source.len, &program, &diags);

@@ -1,0 +1,56 @@
+/* config.h — the merchant configuration (`tessera serve --pay-config FILE`, `tessera pay
+ * verify --config FILE`): a JSON object with one member per provider, documented in
+ * docs/PAYMENTS.md. PEM paths are relative to the file. Keys are loaded once; secrets are
+ * wiped when the configuration is freed and never printed. */
+#ifndef TESSERA_PAY_CONFIG_H
+#define TESSERA_PAY_CONFIG_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+
+#include "base/limits.h"
+#include "base/status.h"
+
+#define PAY_SECRET_BYTES 128 /* EPay keys, Stripe webhook secrets */
+#define PAY_APIV3_KEY_BYTES 32
+
+/* A public key and the id a notice names it by (a certificate's serial number in upper-case
+ * hex, or WeChat Pay's platform public key id). */
+struct pay_key {
+    char id[LIMIT_PAY_REF_BYTES + 1];
+    EVP_PKEY *key;
+};
+
+struct pay_config {
+    struct {
+        bool on;
+        char mchid[LIMIT_PAY_REF_BYTES + 1];
+        bool has_apiv3_key;
+        unsigned char apiv3_key[PAY_APIV3_KEY_BYTES];
+        struct pay_key keys[LIMIT_PAY_CERTS + 1]; /* certificates, then the public key */
+        int key_count;
+    } wechatpay;
+    struct {
+        bool on;
+        char app_id[LIMIT_PAY_REF_BYTES + 1];
+        char seller_id[LIMIT_PAY_REF_BYTES + 1]; /* "" when not configured */
+        EVP_PKEY *public_key;
+    } alipay;
+    struct {
+        bool on;
+        char pid[LIMIT_PAY_REF_BYTES + 1];
+        char key[PAY_SECRET_BYTES + 1];
+    } epay;
+    struct {
+        bool on;
+        char webhook_secret[PAY_SECRET_BYTES + 1];
+    } stripe;
+};
+
+/* Loads path. On failure message says what is wrong (the file, the member, never a secret's
+ * value) and *out is NULL. */
+must_check enum status pay_config_load(const char *path, struct pay_config **out, char *message,
+                                       size_t size);
+void pay_config_free(struct pay_config *config);
+
+#endif
