@@ -12,7 +12,7 @@ DB ?= var/tessera.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= 2
 
-.PHONY: run test build deps bench-deps bench fuzz clean
+.PHONY: run test build deps sdk-deps bench-deps bench fuzz clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -22,6 +22,15 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The gateways' official SDKs (tests/sdk/, pinned by package-lock.json) are the oracle of
+# tests/api/test_pay_sdk.py: Node from Debian when it is missing, the SDKs from npm.
+sdk-deps: tests/sdk/node_modules/.package-lock.json
+
+tests/sdk/node_modules/.package-lock.json: tests/sdk/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
@@ -44,7 +53,7 @@ fuzz: deps
 	CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTESSERA_FUZZ=ON
 	cmake --build build/fuzz -j $(JOBS)
 
-test: deps build/asan/build.ninja
+test: deps sdk-deps build/asan/build.ninja
 	cmake --build build/asan -j $(JOBS)
 	@if command -v clang >/dev/null; then $(MAKE) --no-print-directory fuzz; fi
 	cd build/asan && ctest --output-on-failure -j $(JOBS)

@@ -1,6 +1,7 @@
 /* alipay.c — Alipay asynchronous notices (RSA2): a form POST whose sorted fields, without
  * sign and sign_type (and empty values), are signed SHA256withRSA with Alipay's key; some
- * notice types keep sign_type in the signed string, so that is tried second (PROTOCOLS.md).
+ * notice types keep sign_type in the signed string, so that is tried second (PROTOCOLS.md);
+ * a notice with an empty value is also tried with it kept, as Alipay's Node SDK signs.
  * app_id (and seller_id, when configured) must be ours. */
 #include <string.h>
 
@@ -10,10 +11,10 @@
 #include "pay/providers.h"
 
 static bool alipay_signed(const struct pay_config *config, const struct pay_form *form,
-                          const struct buf *signature, const char *const *skip) {
+                          const struct buf *signature, const char *const *skip, bool keep_empty) {
     struct buf text;
     buf_init(&text, LIMIT_PAY_NOTICE_BYTES + 1);
-    bool ok = pay_form_sign_string(form, skip, &text) == STATUS_OK &&
+    bool ok = pay_form_sign_string(form, skip, keep_empty, &text) == STATUS_OK &&
               pay_rsa_sha256_verify(config->alipay.public_key, text.data ? text.data : "", text.len,
                                     (const unsigned char *)signature->data, signature->len);
     buf_free(&text);
@@ -67,10 +68,14 @@ enum status pay_alipay_verify(const struct pay_config *config, const struct pay_
     } else {
         static const char *const without[] = {"sign", "sign_type", 0};
         static const char *const with[] = {"sign", 0};
-        if (!alipay_signed(config, &form, &signature, without) &&
-            !(sign_type != 0 && alipay_signed(config, &form, &signature, with))) {
-            status = pay_refuse(reason, reason_size, "the signature does not verify");
+        /* Alipay's Java SDK leaves empty values out of the string, its Node SDK keeps
+         * them; both are tried when the notice has one */
+        bool empties = pay_form_has_empty(&form), ok = false;
+        for (int keep = 0; !ok && keep <= (int)empties; keep++) {
+            ok = alipay_signed(config, &form, &signature, without, keep) ||
+                 (sign_type != 0 && alipay_signed(config, &form, &signature, with, keep));
         }
+        if (!ok) status = pay_refuse(reason, reason_size, "the signature does not verify");
     }
     buf_free(&signature);
     if (status == STATUS_OK) status = alipay_fields(config, &form, out, reason, reason_size);

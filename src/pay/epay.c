@@ -60,7 +60,7 @@ enum status pay_epay_verify(const struct pay_config *config, const struct pay_re
     struct buf text;
     buf_init(&text, LIMIT_PAY_NOTICE_BYTES + PAY_SECRET_BYTES + 1);
     static const char *const skip[] = {"sign", "sign_type", 0};
-    if (status == STATUS_OK) status = pay_form_sign_string(&form, skip, &text);
+    if (status == STATUS_OK) status = pay_form_sign_string(&form, skip, false, &text);
     if (status == STATUS_OK) status = buf_append(&text, config->epay.key, strlen(config->epay.key));
     if (status == STATUS_OK) {
         char expected[33];

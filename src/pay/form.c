@@ -117,14 +117,22 @@ static int form_by_key(const void *a, const void *b) {
     return strcmp(x->key, y->key);
 }
 
+bool pay_form_has_empty(const struct pay_form *form) {
+    verify(form != 0);
+    for (int i = 0; i < form->count; i++) {
+        if (form->fields[i].value[0] == 0) return true;
+    }
+    return false;
+}
+
 enum status pay_form_sign_string(const struct pay_form *form, const char *const *skip,
-                                 struct buf *out) {
+                                 bool keep_empty, struct buf *out) {
     verify(form != 0 && out != 0);
     const struct pay_field *sorted[LIMIT_PAY_FIELDS];
     int count = 0;
     for (int i = 0; i < form->count; i++) {
         const struct pay_field *field = &form->fields[i];
-        bool skipped = field->value[0] == 0;
+        bool skipped = !keep_empty && field->value[0] == 0;
         for (int k = 0; skip != 0 && skip[k] != 0 && !skipped; k++)
             skipped = strcmp(field->key, skip[k]) == 0;
         if (!skipped) sorted[count++] = field;

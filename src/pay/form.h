@@ -30,9 +30,11 @@ void pay_form_free(struct pay_form *form);
 /* The decoded value of key, or NULL. */
 const char *pay_form_get(const struct pay_form *form, const char *key);
 
-/* Appends every field but those named in skip (a NULL-terminated list) and those with an
- * empty value, sorted by key in byte order, as k=v joined by '&'. */
+/* Appends every field but those named in skip (a NULL-terminated list) and, unless
+ * keep_empty, those with an empty value, sorted by key in byte order, as k=v joined by '&'. */
 must_check enum status pay_form_sign_string(const struct pay_form *form, const char *const *skip,
-                                            struct buf *out);
+                                            bool keep_empty, struct buf *out);
+/* Whether any field has an empty value. */
+bool pay_form_has_empty(const struct pay_form *form);
 
 #endif

@@ -135,6 +135,14 @@ class Merchant:
         fields["sign"] = _sign(key or self.alipay_key, content.encode())
         return urllib.parse.urlencode(fields).encode()
 
+    def alipay_private_pem(self):
+        return self.alipay_key.private_bytes(serialization.Encoding.PEM,
+                                             serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()).decode()
+
+    def alipay_public_pem(self):
+        return _public_pem(self.alipay_key).decode()
+
     # ---- EPay ------------------------------------------------------------------------------
     def epay_fields(self, out_trade_no="T1001", money="1.00", pid=EPAY_PID, status="TRADE_SUCCESS"):
         return {"pid": pid, "trade_no": "2026120110000001", "out_trade_no": out_trade_no,

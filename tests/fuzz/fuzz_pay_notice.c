@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             struct buf out;
             buf_init(&out, LIMIT_PAY_NOTICE_BYTES * 2);
             static const char *const skip[] = {"sign", 0};
-            verify(pay_form_sign_string(&form, skip, &out) == STATUS_OK);
+            verify(pay_form_sign_string(&form, skip, len > 0 && (copy[0] & 1), &out) == STATUS_OK);
             for (int i = 0; i < form.count; i++)
                 verify(pay_form_get(&form, form.fields[i].key) != 0);
             buf_free(&out);

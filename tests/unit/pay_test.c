@@ -85,8 +85,12 @@ static void the_signed_string(void **state) {
     struct buf out;
     buf_init(&out, 1024);
     static const char *const skip[] = {"sign", "sign_type", 0};
-    assert_int_equal(pay_form_sign_string(&form, skip, &out), STATUS_OK);
+    assert_int_equal(pay_form_sign_string(&form, skip, false, &out), STATUS_OK);
     assert_string_equal(out.data, "a=1&b=2&c=x&y"); /* sorted, decoded, empty values left out */
+    out.len = 0;
+    assert_int_equal(pay_form_sign_string(&form, skip, true, &out), STATUS_OK);
+    assert_string_equal(out.data, "a=1&b=2&c=x&y&empty="); /* kept when asked */
+    assert_true(pay_form_has_empty(&form));
     buf_free(&out);
     pay_form_free(&form);
 }
