@@ -41,12 +41,14 @@ enum status {
     STATUS_UNKNOWN_LIST,         /* 404 a list the active rules do not declare */
     STATUS_UNKNOWN_DECISION,     /* 404 */
     STATUS_INVALID_NOTICE,       /* 400 a payment notice that fails verification */
-    STATUS_BUSY,                 /* 503 writer queue full or shutting down */
-    STATUS_IO,                   /* 500 file or socket error */
-    STATUS_DB,                   /* 500 database error */
-    STATUS_CRYPTO,               /* 500 crypto failure (key, seal) */
-    STATUS_TAMPERED,             /* 500 sealed data failed authentication */
-    STATUS_NOMEM,                /* 500 */
+    STATUS_PAYMENT_MISMATCH, /* 409 a verified notice whose amount or currency is not the order's */
+    STATUS_UNKNOWN_PROVIDER, /* 404 a payment provider Tessera does not have or is not set up */
+    STATUS_BUSY,             /* 503 writer queue full or shutting down */
+    STATUS_IO,               /* 500 file or socket error */
+    STATUS_DB,               /* 500 database error */
+    STATUS_CRYPTO,           /* 500 crypto failure (key, seal) */
+    STATUS_TAMPERED,         /* 500 sealed data failed authentication */
+    STATUS_NOMEM,            /* 500 */
     STATUS_COUNT
 };
 

@@ -351,13 +351,19 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
     atomic_fetch_sub(&server->inflight, 1);
 }
 
-/* The writer's idle-time maintenance: retire codes whose expiry passed. */
+/* The writer's idle-time maintenance: retire codes whose expiry passed, and give the codes
+ * of unpaid gateway orders whose time ran out back to stock. */
 static enum status server_tick(struct db *db, struct writer_cmd *cmd) {
     (void)cmd;
     int64_t expired = 0;
     enum status status = store_codes_expire(db, clock_now_s(), LIMIT_EXPIRE_PER_TICK, &expired);
     if (status == STATUS_OK && expired > 0)
         log_info("store: retired %lld expired codes", (long long)expired);
+    int64_t unpaid = 0;
+    if (status == STATUS_OK)
+        status = store_orders_expire(db, clock_now_s(), LIMIT_EXPIRE_PER_TICK, &unpaid);
+    if (status == STATUS_OK && unpaid > 0)
+        log_info("store: %lld unpaid orders expired, their codes back in stock", (long long)unpaid);
     return status;
 }
 

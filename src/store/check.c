@@ -18,19 +18,23 @@ static const struct check_rule check_rules[] = {
      " + (SELECT count(*) FROM codes WHERE (state = 1) != (order_id IS NOT NULL))"
      " + (SELECT count(*) FROM codes c LEFT JOIN orders o ON o.id = c.order_id"
      "    WHERE c.order_id IS NOT NULL AND (o.id IS NULL OR o.product_id != c.product_id))"},
-    /* delivered and held (review) orders hold exactly their quantity; others none */
+    /* delivered, held (review) and unpaid (pending_payment) orders hold exactly their
+     * quantity; others none */
     {"orders_hold_exactly_their_codes",
      "SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n FROM codes"
      " WHERE order_id IS NOT NULL GROUP BY order_id) c ON c.order_id = o.id"
      " WHERE CASE WHEN o.status = 'delivered' OR o.status = 'review'"
+     "   OR o.status = 'pending_payment'"
      "   THEN coalesce(c.n, 0) != o.quantity ELSE coalesce(c.n, 0) != 0 END"},
-    /* money taken from the buyer (order: delivered; order_hold: held) is the amount for
-     * delivered and held orders, and was given back whole (review_reject) for cancelled ones */
+    /* money taken (from the wallet — order, order_hold — or through a gateway — payment,
+     * payment_hold) is the amount for delivered and held orders, and was given back whole
+     * (review_reject) for cancelled ones; unpaid and expired orders took nothing */
     {"paid_orders_delivered",
      "SELECT count(*) FROM orders o LEFT JOIN (SELECT t.order_id,"
-     "   sum(CASE WHEN t.kind = 'order' OR t.kind = 'order_hold' THEN p.amount ELSE 0 END) paid,"
+     "   sum(CASE WHEN t.kind = 'order' OR t.kind = 'order_hold' OR t.kind = 'payment'"
+     "     OR t.kind = 'payment_hold' THEN p.amount ELSE 0 END) paid,"
      "   sum(CASE WHEN t.kind = 'review_reject' THEN p.amount ELSE 0 END) returned,"
-     "   sum(CASE WHEN t.kind = 'order' THEN 1 ELSE 0 END) direct"
+     "   sum(CASE WHEN t.kind = 'order' OR t.kind = 'payment' THEN 1 ELSE 0 END) direct"
      " FROM transfers t JOIN postings p ON p.transfer_id = t.id"
      " WHERE t.order_id IS NOT NULL AND p.amount > 0 GROUP BY t.order_id) x ON x.order_id = o.id"
      " WHERE CASE o.status"
@@ -50,6 +54,16 @@ static const struct check_rule check_rules[] = {
      "SELECT count(*) FROM risk_events e LEFT JOIN orders o ON o.id = e.order_id"
      " WHERE (e.order_id IS NOT NULL AND (o.id IS NULL OR e.action IS NULL))"
      "    OR (e.action IS NOT NULL AND (e.rules IS NULL OR e.features IS NULL))"},
+    /* a gateway order that was paid has exactly one applied payment of its amount and
+     * currency; no other order has one */
+    {"payments_match_orders",
+     "SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n, sum(amount) s,"
+     "   min(currency) c FROM payments WHERE outcome = 'applied' GROUP BY order_id) p"
+     "   ON p.order_id = o.id"
+     " WHERE CASE WHEN o.payment = 'gateway' AND o.status != 'pending_payment'"
+     "   AND o.status != 'expired'"
+     "   THEN coalesce(p.n, 0) != 1 OR p.s != o.amount OR p.c != o.currency"
+     "   ELSE coalesce(p.n, 0) != 0 END"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"

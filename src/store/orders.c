@@ -13,7 +13,7 @@
 
 #define ORDER_COLUMNS                                                                              \
     "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, "     \
-    "amount, payment, status, created_at"
+    "amount, payment, status, created_at, coalesce(provider, ''), coalesce(expires_at, 0), hold"
 
 static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     order->id = sqlite3_column_int64(stmt, 0);
@@ -29,6 +29,9 @@ static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     (void)text_copy(order->payment, sizeof order->payment, db_text(stmt, 10));
     (void)text_copy(order->status, sizeof order->status, db_text(stmt, 11));
     order->created_at = sqlite3_column_int64(stmt, 12);
+    (void)text_copy(order->provider, sizeof order->provider, db_text(stmt, 13));
+    order->expires_at = sqlite3_column_int64(stmt, 14);
+    order->hold = sqlite3_column_int(stmt, 15) != 0;
 }
 
 void store_order_result_free(struct store_order_result *result) {
@@ -160,11 +163,14 @@ static enum status store_order_pick(struct db *db, const struct store_product *p
 
 static enum status store_order_insert(struct db *db, const struct store_product *product,
                                       const struct store_order_request *request, int64_t amount,
-                                      const char *order_status, struct store_order *order) {
+                                      const char *order_status, bool hold,
+                                      struct store_order *order) {
+    bool gateway = request->provider != 0;
+    int64_t expires_at = gateway ? request->now_s + request->pay_timeout_s : 0;
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
-            "currency, liquidity, quantity, amount, payment, status, created_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,'wallet',?,?)");
+            "currency, liquidity, quantity, amount, payment, status, created_at, provider, "
+            "expires_at, hold) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     sqlite3_bind_int64(stmt, 2, product->id);
     db_bind_text(stmt, 3, product->sku);
@@ -175,8 +181,14 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     db_bind_text(stmt, 8, product->liquidity);
     sqlite3_bind_int64(stmt, 9, request->quantity);
     sqlite3_bind_int64(stmt, 10, amount);
-    db_bind_text(stmt, 11, order_status);
-    sqlite3_bind_int64(stmt, 12, request->now_s);
+    db_bind_text(stmt, 11, gateway ? "gateway" : "wallet");
+    db_bind_text(stmt, 12, order_status);
+    sqlite3_bind_int64(stmt, 13, request->now_s);
+    if (gateway) {
+        db_bind_text(stmt, 14, request->provider);
+        sqlite3_bind_int64(stmt, 15, expires_at);
+    }
+    sqlite3_bind_int(stmt, 16, hold ? 1 : 0);
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);
@@ -190,9 +202,12 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     (void)text_copy(order->liquidity, sizeof order->liquidity, product->liquidity);
     order->quantity = request->quantity;
     order->amount = amount;
-    snprintf(order->payment, sizeof order->payment, "wallet");
+    (void)text_copy(order->payment, sizeof order->payment, gateway ? "gateway" : "wallet");
     (void)text_copy(order->status, sizeof order->status, order_status);
     order->created_at = request->now_s;
+    if (gateway) (void)text_copy(order->provider, sizeof order->provider, request->provider);
+    order->expires_at = expires_at;
+    order->hold = hold;
     return STATUS_OK;
 }
 
@@ -275,7 +290,8 @@ enum status store_order_prepare(struct db *db, const struct store_order_request 
     if (status != STATUS_OK) return status;
     /* Every check comes before the first write (see writer.h). */
     status = store_order_pick(db, &plan->product, request, result);
-    if (status == STATUS_OK) {
+    plan->wallet_id = 0;
+    if (status == STATUS_OK && request->provider == 0) {
         status =
             store_order_wallet(db, request, plan->product.currency, plan->amount, &plan->wallet_id);
     }
@@ -289,19 +305,22 @@ enum status store_order_commit(struct db *db, const struct store_order_request *
                                struct store_order_result *result) {
     verify(db != 0 && request != 0 && plan != 0 && result != 0 && !result->replayed);
     verify(result->code_count == request->quantity);
-    bool hold = outcome == STORE_ORDER_REVIEW;
-    enum status status = store_order_insert(db, &plan->product, request, plan->amount,
-                                            hold ? "review" : "delivered", &result->order);
+    bool hold = outcome == STORE_ORDER_REVIEW, gateway = request->provider != 0;
+    verify(!gateway || request->pay_timeout_s > 0);
+    const char *order_status = gateway ? "pending_payment" : hold ? "review" : "delivered";
+    enum status status = store_order_insert(db, &plan->product, request, plan->amount, order_status,
+                                            gateway && hold, &result->order);
     if (status == STATUS_OK) status = store_order_take_codes(db, &plan->product, result);
-    if (status == STATUS_OK) {
+    if (status == STATUS_OK && !gateway) {
         status = store_order_pay(db, request, &result->order, plan->wallet_id, hold);
     }
     if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
     if (status == STATUS_OK) {
-        status = store_audit_reveal(db, &result->order, request->buyer_id,
-                                    hold ? "order.hold" : "order.deliver", request->now_s);
+        const char *action = gateway ? "order.pending" : hold ? "order.hold" : "order.deliver";
+        status = store_audit_reveal(db, &result->order, request->buyer_id, action, request->now_s);
     }
-    if (status != STATUS_OK || hold) store_order_result_free(result); /* held: nothing shown */
+    /* nothing is shown of an order that is not delivered */
+    if (status != STATUS_OK || hold || gateway) store_order_result_free(result);
     return status;
 }
 

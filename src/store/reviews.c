@@ -1,7 +1,8 @@
 /* reviews.c — orders the risk engine held for a person. An order in review holds its codes
  * (reserved to it, never shown) and its money (in escrow). Approving delivers it (escrow →
- * revenue); rejecting releases the codes back to stock and returns the money (escrow →
- * wallet) and cancels the order. Either is audited and labels the order's risk event. */
+ * revenue); rejecting releases the codes back to stock and returns the money where it came
+ * from (escrow → wallet, or → the gateway's clearing account with a refund due) and
+ * cancels the order. Either is audited and labels the order's risk event. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,14 +10,27 @@
 #include "base/text.h"
 #include "store/store.h"
 
+/* Approve: escrow → revenue. Reject: the money goes back where it came from — a wallet
+ * order's to the wallet; a gateway order's to the provider's clearing account, and its
+ * payment is marked refund due (the provider refunds the buyer's instrument). */
 static enum status review_move(struct db *db, const struct store_order *order, bool approve,
                                int64_t actor_id, const char *note, int64_t now_s) {
     int64_t escrow = 0, to = 0;
-    enum ledger_kind to_kind = approve ? LEDGER_PLATFORM_REVENUE : LEDGER_BUYER_WALLET;
+    bool gateway = strcmp(order->payment, "gateway") == 0;
+    enum ledger_kind to_kind = approve   ? LEDGER_PLATFORM_REVENUE
+                               : gateway ? LEDGER_GATEWAY_CLEARING
+                                         : LEDGER_BUYER_WALLET;
     enum status status = store_platform_account(db, LEDGER_ESCROW, order->currency, &escrow);
     if (status != STATUS_OK) return status;
-    status = approve ? store_platform_account(db, to_kind, order->currency, &to)
-                     : store_account_id(db, to_kind, order->buyer_id, order->currency, true, &to);
+    status = approve || gateway
+                 ? store_platform_account(db, to_kind, order->currency, &to)
+                 : store_account_id(db, to_kind, order->buyer_id, order->currency, true, &to);
+    if (status == STATUS_OK && !approve && gateway) {
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE payments SET refund_due = 1 WHERE order_id = "
+                                            "? AND outcome = 'applied'");
+        sqlite3_bind_int64(stmt, 1, order->id);
+        status = db_step_done(db, stmt);
+    }
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, approve ? "review_approve" : "review_reject");

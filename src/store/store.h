@@ -164,6 +164,9 @@ struct store_order {
     char payment[16];
     char status[20];
     int64_t created_at;
+    char provider[16];  /* a gateway order's provider, "" otherwise */
+    int64_t expires_at; /* a pending order's deadline, 0 otherwise */
+    bool hold;          /* paid, it waits for a person (the risk engine said review) */
 };
 
 struct store_sealed_code {
@@ -179,6 +182,8 @@ struct store_order_request {
     const char *idempotency_key;
     unsigned char request_hash[STORE_REQUEST_HASH_BYTES];
     int64_t now_s;
+    const char *provider;  /* NULL: paid from the wallet; else a gateway ("sandbox", …) */
+    int64_t pay_timeout_s; /* gateway orders: how long the codes wait for the payment */
 };
 
 struct store_order_result {
@@ -197,9 +202,11 @@ must_check enum status store_order_place(struct db *db, const struct store_order
 
 /* The same in two steps, for a risk decision between them. prepare checks everything and
  * writes nothing: a replay of the key (result->replayed, answered from the first order), or
- * the product, amount, wallet and the picked codes (in result). commit writes the order:
- * delivered (wallet → revenue, codes revealed), or held for review (wallet → escrow, codes
- * reserved to the order, none shown: result holds no codes). */
+ * the product, amount, wallet (wallet orders) and the picked codes (in result). commit
+ * writes the order: delivered (wallet → revenue, codes revealed), or held for review
+ * (wallet → escrow, codes reserved to the order, none shown: result holds no codes). A
+ * gateway order is written 'pending_payment' with its codes reserved and nothing paid;
+ * REVIEW marks it to be held once paid (store/payments.c). */
 struct store_order_plan {
     struct store_product product;
     int64_t amount;
@@ -224,6 +231,37 @@ must_check enum status store_order_reveal(struct db *db, int64_t order_id, int64
 must_check enum status store_order_codes(struct db *db, int64_t order_id,
                                          struct store_sealed_code *codes, int capacity,
                                          int *count_out);
+
+/* ---- gateway payments (store/payments.c) ---- */
+struct store_payment {
+    const char *provider;
+    int64_t order_id;        /* from the notice's order reference */
+    const char *transaction; /* the provider's transaction id */
+    const char *event;       /* the notice's own id ("" when the protocol has none) */
+    int64_t amount;
+    const char *currency;
+};
+
+enum store_payment_outcome {
+    STORE_PAYMENT_APPLIED,   /* the order is paid: delivered, or held for review */
+    STORE_PAYMENT_REPEATED,  /* this transaction was applied before: nothing changes */
+    STORE_PAYMENT_DUPLICATE, /* another transaction already paid the order: refund due */
+    STORE_PAYMENT_LATE,      /* the order is no longer pending (expired, …): refund due */
+};
+
+/* Applies a verified, paid notice to its order in one transaction. STATUS_UNKNOWN_ORDER
+ * when no gateway order of that provider has the id; STATUS_PAYMENT_MISMATCH when the
+ * amount or currency is not the order's (nothing written). order receives the order as it
+ * now is. */
+must_check enum status store_payment_apply(struct db *db, const struct store_payment *payment,
+                                           int64_t now_s, enum store_payment_outcome *outcome,
+                                           struct store_order *order);
+/* Pending orders past their deadline: expired, their codes back in stock (at most limit). */
+must_check enum status store_orders_expire(struct db *db, int64_t now_s, int limit,
+                                           int64_t *expired_out);
+/* The reference a gateway carries for an order ("T" and its id), and back. */
+void store_order_ref(int64_t order_id, char out[24]);
+bool store_order_ref_parse(const char *ref, int64_t *order_id);
 
 /* ---- reviews of held orders (store/reviews.c) ---- */
 /* Approve: deliver (escrow → revenue). Reject: codes back to stock, escrow → wallet, the

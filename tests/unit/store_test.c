@@ -29,35 +29,12 @@ struct fixture {
 
 static void fixture_product(struct fixture *f, const char *sku, int64_t price, int64_t face,
                             int64_t *id) {
-    struct store_product product;
-    memset(&product, 0, sizeof product);
-    snprintf(product.sku, sizeof product.sku, "%s", sku);
-    snprintf(product.name, sizeof product.name, "Test card %s", sku);
-    snprintf(product.currency, sizeof product.currency, "CNY");
-    snprintf(product.liquidity, sizeof product.liquidity, "high");
-    product.price = price;
-    product.face_value = face;
-    assert_int_equal(store_product_create(&f->t.db, &product, NOW, id), STATUS_OK);
+    unit_db_product(&f->t, sku, price, face, NOW, id);
 }
 
-/* Adds codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
 static struct store_import_result fixture_codes(struct fixture *f, int64_t product_id,
                                                 const char *prefix, int count, int64_t expires_at) {
-    struct import_batch batch;
-    import_batch_init(&batch);
-    for (int i = 1; i <= count; i++) {
-        struct import_code code = {.expires_at = expires_at};
-        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "%s-%d", prefix, i);
-        import_batch_add(&batch, &code);
-    }
-    struct store_import_result result = {0, 0};
-    unit_db_begin(&f->t);
-    enum status status =
-        store_codes_insert(&f->t.db, &f->t.vault, product_id, &batch, NOW, &result);
-    unit_db_end(&f->t, status);
-    assert_int_equal(status, STATUS_OK);
-    import_batch_free(&batch);
-    return result;
+    return unit_db_codes(&f->t, product_id, prefix, count, expires_at, NOW);
 }
 
 static int fixture_setup(void **state) {
@@ -142,14 +119,7 @@ static void assert_codes(struct fixture *f, const struct store_order_result *res
     }
 }
 
-static bool check_ok(struct fixture *f) {
-    struct buf out;
-    buf_init(&out, 1 << 20);
-    bool ok = false;
-    assert_int_equal(store_check(&f->t.db, &out, &ok), STATUS_OK);
-    buf_free(&out);
-    return ok;
-}
+static bool check_ok(struct fixture *f) { return unit_db_check_ok(&f->t); }
 
 static void assert_unchanged(struct fixture *f, int64_t orders, int64_t buyer_wallet,
                              int64_t stock_a) {

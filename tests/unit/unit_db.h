@@ -84,4 +84,49 @@ static inline void unit_db_end(struct unit_db *t, enum status status) {
     assert_int_equal(db_commit(&t->db), STATUS_OK);
 }
 
+/* A CNY product of the given price and face value ("high" liquidity). */
+static inline void unit_db_product(struct unit_db *t, const char *sku, int64_t price, int64_t face,
+                                   int64_t now_s, int64_t *id) {
+    struct store_product product;
+    memset(&product, 0, sizeof product);
+    snprintf(product.sku, sizeof product.sku, "%s", sku);
+    snprintf(product.name, sizeof product.name, "Test card %s", sku);
+    snprintf(product.currency, sizeof product.currency, "CNY");
+    snprintf(product.liquidity, sizeof product.liquidity, "high");
+    product.price = price;
+    product.face_value = face;
+    assert_int_equal(store_product_create(&t->db, &product, now_s, id), STATUS_OK);
+}
+
+/* Imports codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
+static inline struct store_import_result unit_db_codes(struct unit_db *t, int64_t product_id,
+                                                       const char *prefix, int count,
+                                                       int64_t expires_at, int64_t now_s) {
+    struct import_batch batch;
+    import_batch_init(&batch);
+    for (int i = 1; i <= count; i++) {
+        struct import_code code = {.expires_at = expires_at};
+        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "%s-%d", prefix, i);
+        import_batch_add(&batch, &code);
+    }
+    struct store_import_result result = {0, 0};
+    unit_db_begin(t);
+    enum status status = store_codes_insert(&t->db, &t->vault, product_id, &batch, now_s, &result);
+    unit_db_end(t, status);
+    assert_int_equal(status, STATUS_OK);
+    import_batch_free(&batch);
+    return result;
+}
+
+/* Whether every invariant of store_check holds. */
+static inline bool unit_db_check_ok(struct unit_db *t) {
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    bool ok = false;
+    assert_int_equal(store_check(&t->db, &out, &ok), STATUS_OK);
+    if (!ok) fprintf(stderr, "%s\n", out.data ? out.data : "");
+    buf_free(&out);
+    return ok;
+}
+
 #endif

@@ -1,0 +1,181 @@
+/* payments.c — gateway orders settled by verified notices, and pending orders that run out
+ * of time. A paid notice moves the order's amount from the provider's clearing account (what
+ * the provider owes us) to revenue — or to escrow when the order waits for a review — and
+ * delivers it, in the same transaction that records the payment; (provider, transaction) is
+ * unique, so a repeated notice changes nothing. A second transaction for a paid order, or a
+ * payment for an order that expired, is recorded as money to give back, never delivered. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/text.h"
+#include "store/store.h"
+
+void store_order_ref(int64_t order_id, char out[24]) {
+    verify(order_id > 0);
+    snprintf(out, 24, "T%lld", (long long)order_id);
+}
+
+bool store_order_ref_parse(const char *ref, int64_t *order_id) {
+    verify(ref != 0 && order_id != 0);
+    if (ref[0] != 'T' || ref[1] < '1' || ref[1] > '9') return false;
+    int64_t id = 0;
+    if (text_parse_int(ref + 1, strlen(ref + 1), &id) != STATUS_OK || id <= 0) return false;
+    *order_id = id;
+    return true;
+}
+
+/* The payment row of (provider, transaction), if any. */
+static enum status payment_find(struct db *db, const struct store_payment *payment,
+                                int64_t *order_id, bool *found) {
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT order_id FROM payments WHERE provider = ? AND transaction_id = ?");
+    db_bind_text(stmt, 1, payment->provider);
+    db_bind_text(stmt, 2, payment->transaction);
+    enum status status = db_step_row(db, stmt);
+    *found = status == STATUS_OK;
+    if (status == STATUS_OK) {
+        *order_id = sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+    }
+    return status == STATUS_NOT_FOUND ? STATUS_OK : status;
+}
+
+static enum status payment_record(struct db *db, const struct store_payment *payment,
+                                  const char *outcome, int64_t now_s) {
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO payments(order_id, provider, transaction_id, event_id, amount, currency, "
+            "outcome, refund_due, created_at) VALUES(?,?,?,?,?,?,?,?,?)");
+    sqlite3_bind_int64(stmt, 1, payment->order_id);
+    db_bind_text(stmt, 2, payment->provider);
+    db_bind_text(stmt, 3, payment->transaction);
+    db_bind_text(stmt, 4, payment->event ? payment->event : "");
+    sqlite3_bind_int64(stmt, 5, payment->amount);
+    db_bind_text(stmt, 6, payment->currency);
+    db_bind_text(stmt, 7, outcome);
+    sqlite3_bind_int(stmt, 8, strcmp(outcome, "applied") != 0);
+    sqlite3_bind_int64(stmt, 9, now_s);
+    return db_step_done(db, stmt);
+}
+
+/* clearing → revenue (or escrow when held) for the order's amount. */
+static enum status payment_settle(struct db *db, const struct store_order *order, int64_t now_s) {
+    int64_t clearing = 0, to = 0;
+    enum ledger_kind to_kind = order->hold ? LEDGER_ESCROW : LEDGER_PLATFORM_REVENUE;
+    enum status status =
+        store_platform_account(db, LEDGER_GATEWAY_CLEARING, order->currency, &clearing);
+    if (status == STATUS_OK) status = store_platform_account(db, to_kind, order->currency, &to);
+    if (status != STATUS_OK) return status;
+    struct ledger_transfer transfer;
+    ledger_transfer_init(&transfer, order->hold ? "payment_hold" : "payment");
+    status = ledger_transfer_move(&transfer, clearing, LEDGER_GATEWAY_CLEARING, to, to_kind,
+                                  order->amount, order->currency);
+    int64_t transfer_id = 0;
+    if (status == STATUS_OK) {
+        status = store_transfer_post(db, &transfer, order->id, order->buyer_id, order->provider,
+                                     now_s, &transfer_id);
+    }
+    return status;
+}
+
+static enum status payment_audit(struct db *db, const struct store_order *order,
+                                 const struct store_payment *payment, const char *outcome,
+                                 int64_t now_s) {
+    char object[48], detail[160];
+    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
+    snprintf(detail, sizeof detail, "{\"provider\":\"%s\",\"amount\":%lld,\"outcome\":\"%s\"}",
+             payment->provider, (long long)payment->amount, outcome);
+    return store_audit_append(db, 0, "payment.notice", object, detail, now_s);
+}
+
+enum status store_payment_apply(struct db *db, const struct store_payment *payment, int64_t now_s,
+                                enum store_payment_outcome *outcome, struct store_order *order) {
+    verify(db != 0 && payment != 0 && outcome != 0 && order != 0);
+    verify(payment->provider != 0 && payment->transaction != 0 && payment->currency != 0);
+    int64_t seen_order = 0;
+    bool seen = false;
+    enum status status = payment_find(db, payment, &seen_order, &seen);
+    if (status != STATUS_OK) return status;
+    status = store_order_get(db, seen ? seen_order : payment->order_id, order);
+    if (status != STATUS_OK) return status;
+    if (seen) {
+        *outcome = STORE_PAYMENT_REPEATED;
+        return STATUS_OK;
+    }
+    if (strcmp(order->payment, "gateway") != 0 || strcmp(order->provider, payment->provider) != 0)
+        return STATUS_UNKNOWN_ORDER; /* not an order this provider was asked to collect */
+    if (payment->amount != order->amount || strcmp(payment->currency, order->currency) != 0)
+        return STATUS_PAYMENT_MISMATCH;
+    const char *recorded = "applied";
+    if (strcmp(order->status, "pending_payment") == 0) {
+        *outcome = STORE_PAYMENT_APPLIED;
+        status = payment_settle(db, order, now_s);
+        const char *now_status = order->hold ? "review" : "delivered";
+        if (status == STATUS_OK) {
+            sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET status = ?, expires_at = NULL "
+                                                "WHERE id = ? AND status = 'pending_payment'");
+            db_bind_text(stmt, 1, now_status);
+            sqlite3_bind_int64(stmt, 2, order->id);
+            status = db_step_done(db, stmt);
+            if (status == STATUS_OK) verify(sqlite3_changes(db->handle) == 1);
+        }
+        if (status == STATUS_OK) {
+            (void)text_copy(order->status, sizeof order->status, now_status);
+            order->expires_at = 0;
+        }
+    } else {
+        bool paid = strcmp(order->status, "delivered") == 0 || strcmp(order->status, "review") == 0;
+        *outcome = paid ? STORE_PAYMENT_DUPLICATE : STORE_PAYMENT_LATE;
+        recorded = paid ? "duplicate" : "late";
+    }
+    if (status == STATUS_OK) status = payment_record(db, payment, recorded, now_s);
+    if (status == STATUS_OK) status = payment_audit(db, order, payment, recorded, now_s);
+    return status;
+}
+
+enum status store_orders_expire(struct db *db, int64_t now_s, int limit, int64_t *expired_out) {
+    verify(db != 0 && limit > 0 && expired_out != 0);
+    *expired_out = 0;
+    sqlite3_stmt *pick = db_prepare(
+        db, "SELECT id, product_id, quantity FROM orders WHERE status = 'pending_payment' AND "
+            "expires_at <= ? ORDER BY expires_at LIMIT ?");
+    sqlite3_bind_int64(pick, 1, now_s);
+    sqlite3_bind_int(pick, 2, limit);
+    int64_t ids[LIMIT_EXPIRE_PER_TICK][3];
+    int count = 0, rc = 0;
+    while (count < limit && count < LIMIT_EXPIRE_PER_TICK &&
+           (rc = sqlite3_step(pick)) == SQLITE_ROW) {
+        for (int c = 0; c < 3; c++)
+            ids[count][c] = sqlite3_column_int64(pick, c);
+        count++;
+    }
+    sqlite3_reset(pick);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != 0) return STATUS_DB;
+    enum status status = STATUS_OK;
+    for (int i = 0; status == STATUS_OK && i < count; i++) {
+        sqlite3_stmt *stmt = db_prepare(
+            db, "UPDATE codes SET state = 0, order_id = NULL WHERE order_id = ? AND state = 1");
+        sqlite3_bind_int64(stmt, 1, ids[i][0]);
+        status = db_step_done(db, stmt);
+        if (status != STATUS_OK) break;
+        verify(sqlite3_changes(db->handle) == ids[i][2]); /* a pending order holds its codes */
+        stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
+        sqlite3_bind_int64(stmt, 1, ids[i][2]);
+        sqlite3_bind_int64(stmt, 2, ids[i][1]);
+        status = db_step_done(db, stmt);
+        if (status == STATUS_OK) {
+            stmt = db_prepare(db, "UPDATE orders SET status = 'expired' WHERE id = ? AND "
+                                  "status = 'pending_payment'");
+            sqlite3_bind_int64(stmt, 1, ids[i][0]);
+            status = db_step_done(db, stmt);
+        }
+        if (status == STATUS_OK) {
+            char object[48];
+            snprintf(object, sizeof object, "order:%lld", (long long)ids[i][0]);
+            status = store_audit_append(db, 0, "order.expire", object, "{}", now_s);
+        }
+        if (status == STATUS_OK) (*expired_out)++;
+    }
+    return status;
+}
