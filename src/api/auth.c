@@ -92,8 +92,8 @@ static void login_finish(struct request *req) {
 void api_login(struct request *req) {
     const char *username = 0, *password = 0;
     struct json_field fields[] = {
-        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0},
-        {"password", JSON_FIELD_STRING, true, LIMIT_PASSWORD_MAX_BYTES, &password, 0, 0},
+        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0, 0},
+        {"password", JSON_FIELD_STRING, true, LIMIT_PASSWORD_MAX_BYTES, &password, 0, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;

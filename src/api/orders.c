@@ -164,8 +164,8 @@ void api_orders_create(struct request *req) {
     const char *sku = 0;
     int64_t quantity = 0;
     struct json_field fields[] = {
-        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0},
-        {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0},
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
+        {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;

@@ -97,12 +97,12 @@ void api_products_create(struct request *req) {
     const char *sku = 0, *name = 0, *currency = "CNY", *liquidity = 0;
     int64_t face_value = 0, price = 0;
     struct json_field fields[] = {
-        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0},
-        {"name", JSON_FIELD_STRING, true, LIMIT_NAME_BYTES, &name, 0, 0},
-        {"face_value", JSON_FIELD_INT, true, 0, 0, &face_value, 0},
-        {"price", JSON_FIELD_INT, true, 0, 0, &price, 0},
-        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, 0},
-        {"liquidity", JSON_FIELD_STRING, true, 4, &liquidity, 0, 0},
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
+        {"name", JSON_FIELD_STRING, true, LIMIT_NAME_BYTES, &name, 0, 0, 0},
+        {"face_value", JSON_FIELD_INT, true, 0, 0, &face_value, 0, 0},
+        {"price", JSON_FIELD_INT, true, 0, 0, &price, 0, 0},
+        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, 0, 0},
+        {"liquidity", JSON_FIELD_STRING, true, 4, &liquidity, 0, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 6, &root)) return;

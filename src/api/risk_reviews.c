@@ -231,8 +231,8 @@ void api_risk_review_decide(struct request *req) {
     }
     const char *decision = 0, *note = 0;
     struct json_field fields[] = {
-        {"decision", JSON_FIELD_STRING, true, 16, &decision, 0, 0},
-        {"note", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &note, 0, 0},
+        {"decision", JSON_FIELD_STRING, true, 16, &decision, 0, 0, 0},
+        {"note", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &note, 0, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;

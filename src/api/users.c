@@ -90,9 +90,9 @@ static void users_finish(struct request *req) {
 void api_users_create(struct request *req) {
     const char *username = 0, *password = 0, *role = 0;
     struct json_field fields[] = {
-        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0},
-        {"password", JSON_FIELD_STRING, true, LIMIT_PASSWORD_MAX_BYTES, &password, 0, 0},
-        {"role", JSON_FIELD_STRING, true, 16, &role, 0, 0},
+        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0, 0},
+        {"password", JSON_FIELD_STRING, true, LIMIT_PASSWORD_MAX_BYTES, &password, 0, 0, 0},
+        {"role", JSON_FIELD_STRING, true, 16, &role, 0, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 3, &root)) return;

@@ -79,10 +79,10 @@ void api_wallet_credit(struct request *req) {
     const char *username = 0, *reason = 0, *currency = "CNY";
     int64_t amount = 0;
     struct json_field fields[] = {
-        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0},
-        {"amount", JSON_FIELD_INT, true, 0, 0, &amount, 0},
-        {"reason", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &reason, 0, 0},
-        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, 0},
+        {"username", JSON_FIELD_STRING, true, LIMIT_USERNAME_BYTES, &username, 0, 0, 0},
+        {"amount", JSON_FIELD_INT, true, 0, 0, &amount, 0, 0},
+        {"reason", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &reason, 0, 0, 0},
+        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, 0, 0},
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 4, &root)) return;

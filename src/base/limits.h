@@ -89,6 +89,8 @@
 #define LIMIT_PAY_CONFIG_BYTES (256 * 1024)
 #define LIMIT_PAY_PEM_BYTES (64 * 1024)
 #define LIMIT_PAY_TOLERANCE_S 300 /* a signed timestamp this far from now is refused */
+#define LIMIT_PAY_TIMEOUT_S 900   /* default: a gateway order waits this long for its payment */
+#define LIMIT_PAY_TIMEOUT_MAX_S 86400
 
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14

@@ -1,5 +1,7 @@
 /* serve.c — `tessera serve --db PATH [--listen HOST:PORT] [--model MODEL]
- * [--risk-memory-mb N]`. Blocks SIGTERM/SIGINT in every
+ * [--risk-memory-mb N] [--pay-config FILE] [--pay-timeout-s N]`. Without a payment
+ * configuration only the built-in sandbox gateway is on (so a fresh install shows the whole
+ * paid-order flow); with one, the providers it sets up. Blocks SIGTERM/SIGINT in every
  * thread, waits for one, then stops gracefully: no new connections, in-flight requests
  * finish, the writer drains, the database closes cleanly. */
 #include <pthread.h>
@@ -12,6 +14,7 @@
 #include "base/text.h"
 #include "cli/cli.h"
 #include "http/server.h"
+#include "pay/config.h"
 #include "vault/vault.h"
 
 static bool serve_parse_listen(const char *listen, char *host, size_t host_size, uint16_t *port) {
@@ -28,12 +31,21 @@ static bool serve_parse_listen(const char *listen, char *host, size_t host_size,
 }
 
 int cli_serve(int argc, char **argv) {
-    const char *db_path = "var/tessera.db", *listen = "127.0.0.1:8080", *model = 0, *memory = 0;
-    struct cli_option options[] = {{"--db", true, &db_path},
-                                   {"--listen", true, &listen},
-                                   {"--model", true, &model},
-                                   {"--risk-memory-mb", true, &memory}};
-    if (!cli_parse(argc, argv, options, 4, 0)) return 2;
+    const char *db_path = "var/tessera.db", *listen = "127.0.0.1:8080", *model = 0, *memory = 0,
+               *pay_path = 0, *pay_timeout = 0;
+    struct cli_option options[] = {
+        {"--db", true, &db_path},          {"--listen", true, &listen},
+        {"--model", true, &model},         {"--risk-memory-mb", true, &memory},
+        {"--pay-config", true, &pay_path}, {"--pay-timeout-s", true, &pay_timeout}};
+    if (!cli_parse(argc, argv, options, 6, 0)) return 2;
+    int64_t timeout_s = LIMIT_PAY_TIMEOUT_S;
+    if (pay_timeout != 0 &&
+        (text_parse_int(pay_timeout, strlen(pay_timeout), &timeout_s) != STATUS_OK ||
+         timeout_s < 1 || timeout_s > LIMIT_PAY_TIMEOUT_MAX_S)) {
+        fprintf(stderr, "tessera serve: --pay-timeout-s must be 1 to %d\n",
+                LIMIT_PAY_TIMEOUT_MAX_S);
+        return 2;
+    }
     int64_t memory_mb = 0;
     if (memory != 0 && (text_parse_int(memory, strlen(memory), &memory_mb) != STATUS_OK ||
                         memory_mb < 1 || memory_mb > 65536)) {
@@ -47,6 +59,15 @@ int cli_serve(int argc, char **argv) {
         return 2;
     }
     if (vault_global_init() != STATUS_OK) return 1;
+    struct pay_config *pay = 0;
+    char message[256];
+    if (pay_path == 0) {
+        pay = pay_config_empty();
+        pay_config_sandbox(pay);
+    } else if (pay_config_load(pay_path, &pay, message, sizeof message) != STATUS_OK) {
+        fprintf(stderr, "tessera serve: %s\n", message);
+        return 2;
+    }
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -57,10 +78,13 @@ int cli_serve(int argc, char **argv) {
                                    .host = host,
                                    .port = port,
                                    .model_path = model,
-                                   .risk_memory_mb = (size_t)memory_mb};
+                                   .risk_memory_mb = (size_t)memory_mb,
+                                   .pay = pay,
+                                   .pay_timeout_s = timeout_s};
     struct server *server = 0;
     if (server_start(&config, &server) != STATUS_OK) {
         fprintf(stderr, "tessera serve: cannot start (see the log above)\n");
+        pay_config_free(pay);
         return 1;
     }
     printf("tessera %s listening on http://%s:%u\n", TESSERA_VERSION, host,
@@ -72,6 +96,7 @@ int cli_serve(int argc, char **argv) {
     } while (received == SIGPIPE);
     log_info("serve: signal %d; stopping", received);
     server_stop(server);
+    pay_config_free(pay);
     log_info("serve: stopped cleanly");
     return 0;
 }

@@ -23,6 +23,14 @@ static enum status json_take(json_t *value, struct json_field *field, char *mess
         *field->integer = (int64_t)json_integer_value(value);
         return STATUS_OK;
     }
+    if (field->kind == JSON_FIELD_OBJECT) {
+        if (!json_is_object(value)) {
+            snprintf(message, message_size, "field '%s' must be an object", field->name);
+            return STATUS_INVALID_FIELD;
+        }
+        *field->object = value;
+        return STATUS_OK;
+    }
     verify(field->kind == JSON_FIELD_STRING);
     if (!json_is_string(value)) {
         snprintf(message, message_size, "field '%s' must be a string", field->name);
@@ -62,38 +70,52 @@ enum status json_parse_fields(const char *body, size_t len, struct json_field *f
         snprintf(message, message_size, "the body must be a JSON object");
         status = STATUS_INVALID_FIELD;
     }
-    const char *key = 0;
-    json_t *value = 0;
-    if (status == STATUS_OK) {
-        json_object_foreach(object, key, value) {
-            int k = 0;
-            while (k < count && strcmp(fields[k].name, key) != 0)
-                k++;
-            if (k == count) {
-                snprintf(message, message_size, "unknown field");
-                status = STATUS_INVALID_FIELD;
-                break;
-            }
-        }
-    }
-    for (int k = 0; status == STATUS_OK && k < count; k++) {
-        value = json_object_get(object, fields[k].name);
-        if (fields[k].present) *fields[k].present = value != 0 && !json_is_null(value);
-        if (value == 0 || json_is_null(value)) {
-            if (fields[k].required) {
-                snprintf(message, message_size, "field '%s' is required", fields[k].name);
-                status = STATUS_INVALID_FIELD;
-            }
-            continue;
-        }
-        status = json_take(value, &fields[k], message, message_size);
-    }
+    if (status == STATUS_OK)
+        status = json_take_fields(object, 0, fields, count, message, message_size);
     if (status != STATUS_OK) {
         json_decref(object);
         return status;
     }
     *root = object;
     return STATUS_OK;
+}
+
+enum status json_take_fields(json_t *object, const char *outer, struct json_field *fields,
+                             int count, char *message, size_t message_size) {
+    verify(json_is_object(object) && fields != 0 && message != 0);
+    enum status status = STATUS_OK;
+    const char *key = 0;
+    json_t *value = 0;
+    json_object_foreach(object, key, value) {
+        int k = 0;
+        while (k < count && strcmp(fields[k].name, key) != 0)
+            k++;
+        if (k == count) {
+            snprintf(message, message_size, "unknown field%s%s", outer ? " in " : "",
+                     outer ? outer : "");
+            return STATUS_INVALID_FIELD;
+        }
+    }
+    char name[96];
+    for (int k = 0; status == STATUS_OK && k < count; k++) {
+        value = json_object_get(object, fields[k].name);
+        if (fields[k].present) *fields[k].present = value != 0 && !json_is_null(value);
+        if (value == 0 || json_is_null(value)) {
+            if (fields[k].required) {
+                snprintf(message, message_size, "field '%s%s%s' is required", outer ? outer : "",
+                         outer ? "." : "", fields[k].name);
+                status = STATUS_INVALID_FIELD;
+            }
+            continue;
+        }
+        struct json_field field = fields[k];
+        if (outer != 0) {
+            snprintf(name, sizeof name, "%s.%s", outer, fields[k].name);
+            field.name = name;
+        }
+        status = json_take(value, &field, message, message_size);
+    }
+    return status;
 }
 
 enum status json_append_string(struct buf *out, const char *s) {

@@ -11,7 +11,7 @@
 #include "base/mem.h"
 #include "base/status.h"
 
-enum json_kind { JSON_FIELD_STRING, JSON_FIELD_INT };
+enum json_kind { JSON_FIELD_STRING, JSON_FIELD_INT, JSON_FIELD_OBJECT };
 
 struct json_field {
     const char *name;
@@ -21,6 +21,7 @@ struct json_field {
     const char **string; /* out for strings (points into the parsed object) */
     int64_t *integer;    /* out for integers */
     bool *present;       /* optional: set when the field was given */
+    json_t **object;     /* out for objects (borrowed from the parsed root) */
 };
 
 /* Parses body into *root and fills fields. On failure *message names the field (never its
@@ -28,6 +29,12 @@ struct json_field {
 must_check enum status json_parse_fields(const char *body, size_t len, struct json_field *fields,
                                          int count, json_t **root, char *message,
                                          size_t message_size);
+
+/* The same rules for the members of an object already parsed (a nested JSON_FIELD_OBJECT);
+ * the message names the object's field as "outer.name". */
+must_check enum status json_take_fields(json_t *object, const char *outer,
+                                        struct json_field *fields, int count, char *message,
+                                        size_t message_size);
 
 /* Appends s as a JSON string literal (quoted, escaped). */
 must_check enum status json_append_string(struct buf *out, const char *s);

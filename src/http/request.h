@@ -16,6 +16,7 @@
 struct server;
 struct route;
 struct risk_live;
+struct pay_config;
 struct MHD_Connection;
 
 #define REQUEST_MAX_PARAMS 2
@@ -70,6 +71,12 @@ struct offload *request_offload(struct request *req);
 /* The risk engine: only inside a writer command (the writer thread owns it); NULL when the
  * server runs without one (never, in tessera serve). */
 struct risk_live *request_risk(struct request *req);
+/* The payment gateways' configuration (read-only after start), and how long a gateway
+ * order waits for its payment. */
+const struct pay_config *request_pay(struct request *req);
+int64_t request_pay_timeout(struct request *req);
+/* The query string of a GET, rebuilt from its decoded arguments ("a=1&b=x%20y"), into out. */
+must_check enum status request_query(struct request *req, struct buf *out);
 /* The client's address as text ("127.0.0.1"), "" when unknown. */
 void request_client_ip(struct request *req, char *out, size_t size);
 const struct vault *request_vault(struct request *req);

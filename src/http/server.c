@@ -33,6 +33,8 @@ struct server {
     struct MHD_Daemon *daemon;
     struct writer *writer;
     struct risk_live *risk; /* owned by the writer thread once booted */
+    struct pay_config *pay;
+    int64_t pay_timeout_s;
     struct offload *offload;
     struct vault vault;
     char db_path[4096];
@@ -52,6 +54,52 @@ struct offload *request_offload(struct request *req) {
 struct risk_live *request_risk(struct request *req) {
     verify(req != 0);
     return req->server->risk;
+}
+
+const struct pay_config *request_pay(struct request *req) {
+    verify(req != 0);
+    return req->server->pay;
+}
+
+int64_t request_pay_timeout(struct request *req) {
+    verify(req != 0);
+    return req->server->pay_timeout_s;
+}
+
+struct query_build {
+    struct buf *out;
+    enum status status;
+};
+
+static void query_escape(struct buf *out, const char *text, enum status *status) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)text; *p && *status == STATUS_OK; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        char escaped[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        *status = plain ? buf_append(out, p, 1) : buf_append(out, escaped, 3);
+    }
+}
+
+static enum MHD_Result query_arg(void *context, enum MHD_ValueKind kind, const char *key,
+                                 const char *value) {
+    (void)kind;
+    struct query_build *build = context;
+    if (build->out->len > 0 && build->status == STATUS_OK)
+        build->status = buf_append(build->out, "&", 1);
+    query_escape(build->out, key, &build->status);
+    if (value != 0 && build->status == STATUS_OK) {
+        build->status = buf_append(build->out, "=", 1);
+        query_escape(build->out, value, &build->status);
+    }
+    return build->status == STATUS_OK ? MHD_YES : MHD_NO;
+}
+
+enum status request_query(struct request *req, struct buf *out) {
+    verify(req != 0 && out != 0);
+    struct query_build build = {out, STATUS_OK};
+    (void)MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, query_arg, &build);
+    return build.status;
 }
 
 void request_client_ip(struct request *req, char *out, size_t size) {
@@ -409,6 +457,9 @@ enum status server_start(const struct server_config *config, struct server **out
     struct server *server = mem_calloc(1, sizeof *server);
     verify(pthread_mutex_init(&server->readers_lock, 0) == 0);
     (void)text_copy(server->db_path, sizeof server->db_path, config->db_path);
+    verify(config->pay != 0 && config->pay_timeout_s > 0);
+    server->pay = config->pay;
+    server->pay_timeout_s = config->pay_timeout_s;
     char key_path[4200];
     snprintf(key_path, sizeof key_path, "%s.key", config->db_path);
     enum status status = vault_load(&server->vault, key_path);

@@ -9,6 +9,7 @@
 #include "base/status.h"
 
 struct server;
+struct pay_config;
 
 struct server_config {
     const char *db_path;
@@ -16,6 +17,8 @@ struct server_config {
     uint16_t port;          /* 0: any free port */
     const char *model_path; /* a risk model, or NULL */
     size_t risk_memory_mb;  /* the feature state's bound; 0: the default */
+    struct pay_config *pay; /* the gateways; never NULL; must outlive the server */
+    int64_t pay_timeout_s;  /* how long a gateway order waits for its payment */
 };
 
 must_check enum status server_start(const struct server_config *config, struct server **out);

@@ -199,6 +199,25 @@ static enum status config_stripe(struct config_load *load, json_t *o, struct pay
                          sizeof c->stripe.webhook_secret);
 }
 
+static enum status config_sandbox(struct config_load *load, json_t *o, struct pay_config *c) {
+    return config_string(load, o, "sandbox", "secret", false, c->sandbox.secret,
+                         sizeof c->sandbox.secret);
+}
+
+struct pay_config *pay_config_empty(void) {
+    return mem_calloc(1, sizeof(struct pay_config));
+}
+
+void pay_config_sandbox(struct pay_config *config) {
+    verify(config != 0);
+    config->sandbox.on = true;
+    if (config->sandbox.secret[0] != 0) return;
+    unsigned char random[32];
+    randombytes_buf(random, sizeof random);
+    sodium_bin2hex(config->sandbox.secret, sizeof config->sandbox.secret, random, sizeof random);
+    sodium_memzero(random, sizeof random);
+}
+
 enum status pay_config_load(const char *path, struct pay_config **out, char *message, size_t size) {
     verify(path != 0 && out != 0 && message != 0 && size > 0);
     *out = 0;
@@ -232,7 +251,8 @@ enum status pay_config_load(const char *path, struct pay_config **out, char *mes
     } providers[] = {{"wechatpay", config_wechatpay},
                      {"alipay", config_alipay},
                      {"epay", config_epay},
-                     {"stripe", config_stripe}};
+                     {"stripe", config_stripe},
+                     {"sandbox", config_sandbox}};
     enum status status = STATUS_OK;
     for (size_t i = 0; status == STATUS_OK && i < sizeof providers / sizeof providers[0]; i++) {
         json_t *member = json_object_get(root, providers[i].name);
@@ -247,6 +267,8 @@ enum status pay_config_load(const char *path, struct pay_config **out, char *mes
     config->alipay.on = json_object_get(root, "alipay") != 0;
     config->epay.on = json_object_get(root, "epay") != 0;
     config->stripe.on = json_object_get(root, "stripe") != 0;
+    config->sandbox.on = json_object_get(root, "sandbox") != 0;
+    if (config->sandbox.on) pay_config_sandbox(config); /* a secret of its own if none given */
     json_decref(root); /* jansson does not wipe; the file's secrets were in its strings */
     if (status != STATUS_OK) {
         pay_config_free(config);

@@ -1,5 +1,6 @@
 /* config.h — the merchant configuration (`tessera serve --pay-config FILE`, `tessera pay
- * verify --config FILE`): a JSON object with one member per provider, documented in
+ * verify --config FILE`): a JSON object with one member per provider (and "sandbox", the
+ * built-in test provider), documented in
  * docs/PAYMENTS.md. PEM paths are relative to the file. Keys are loaded once; secrets are
  * wiped when the configuration is freed and never printed. */
 #ifndef TESSERA_PAY_CONFIG_H
@@ -45,6 +46,10 @@ struct pay_config {
         bool on;
         char webhook_secret[PAY_SECRET_BYTES + 1];
     } stripe;
+    struct {
+        bool on;
+        char secret[PAY_SECRET_BYTES + 1]; /* signs the built-in provider's notices */
+    } sandbox;
 };
 
 /* Loads path. On failure message says what is wrong (the file, the member, never a secret's
@@ -52,5 +57,10 @@ struct pay_config {
 must_check enum status pay_config_load(const char *path, struct pay_config **out, char *message,
                                        size_t size);
 void pay_config_free(struct pay_config *config);
+/* A configuration with no provider set up (then pay_config_sandbox, for `make run`). */
+struct pay_config *pay_config_empty(void);
+/* Turns the built-in sandbox provider on with a fresh random secret, unless the file set
+ * one. */
+void pay_config_sandbox(struct pay_config *config);
 
 #endif

@@ -118,6 +118,8 @@ enum status pay_verify(const struct pay_config *config, enum pay_provider provid
         if (!config->alipay.on) break;
         return pay_alipay_verify(config, request, out, reason, reason_size);
     case PAY_SANDBOX:
+        if (!config->sandbox.on) break;
+        return pay_sandbox_verify(config, request, out, reason, reason_size);
     case PAY_PROVIDER_COUNT:
         break;
     }

@@ -71,6 +71,15 @@ must_check enum status pay_verify(const struct pay_config *config, enum pay_prov
                                   const struct pay_request *request, struct pay_notice *out,
                                   struct buf *resource, char *reason, size_t reason_size);
 
+/* The sandbox provider's side (sandbox.c): a signed notice for an order, as the sandbox
+ * "gateway" sends when its payment page is used. body receives the JSON, header the value
+ * of Sandbox-Signature. */
+#define PAY_SIGNATURE_HEADER_BYTES 96
+must_check enum status pay_sandbox_notice(const struct pay_config *config, const char *order_ref,
+                                          int64_t amount, const char *currency, bool paid,
+                                          int64_t now_s, struct buf *body,
+                                          char header[PAY_SIGNATURE_HEADER_BYTES]);
+
 /* The value of header name in request (first match, case-insensitive), or NULL. */
 const char *pay_header(const struct pay_request *request, const char *name);
 

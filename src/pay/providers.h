@@ -20,6 +20,9 @@ must_check enum status pay_wechatpay_verify(const struct pay_config *config,
                                             const struct pay_request *request,
                                             struct pay_notice *out, struct buf *resource,
                                             char *reason, size_t reason_size);
+must_check enum status pay_sandbox_verify(const struct pay_config *config,
+                                          const struct pay_request *request, struct pay_notice *out,
+                                          char *reason, size_t reason_size);
 must_check enum status pay_alipay_verify(const struct pay_config *config,
                                          const struct pay_request *request, struct pay_notice *out,
                                          char *reason, size_t reason_size);
@@ -34,6 +37,14 @@ must_check enum status pay_wechatpay_resource_parse(const char *plain, size_t le
 #define PAY_STRIPE_SIGNATURES 8
 bool pay_stripe_header_parse(const char *header, int64_t *t_out,
                              char signatures[PAY_STRIPE_SIGNATURES][65], int *count_out);
+
+/* `t=…,v1=…` over "t.body" with HMAC-SHA256 (Stripe's scheme, which the sandbox shares):
+ * verify against secret, or make the header for a body. */
+must_check enum status pay_hmac_header_verify(const char *secret, const char *header,
+                                              const struct pay_request *request, char *reason,
+                                              size_t reason_size);
+void pay_hmac_header_make(const char *secret, const void *body, size_t len, int64_t now_s,
+                          char header[PAY_SIGNATURE_HEADER_BYTES]);
 
 /* Shared by the verifiers. */
 enum status pay_refuse(char *reason, size_t reason_size, const char *why);

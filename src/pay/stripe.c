@@ -122,15 +122,15 @@ enum status pay_stripe_event_parse(const char *body, size_t len, struct pay_noti
     return status;
 }
 
-enum status pay_stripe_verify(const struct pay_config *config, const struct pay_request *request,
-                              struct pay_notice *out, char *reason, size_t reason_size) {
-    verify(config != 0 && config->stripe.on && request != 0 && out != 0);
-    const char *header = pay_header(request, "Stripe-Signature");
+enum status pay_hmac_header_verify(const char *secret, const char *header,
+                                   const struct pay_request *request, char *reason,
+                                   size_t reason_size) {
+    verify(secret != 0 && request != 0);
     int64_t t = 0;
     char signatures[PAY_STRIPE_SIGNATURES][65];
     int count = 0;
     if (header == 0 || !pay_stripe_header_parse(header, &t, signatures, &count)) {
-        return pay_refuse(reason, reason_size, "Stripe-Signature is missing or malformed");
+        return pay_refuse(reason, reason_size, "the signature header is missing or malformed");
     }
     if (llabs(request->now_s - t) > LIMIT_PAY_TOLERANCE_S) {
         return pay_refuse(reason, reason_size, "the signed timestamp is outside the tolerance");
@@ -145,7 +145,6 @@ enum status pay_stripe_verify(const struct pay_config *config, const struct pay_
         return status;
     }
     char expected[65];
-    const char *secret = config->stripe.webhook_secret;
     pay_hmac_sha256_hex(secret, strlen(secret), text.data, text.len, expected);
     buf_free(&text);
     bool matched = false;
@@ -153,5 +152,29 @@ enum status pay_stripe_verify(const struct pay_config *config, const struct pay_
         matched |= pay_equal(expected, 64, signatures[i], 64);
     sodium_memzero(expected, sizeof expected);
     if (!matched) return pay_refuse(reason, reason_size, "no v1 signature matches");
+    return STATUS_OK;
+}
+
+void pay_hmac_header_make(const char *secret, const void *body, size_t len, int64_t now_s,
+                          char header[PAY_SIGNATURE_HEADER_BYTES]) {
+    verify(secret != 0 && (body != 0 || len == 0) && now_s >= 0 && header != 0);
+    struct buf text;
+    buf_init(&text, LIMIT_PAY_NOTICE_BYTES + 32);
+    verify(buf_printf(&text, "%lld.", (long long)now_s) == STATUS_OK);
+    if (len > 0) verify(buf_append(&text, body, len) == STATUS_OK);
+    char mac[65];
+    pay_hmac_sha256_hex(secret, strlen(secret), text.data, text.len, mac);
+    buf_free(&text);
+    snprintf(header, PAY_SIGNATURE_HEADER_BYTES, "t=%lld,v1=%s", (long long)now_s, mac);
+    sodium_memzero(mac, sizeof mac);
+}
+
+enum status pay_stripe_verify(const struct pay_config *config, const struct pay_request *request,
+                              struct pay_notice *out, char *reason, size_t reason_size) {
+    verify(config != 0 && config->stripe.on && request != 0 && out != 0);
+    enum status status = pay_hmac_header_verify(config->stripe.webhook_secret,
+                                                pay_header(request, "Stripe-Signature"), request,
+                                                reason, reason_size);
+    if (status != STATUS_OK) return status;
     return pay_stripe_event_parse(request->body, request->len, out, reason, reason_size);
 }

@@ -88,8 +88,8 @@ static void fuzz_order(const char *body, size_t len) {
     const char *sku = 0;
     int64_t quantity = 0;
     struct json_field fields[] = {
-        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0},
-        {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0},
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
+        {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0, 0},
     };
     if (fuzz_messages[0] == 0 || strstr(fuzz_messages, "'quantity'") == 0) {
         fuzz_messages_add(fields, 2);
@@ -102,12 +102,12 @@ static void fuzz_product(const char *body, size_t len) {
     int64_t face_value = 0, price = 0;
     bool currency_given = false;
     struct json_field fields[] = {
-        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0},
-        {"name", JSON_FIELD_STRING, true, LIMIT_NAME_BYTES, &name, 0, 0},
-        {"face_value", JSON_FIELD_INT, true, 0, 0, &face_value, 0},
-        {"price", JSON_FIELD_INT, true, 0, 0, &price, 0},
-        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, &currency_given},
-        {"liquidity", JSON_FIELD_STRING, true, 4, &liquidity, 0, 0},
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
+        {"name", JSON_FIELD_STRING, true, LIMIT_NAME_BYTES, &name, 0, 0, 0},
+        {"face_value", JSON_FIELD_INT, true, 0, 0, &face_value, 0, 0},
+        {"price", JSON_FIELD_INT, true, 0, 0, &price, 0, 0},
+        {"currency", JSON_FIELD_STRING, false, 3, &currency, 0, &currency_given, 0},
+        {"liquidity", JSON_FIELD_STRING, true, 4, &liquidity, 0, 0, 0},
     };
     if (strstr(fuzz_messages, "'liquidity'") == 0) fuzz_messages_add(fields, 6);
     if (fuzz_fields(body, len, fields, 6) == STATUS_OK) {

@@ -26,9 +26,9 @@ static void order_fields(struct order_body *body) {
     memset(body, 0, sizeof *body);
     body->quantity = -999;
     struct json_field fields[3] = {
-        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &body->sku, 0, 0},
-        {"quantity", JSON_FIELD_INT, true, 0, 0, &body->quantity, 0},
-        {"note", JSON_FIELD_STRING, false, 8, &body->note, 0, &body->note_present},
+        {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &body->sku, 0, 0, 0},
+        {"quantity", JSON_FIELD_INT, true, 0, 0, &body->quantity, 0, 0},
+        {"note", JSON_FIELD_STRING, false, 8, &body->note, 0, &body->note_present, 0},
     };
     memcpy(body->fields, fields, sizeof fields);
 }
