@@ -39,8 +39,8 @@ bool pay_stripe_header_parse(const char *header, int64_t *t_out,
                              char signatures[PAY_STRIPE_SIGNATURES][65], int *count_out);
 
 /* `t=…,v1=…` over "t.body" with HMAC-SHA256 (Stripe's scheme, which the sandbox shares):
- * verify against secret, or make the header for a body. */
-must_check enum status pay_hmac_header_verify(const char *secret, const char *header,
+ * verify the request's header name against secret, or make the header for a body. */
+must_check enum status pay_hmac_header_verify(const char *secret, const char *name,
                                               const struct pay_request *request, char *reason,
                                               size_t reason_size);
 void pay_hmac_header_make(const char *secret, const void *body, size_t len, int64_t now_s,

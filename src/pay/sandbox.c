@@ -39,9 +39,8 @@ static enum status sandbox_parse(const char *body, size_t len, struct pay_notice
 enum status pay_sandbox_verify(const struct pay_config *config, const struct pay_request *request,
                                struct pay_notice *out, char *reason, size_t reason_size) {
     verify(config != 0 && config->sandbox.on && request != 0 && out != 0);
-    enum status status =
-        pay_hmac_header_verify(config->sandbox.secret, pay_header(request, "Sandbox-Signature"),
-                               request, reason, reason_size);
+    enum status status = pay_hmac_header_verify(config->sandbox.secret, "Sandbox-Signature",
+                                                request, reason, reason_size);
     if (status != STATUS_OK) return status;
     return sandbox_parse(request->body, request->len, out, reason, reason_size);
 }

@@ -122,15 +122,17 @@ enum status pay_stripe_event_parse(const char *body, size_t len, struct pay_noti
     return status;
 }
 
-enum status pay_hmac_header_verify(const char *secret, const char *header,
+enum status pay_hmac_header_verify(const char *secret, const char *name,
                                    const struct pay_request *request, char *reason,
                                    size_t reason_size) {
-    verify(secret != 0 && request != 0);
+    verify(secret != 0 && name != 0 && request != 0);
     int64_t t = 0;
     char signatures[PAY_STRIPE_SIGNATURES][65];
     int count = 0;
+    const char *header = pay_header(request, name);
     if (header == 0 || !pay_stripe_header_parse(header, &t, signatures, &count)) {
-        return pay_refuse(reason, reason_size, "the signature header is missing or malformed");
+        snprintf(reason, reason_size, "%s is missing or malformed", name);
+        return STATUS_INVALID_NOTICE;
     }
     if (llabs(request->now_s - t) > LIMIT_PAY_TOLERANCE_S) {
         return pay_refuse(reason, reason_size, "the signed timestamp is outside the tolerance");
@@ -172,9 +174,8 @@ void pay_hmac_header_make(const char *secret, const void *body, size_t len, int6
 enum status pay_stripe_verify(const struct pay_config *config, const struct pay_request *request,
                               struct pay_notice *out, char *reason, size_t reason_size) {
     verify(config != 0 && config->stripe.on && request != 0 && out != 0);
-    enum status status = pay_hmac_header_verify(config->stripe.webhook_secret,
-                                                pay_header(request, "Stripe-Signature"), request,
-                                                reason, reason_size);
+    enum status status = pay_hmac_header_verify(config->stripe.webhook_secret, "Stripe-Signature",
+                                                request, reason, reason_size);
     if (status != STATUS_OK) return status;
     return pay_stripe_event_parse(request->body, request->len, out, reason, reason_size);
 }
