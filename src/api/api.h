@@ -61,5 +61,8 @@ void api_risk_reviews_list(struct request *req);
 void api_risk_review_decide(struct request *req);
 void api_risk_list_get(struct request *req);
 void api_risk_list_put(struct request *req);
+void api_pay_notify(struct request *req);
+void api_pay_sandbox_page(struct request *req);
+void api_pay_sandbox_pay(struct request *req);
 
 #endif

@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "api/risk_events.h"
 #include "api/risk_live.h"
+#include "pay/pay.h"
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/text.h"
@@ -21,6 +22,7 @@
 struct order_job {
     struct api_job base;
     char sku[LIMIT_SKU_BYTES + 1];
+    char provider[16]; /* "" for a wallet order */
     char idempotency_key[LIMIT_IDEMPOTENCY_KEY_BYTES + 1];
     char username[LIMIT_USERNAME_BYTES + 1];
     struct store_order_request request;
@@ -54,6 +56,21 @@ static enum status orders_append(struct buf *out, const struct store_order *orde
                             (long long)order->face_value, (long long)order->amount, order->currency,
                             order->payment, created);
     }
+    if (status == STATUS_OK && order->provider[0] != 0) {
+        char ref[24];
+        store_order_ref(order->id, ref);
+        status =
+            buf_printf(out, ",\"provider\":\"%s\",\"payment_ref\":\"%s\"", order->provider, ref);
+    }
+    if (status == STATUS_OK && strcmp(order->status, "pending_payment") == 0) {
+        char expires[21], ref[24];
+        text_format_time(order->expires_at, expires);
+        store_order_ref(order->id, ref);
+        status = buf_printf(out, ",\"expires_at\":\"%s\"", expires);
+        /* where the buyer pays: the sandbox's page here; real gateways' come with them */
+        if (status == STATUS_OK && strcmp(order->provider, "sandbox") == 0)
+            status = buf_printf(out, ",\"pay_url\":\"/pay/sandbox/%s\"", ref);
+    }
     return status;
 }
 
@@ -86,7 +103,7 @@ static enum status orders_place_apply(struct db *db, struct api_job *base) {
     }
     if (!job->decided) {
         risk_event_order(&job->event, &job->origin, job->username, &job->plan,
-                         job->request.quantity, base->now_s);
+                         job->request.quantity, job->request.provider, base->now_s);
         risk_live_decide(risk, &job->event, &job->decision, &job->event_row);
         job->decided = true;
     }
@@ -130,19 +147,58 @@ static void orders_place_finish(struct request *req) {
     } else if (job->refused != STATUS_OK) {
         orders_refused(req, job);
     } else if (strcmp(order->status, "delivered") != 0) {
-        /* held for review (or a replay of a held, cancelled order): nothing shown */
+        /* waiting for its payment, held for review, or a replay of one: nothing shown */
         enum status status = orders_append(&req->response, order);
         if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
+        /* a replay answers as the first answer did */
+        unsigned http = strcmp(order->status, "pending_payment") == 0 ? 201
+                        : strcmp(order->status, "review") == 0        ? 202
+                                                                      : 200;
         if (status != STATUS_OK) {
             request_error(req, status, 0);
         } else {
-            request_json(req, strcmp(order->status, "review") == 0 ? 202 : 200);
+            request_json(req, http);
         }
     } else {
         if (!job->result.replayed) metrics_order_delivered(job->result.code_count);
         orders_answer_codes(req, job, 201);
     }
     orders_free(job);
+}
+
+/* The payment object: wallet (the default), or a gateway this server has set up. Orders
+ * through a real gateway need its payment creation (a pay URL, a QR code), which comes with
+ * that gateway's outbound client; until then only the sandbox takes orders. */
+static enum status orders_payment(struct request *req, const char *method, const char *provider,
+                                  char *message, size_t size) {
+    message[0] = 0;
+    if (method == 0 || strcmp(method, "wallet") == 0) {
+        if (provider == 0) return STATUS_OK;
+        snprintf(message, size, "payment.provider goes with the method gateway");
+        return STATUS_INVALID_FIELD;
+    }
+    if (strcmp(method, "credit") == 0) {
+        snprintf(message, size, "payment by credit needs a credit line; none is offered yet");
+        return STATUS_INVALID_VALUE;
+    }
+    if (strcmp(method, "gateway") != 0) {
+        snprintf(message, size, "payment.method must be wallet, gateway or credit");
+        return STATUS_INVALID_VALUE;
+    }
+    enum pay_provider which = PAY_SANDBOX;
+    if (provider == 0) {
+        snprintf(message, size, "payment.provider is required for a gateway payment");
+        return STATUS_INVALID_FIELD;
+    }
+    if (!pay_provider_parse(provider, &which) || !pay_provider_on(request_pay(req), which)) {
+        snprintf(message, size, "payment.provider is not a gateway set up on this server");
+        return STATUS_UNKNOWN_PROVIDER;
+    }
+    if (which != PAY_SANDBOX) {
+        snprintf(message, size, "this gateway verifies notices here but cannot take orders yet");
+        return STATUS_UNKNOWN_PROVIDER;
+    }
+    return STATUS_OK;
 }
 
 static bool orders_key_valid(const char *key) {
@@ -161,14 +217,33 @@ void api_orders_create(struct request *req) {
                       "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
         return;
     }
-    const char *sku = 0;
+    const char *sku = 0, *method = 0, *provider_name = 0;
     int64_t quantity = 0;
+    json_t *payment = 0;
     struct json_field fields[] = {
         {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
         {"quantity", JSON_FIELD_INT, true, 0, 0, &quantity, 0, 0},
+        {"payment", JSON_FIELD_OBJECT, false, 0, 0, 0, 0, &payment},
     };
     json_t *root = 0;
-    if (!api_parse(req, fields, 2, &root)) return;
+    if (!api_parse(req, fields, 3, &root)) return;
+    char message[160];
+    struct json_field payment_fields[] = {
+        {"method", JSON_FIELD_STRING, true, 16, &method, 0, 0, 0},
+        {"provider", JSON_FIELD_STRING, false, 16, &provider_name, 0, 0, 0},
+    };
+    enum status status = STATUS_OK;
+    if (payment != 0) {
+        status = json_take_fields(payment, "payment", payment_fields, 2, message, sizeof message);
+    }
+    if (status == STATUS_OK && quantity >= 1 && quantity <= LIMIT_ORDER_QUANTITY) {
+        status = orders_payment(req, method, provider_name, message, sizeof message);
+    }
+    if (status != STATUS_OK) {
+        json_decref(root);
+        request_error(req, status, message);
+        return;
+    }
     if (quantity < 1 || quantity > LIMIT_ORDER_QUANTITY) {
         json_decref(root);
         request_error(req, STATUS_INVALID_QUANTITY, 0);
@@ -177,6 +252,8 @@ void api_orders_create(struct request *req) {
     struct order_job *job = mem_calloc(1, sizeof *job);
     (void)text_copy(job->sku, sizeof job->sku, sku);
     (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
+    bool gateway = method != 0 && strcmp(method, "gateway") == 0;
+    if (gateway) (void)text_copy(job->provider, sizeof job->provider, provider_name);
     json_decref(root);
     job->request.buyer_id = req->user.id;
     (void)text_copy(job->username, sizeof job->username, req->user.username);
@@ -184,9 +261,11 @@ void api_orders_create(struct request *req) {
     job->request.sku = job->sku;
     job->request.quantity = quantity;
     job->request.idempotency_key = job->idempotency_key;
-    char canonical[LIMIT_SKU_BYTES + 32];
-    int n =
-        snprintf(canonical, sizeof canonical, "wallet\n%s\n%lld", job->sku, (long long)quantity);
+    job->request.provider = gateway ? job->provider : 0;
+    job->request.pay_timeout_s = request_pay_timeout(req);
+    char canonical[LIMIT_SKU_BYTES + 64];
+    int n = snprintf(canonical, sizeof canonical, "%s%s\n%s\n%lld", gateway ? "gateway:" : "wallet",
+                     job->provider, job->sku, (long long)quantity);
     verify(n > 0 && (size_t)n < sizeof canonical);
     verify(crypto_generichash(job->request.request_hash, STORE_REQUEST_HASH_BYTES,
                               (const unsigned char *)canonical, (unsigned long long)n, 0, 0) == 0);

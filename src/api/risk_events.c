@@ -56,7 +56,7 @@ static void risk_event_money(struct risk_event *event, int64_t amount, const cha
 
 void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
                       const char *username, const struct store_order_plan *plan, int64_t quantity,
-                      int64_t now_s) {
+                      const char *provider, int64_t now_s) {
     verify(event != 0 && origin != 0 && username != 0 && plan != 0 && quantity > 0);
     risk_event_start(event, RISK_ORDER, username, now_s);
     risk_event_from(event, origin);
@@ -64,10 +64,12 @@ void risk_event_order(struct risk_event *event, const struct risk_origin *origin
     (void)text_copy(event->fields[RISK_FIELD_SKU], sizeof event->fields[0], product->sku);
     (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0],
                     product->liquidity);
-    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], "wallet");
+    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0],
+                    provider ? "gateway" : "wallet");
     risk_event_money(event, plan->amount, product->currency);
     risk_event_number(event, "quantity", (double)quantity);
     risk_event_number(event, "face_value", (double)product->face_value);
+    if (provider != 0) risk_event_text(event, "provider", provider);
 }
 
 void risk_event_signup(struct risk_event *event, const char *username, const char *role,
@@ -102,4 +104,17 @@ void risk_event_refund(struct risk_event *event, const char *username,
     risk_event_money(event, order->amount, order->currency);
     risk_event_number(event, "order_id", (double)order->id);
     risk_event_text(event, "cause", "review_reject");
+}
+
+void risk_event_notice(struct risk_event *event, const char *user, const char *provider,
+                       const struct pay_notice *notice, const char *refused, int64_t now_s) {
+    verify(event != 0 && user != 0 && provider != 0 && notice != 0);
+    risk_event_start(event, RISK_PAYMENT, user, now_s);
+    (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], "gateway");
+    risk_event_text(event, "provider", provider);
+    if (refused != 0) {
+        risk_event_text(event, "cause", "notice_refused");
+    } else if (notice->has_amount) {
+        risk_event_money(event, notice->amount, notice->currency);
+    }
 }

@@ -8,6 +8,7 @@
 #define TESSERA_API_RISK_EVENTS_H
 
 #include "http/request.h"
+#include "pay/pay.h"
 #include "risk/event.h"
 #include "store/store.h"
 
@@ -19,9 +20,11 @@ struct risk_origin {
 /* HTTP thread: where the request came from. */
 void risk_origin_capture(struct request *req, struct risk_origin *origin);
 
+/* provider NULL: a wallet order (payment "wallet"); else payment "gateway" and
+ * attrs.provider. */
 void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
                       const char *username, const struct store_order_plan *plan, int64_t quantity,
-                      int64_t now_s);
+                      const char *provider, int64_t now_s);
 void risk_event_signup(struct risk_event *event, const char *username, const char *role,
                        int64_t now_s);
 void risk_event_login(struct risk_event *event, const struct risk_origin *origin,
@@ -33,5 +36,12 @@ void risk_event_payment(struct risk_event *event, const char *username, int64_t 
 /* A rejected review: the order's money goes back to the buyer, a refund event. */
 void risk_event_refund(struct risk_event *event, const char *username,
                        const struct store_order *order, int64_t now_s);
+
+/* A payment notice from a gateway: a payment event of user (the order's buyer, or
+ * "gateway:NAME" when the notice names none), with attrs.provider and, for a refused
+ * notice, attrs.cause "notice_refused" (the amount of a refused notice is not believed, so
+ * it carries none). */
+void risk_event_notice(struct risk_event *event, const char *user, const char *provider,
+                       const struct pay_notice *notice, const char *refused, int64_t now_s);
 
 #endif

@@ -39,6 +39,10 @@ const struct route routes[] = {
     {"GET", "/api/v1/risk/lists/{}", "risk_list_get", RISK | ADMIN, api_risk_list_get, 0},
     {"PUT", "/api/v1/risk/lists/{}", "risk_list_put", RISK | ADMIN, api_risk_list_put,
      LIMIT_IMPORT_BODY_BYTES},
+    {"POST", "/api/v1/pay/{}/notify", "pay_notify", 0, api_pay_notify, LIMIT_PAY_NOTICE_BYTES},
+    {"GET", "/api/v1/pay/{}/notify", "pay_notify_get", 0, api_pay_notify, 0},
+    {"GET", "/pay/sandbox/{}", "pay_sandbox_page", 0, api_pay_sandbox_page, 0},
+    {"POST", "/pay/sandbox/{}", "pay_sandbox_pay", 0, api_pay_sandbox_pay, 0},
 };
 
 const int routes_count = (int)(sizeof routes / sizeof routes[0]);

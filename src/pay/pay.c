@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/text.h"
+#include "pay/config.h"
 #include "pay/providers.h"
 
 static const char *const pay_names[PAY_PROVIDER_COUNT] = {
@@ -26,6 +27,25 @@ bool pay_provider_parse(const char *name, enum pay_provider *out) {
             *out = (enum pay_provider)i;
             return true;
         }
+    }
+    return false;
+}
+
+bool pay_provider_on(const struct pay_config *config, enum pay_provider provider) {
+    verify(config != 0 && (unsigned)provider < PAY_PROVIDER_COUNT);
+    switch (provider) {
+    case PAY_SANDBOX:
+        return config->sandbox.on;
+    case PAY_EPAY:
+        return config->epay.on;
+    case PAY_WECHATPAY:
+        return config->wechatpay.on;
+    case PAY_ALIPAY:
+        return config->alipay.on;
+    case PAY_STRIPE:
+        return config->stripe.on;
+    case PAY_PROVIDER_COUNT:
+        break;
     }
     return false;
 }

@@ -63,6 +63,9 @@ struct pay_request {
 
 struct pay_config; /* config.c */
 
+/* Whether config sets provider up (the sandbox: when it is on). */
+bool pay_provider_on(const struct pay_config *config, enum pay_provider provider);
+
 /* STATUS_OK and *out filled (and, for WeChat Pay with an APIv3 key, the decrypted resource
  * appended to resource when it is not NULL); STATUS_INVALID_NOTICE with reason set
  * otherwise (a short phrase that never quotes a secret); STATUS_NOMEM. A provider the
