@@ -1,6 +1,7 @@
 """test_smoke.py — the five-minute tour of the README, end to end against a real server
 running what a fresh install runs (the default risk rules): the first order of a buyer who
-just signed up is held for review, a person approves it, the codes arrive."""
+just signed up is held for review, a person approves it, the codes arrive; then an order
+paid through the built-in sandbox gateway."""
 import harness
 
 
@@ -30,6 +31,24 @@ def test_tour():
         assert codes["status"] == "delivered" and len(set(codes["codes"])) == 2, codes
         assert codes["amount"] == 2 * 9850
         assert buyer.get("/api/v1/wallet").json()["balance"] == 50000 - 2 * 9850
+        # the same through the built-in sandbox gateway: waits for its payment, paid on the
+        # sandbox's page, then (held again: she is still new) approved and delivered
+        r = buyer.post("/api/v1/orders", {"sku": "JD-E100", "quantity": 1,
+                                          "payment": {"method": "gateway", "provider": "sandbox"}},
+                       headers={"Idempotency-Key": "tour-2", "X-Device-Id": "alice-phone"})
+        assert r.status == 201 and r.json()["status"] == "pending_payment", r
+        second = r.json()
+        paid = c.request("POST", second["pay_url"], "outcome=paid", raw=True,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert paid.status == 200, paid
+        now = buyer.get(f"/api/v1/orders/{second['id']}").json()
+        if now["status"] == "review":
+            r = admin.post(f"/api/v1/risk/reviews/{second['id']}",
+                           {"decision": "approve", "note": "paid by card"})
+            assert r.status == 200, r
+        codes = buyer.get(f"/api/v1/orders/{second['id']}/codes").json()
+        assert codes["status"] == "delivered" and len(codes["codes"]) == 1, codes
+        assert buyer.get("/api/v1/wallet").json()["balance"] == 50000 - 2 * 9850  # not the wallet
         rules = admin.get("/api/v1/risk/rules")
         assert rules.status == 200 and b"instant_purchase" in rules.body
         code, summary = server.check()
