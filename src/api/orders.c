@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "api/risk_events.h"
 #include "api/risk_live.h"
+#include "pay/config.h"
 #include "pay/pay.h"
 #include "base/assert.h"
 #include "base/limits.h"
@@ -39,7 +40,8 @@ struct order_job {
     enum status refused; /* STATUS_RISK_BLOCKED or STATUS_CHALLENGE_REQUIRED, else OK */
 };
 
-static enum status orders_append(struct buf *out, const struct store_order *order) {
+static enum status orders_append(struct request *req, struct buf *out,
+                                 const struct store_order *order) {
     char created[21];
     text_format_time(order->created_at, created);
     enum status status = buf_printf(
@@ -67,15 +69,24 @@ static enum status orders_append(struct buf *out, const struct store_order *orde
         text_format_time(order->expires_at, expires);
         store_order_ref(order->id, ref);
         status = buf_printf(out, ",\"expires_at\":\"%s\"", expires);
-        /* where the buyer pays: the sandbox's page here; real gateways' come with them */
-        if (status == STATUS_OK && strcmp(order->provider, "sandbox") == 0)
-            status = buf_printf(out, ",\"pay_url\":\"/pay/sandbox/%s\"", ref);
+        /* where the buyer pays, while this server can still take the order there */
+        enum pay_provider provider = PAY_SANDBOX;
+        if (status == STATUS_OK && pay_provider_parse(order->provider, &provider) &&
+            pay_takes_orders(request_pay(req), provider)) {
+            struct buf url;
+            buf_init(&url, 8 * PAY_URL_BYTES);
+            status =
+                pay_url(request_pay(req), provider, ref, order->product_name, order->amount, &url);
+            if (status == STATUS_OK) status = buf_printf(out, ",\"pay_url\":");
+            if (status == STATUS_OK) status = json_append_string(out, url.data);
+            buf_free(&url);
+        }
     }
     return status;
 }
 
 static void orders_answer_codes(struct request *req, struct order_job *job, unsigned http_status) {
-    enum status status = orders_append(&req->response, &job->result.order);
+    enum status status = orders_append(req, &req->response, &job->result.order);
     if (status == STATUS_OK) status = buf_append(&req->response, ",\"codes\":", 9);
     if (status == STATUS_OK) status = api_append_codes(req, &job->result);
     if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
@@ -148,7 +159,7 @@ static void orders_place_finish(struct request *req) {
         orders_refused(req, job);
     } else if (strcmp(order->status, "delivered") != 0) {
         /* waiting for its payment, held for review, or a replay of one: nothing shown */
-        enum status status = orders_append(&req->response, order);
+        enum status status = orders_append(req, &req->response, order);
         if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
         /* a replay answers as the first answer did */
         unsigned http = strcmp(order->status, "pending_payment") == 0 ? 201
@@ -166,9 +177,9 @@ static void orders_place_finish(struct request *req) {
     orders_free(job);
 }
 
-/* The payment object: wallet (the default), or a gateway this server has set up. Orders
- * through a real gateway need its payment creation (a pay URL, a QR code), which comes with
- * that gateway's outbound client; until then only the sandbox takes orders. */
+/* The payment object: wallet (the default), or a gateway this server takes orders through
+ * (the sandbox; EPay with its submit URL). The other gateways need their payment creation
+ * (a QR code, a client secret) over their APIs; until then they only verify notices. */
 static enum status orders_payment(struct request *req, const char *method, const char *provider,
                                   char *message, size_t size) {
     message[0] = 0;
@@ -194,7 +205,7 @@ static enum status orders_payment(struct request *req, const char *method, const
         snprintf(message, size, "payment.provider is not a gateway set up on this server");
         return STATUS_UNKNOWN_PROVIDER;
     }
-    if (which != PAY_SANDBOX) {
+    if (!pay_takes_orders(request_pay(req), which)) {
         snprintf(message, size, "this gateway verifies notices here but cannot take orders yet");
         return STATUS_UNKNOWN_PROVIDER;
     }
@@ -281,7 +292,7 @@ void api_orders_get(struct request *req) {
     if (status == STATUS_OK && req->user.role == ROLE_BUYER && order.buyer_id != req->user.id) {
         status = STATUS_UNKNOWN_ORDER; /* another buyer's order does not exist for you */
     }
-    if (status == STATUS_OK) status = orders_append(&req->response, &order);
+    if (status == STATUS_OK) status = orders_append(req, &req->response, &order);
     if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
     if (status != STATUS_OK) {
         request_error(req, status, 0);

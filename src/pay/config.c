@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/pem.h>
@@ -191,6 +192,21 @@ static enum status config_epay(struct config_load *load, json_t *o, struct pay_c
     if (status == STATUS_OK) {
         status = config_string(load, o, "epay", "key", true, c->epay.key, sizeof c->epay.key);
     }
+    static const struct {
+        const char *name;
+        size_t offset, size;
+    } urls[] = {{"submit_url", offsetof(struct pay_config, epay.submit_url), PAY_URL_BYTES + 1},
+                {"notify_url", offsetof(struct pay_config, epay.notify_url), PAY_URL_BYTES + 1},
+                {"return_url", offsetof(struct pay_config, epay.return_url), PAY_URL_BYTES + 1},
+                {"type", offsetof(struct pay_config, epay.type), LIMIT_PAY_REF_BYTES + 1}};
+    for (size_t i = 0; status == STATUS_OK && i < sizeof urls / sizeof urls[0]; i++) {
+        status = config_string(load, o, "epay", urls[i].name, false, (char *)c + urls[i].offset,
+                               urls[i].size);
+    }
+    if (status == STATUS_OK && (c->epay.submit_url[0] != 0) != (c->epay.notify_url[0] != 0)) {
+        status = config_fail(load, "submit_url and notify_url go together", "epay");
+    }
+    if (status == STATUS_OK && c->epay.type[0] == 0) snprintf(c->epay.type, 8, "alipay");
     return status;
 }
 

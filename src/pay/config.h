@@ -14,6 +14,7 @@
 
 #define PAY_SECRET_BYTES 128 /* EPay keys, Stripe webhook secrets */
 #define PAY_APIV3_KEY_BYTES 32
+#define PAY_URL_BYTES 512
 
 /* A public key and the id a notice names it by (a certificate's serial number in upper-case
  * hex, or WeChat Pay's platform public key id). */
@@ -41,6 +42,13 @@ struct pay_config {
         bool on;
         char pid[LIMIT_PAY_REF_BYTES + 1];
         char key[PAY_SECRET_BYTES + 1];
+        /* taking orders: the gateway's submit.php, where it sends notices (our
+         * /api/v1/pay/epay/notify as the gateway reaches it), where it returns the buyer,
+         * and the channel ("alipay", "wxpay", …); "" when not configured */
+        char submit_url[PAY_URL_BYTES + 1];
+        char notify_url[PAY_URL_BYTES + 1];
+        char return_url[PAY_URL_BYTES + 1];
+        char type[LIMIT_PAY_REF_BYTES + 1];
     } epay;
     struct {
         bool on;

@@ -3,6 +3,7 @@
  * replays: the caller dedupes on out_trade_no and checks the amount. */
 #include <ctype.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -74,5 +75,41 @@ enum status pay_epay_verify(const struct pay_config *config, const struct pay_re
     buf_free(&text);
     if (status == STATUS_OK) status = epay_fields(config, &form, out, reason, reason_size);
     pay_form_free(&form);
+    return status;
+}
+
+enum status pay_epay_submit_url(const struct pay_config *config, const char *order_ref,
+                                const char *subject, int64_t amount, struct buf *out) {
+    verify(config != 0 && config->epay.submit_url[0] != 0 && order_ref != 0 && subject != 0);
+    char money[32];
+    snprintf(money, sizeof money, "%lld.%02lld", (long long)(amount / 100),
+             (long long)(amount % 100));
+    const char *keys[] = {"money", "name",       "notify_url", "out_trade_no",
+                          "pid",   "return_url", "type"}; /* sorted: the signed string's order */
+    const char *values[] = {money,
+                            subject,
+                            config->epay.notify_url,
+                            order_ref,
+                            config->epay.pid,
+                            config->epay.return_url,
+                            config->epay.type};
+    struct buf text;
+    buf_init(&text, 4 * PAY_URL_BYTES + PAY_SECRET_BYTES + 256);
+    enum status status = buf_printf(out, "%s?", config->epay.submit_url);
+    for (size_t i = 0; status == STATUS_OK && i < sizeof keys / sizeof keys[0]; i++) {
+        if (values[i][0] == 0) continue; /* empty values are neither signed nor sent */
+        status = buf_printf(&text, "%s%s=%s", text.len ? "&" : "", keys[i], values[i]);
+        if (status == STATUS_OK) status = buf_printf(out, "%s=", keys[i]);
+        if (status == STATUS_OK) status = pay_url_escape(out, values[i]);
+        if (status == STATUS_OK) status = buf_append(out, "&", 1);
+    }
+    if (status == STATUS_OK) status = buf_append(&text, config->epay.key, strlen(config->epay.key));
+    if (status == STATUS_OK) {
+        char sign[33];
+        pay_md5_hex(text.data, text.len, sign);
+        status = buf_printf(out, "sign=%s&sign_type=MD5", sign);
+    }
+    if (text.data != 0) sodium_memzero(text.data, text.len);
+    buf_free(&text);
     return status;
 }

@@ -148,3 +148,16 @@ enum status pay_form_sign_string(const struct pay_form *form, const char *const 
     }
     return status;
 }
+
+enum status pay_url_escape(struct buf *out, const char *text) {
+    verify(out != 0 && text != 0);
+    static const char hex[] = "0123456789ABCDEF";
+    enum status status = STATUS_OK;
+    for (const unsigned char *p = (const unsigned char *)text; *p && status == STATUS_OK; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        char escaped[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        status = plain ? buf_append(out, p, 1) : buf_append(out, escaped, 3);
+    }
+    return status;
+}

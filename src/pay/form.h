@@ -34,6 +34,8 @@ const char *pay_form_get(const struct pay_form *form, const char *key);
  * keep_empty, those with an empty value, sorted by key in byte order, as k=v joined by '&'. */
 must_check enum status pay_form_sign_string(const struct pay_form *form, const char *const *skip,
                                             bool keep_empty, struct buf *out);
+/* Appends text percent-encoded for a URL query (unreserved characters as they are). */
+must_check enum status pay_url_escape(struct buf *out, const char *text);
 /* Whether any field has an empty value. */
 bool pay_form_has_empty(const struct pay_form *form);
 

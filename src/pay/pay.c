@@ -145,3 +145,17 @@ enum status pay_verify(const struct pay_config *config, enum pay_provider provid
     }
     return pay_refuse(reason, reason_size, "this provider is not configured");
 }
+
+bool pay_takes_orders(const struct pay_config *config, enum pay_provider provider) {
+    verify(config != 0);
+    if (!pay_provider_on(config, provider)) return false;
+    return provider == PAY_SANDBOX || (provider == PAY_EPAY && config->epay.submit_url[0] != 0);
+}
+
+enum status pay_url(const struct pay_config *config, enum pay_provider provider,
+                    const char *order_ref, const char *subject, int64_t amount, struct buf *out) {
+    verify(config != 0 && order_ref != 0 && subject != 0 && amount > 0 && out != 0);
+    verify(pay_takes_orders(config, provider));
+    if (provider == PAY_SANDBOX) return buf_printf(out, "/pay/sandbox/%s", order_ref);
+    return pay_epay_submit_url(config, order_ref, subject, amount, out);
+}

@@ -74,6 +74,15 @@ must_check enum status pay_verify(const struct pay_config *config, enum pay_prov
                                   const struct pay_request *request, struct pay_notice *out,
                                   struct buf *resource, char *reason, size_t reason_size);
 
+/* Whether provider can take orders here (create a payment for the buyer to make): the
+ * sandbox, and EPay with submit_url and notify_url configured. */
+bool pay_takes_orders(const struct pay_config *config, enum pay_provider provider);
+/* Where the buyer pays order_ref (amount in minor units, subject shown to the buyer):
+ * appended to out as a URL — the sandbox's page here, EPay's signed submit.php request. */
+must_check enum status pay_url(const struct pay_config *config, enum pay_provider provider,
+                               const char *order_ref, const char *subject, int64_t amount,
+                               struct buf *out);
+
 /* The sandbox provider's side (sandbox.c): a signed notice for an order, as the sandbox
  * "gateway" sends when its payment page is used. body receives the JSON, header the value
  * of Sandbox-Signature. */

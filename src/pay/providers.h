@@ -27,6 +27,10 @@ must_check enum status pay_alipay_verify(const struct pay_config *config,
                                          const struct pay_request *request, struct pay_notice *out,
                                          char *reason, size_t reason_size);
 
+/* EPay's submit.php URL for an order: every parameter signed as its notices are. */
+must_check enum status pay_epay_submit_url(const struct pay_config *config, const char *order_ref,
+                                           const char *subject, int64_t amount, struct buf *out);
+
 /* After the signature: a Stripe event body, a WeChat Pay decrypted resource. */
 must_check enum status pay_stripe_event_parse(const char *body, size_t len, struct pay_notice *out,
                                               char *reason, size_t reason_size);

@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import harness
 import paysign
@@ -67,6 +68,9 @@ SANDBOX = {"method": "gateway", "provider": "sandbox"}
 
 def server_with(merchant, args=()):
     config = dict(merchant.config, sandbox={"secret": merchant.sandbox_secret})
+    config["epay"] = dict(config["epay"], submit_url="https://pay.example.com/submit.php",
+                          notify_url="https://shop.example.com/api/v1/pay/epay/notify",
+                          return_url="https://shop.example.com/paid", type="wxpay")
     path = os.path.join(merchant.dir, "serve-pay.json")
     with open(path, "w") as f:
         json.dump(config, f)
@@ -225,6 +229,40 @@ def test_notices_that_do_not_fit_change_nothing(merchant):
 
 
 @with_merchant
+def test_an_epay_order_is_paid_by_its_notice(merchant):
+    server = server_with(merchant)
+    try:
+        shop = Shop(server, price=1234)
+        r = shop.order(payment={"method": "gateway", "provider": "epay"})
+        assert r.status == 201, r
+        order = r.json()
+        ref = f"T{order['id']}"
+        url = urllib.parse.urlsplit(order["pay_url"])
+        assert url.scheme == "https" and url.netloc == "pay.example.com", url
+        params = dict(urllib.parse.parse_qsl(url.query))
+        assert params["out_trade_no"] == ref and params["money"] == "12.34", params
+        assert params["type"] == "wxpay" and params["pid"] == paysign.EPAY_PID
+        signed = {k: v for k, v in params.items() if k not in ("sign", "sign_type") and v}
+        content = "&".join(f"{k}={signed[k]}" for k in sorted(signed)) + merchant.epay_key
+        assert params["sign"] == hashlib.md5(content.encode()).hexdigest()  # as EPay checks it
+        assert merchant.epay_key not in order["pay_url"]
+        notify = lambda q: server.client().get("/api/v1/pay/epay/notify?" + q.decode())
+        wrong = merchant.epay_query(merchant.epay_fields(out_trade_no=ref, money="12.33"))
+        r = notify(wrong)
+        assert r.status == 400 and r.body == b"fail", r
+        query = merchant.epay_query(merchant.epay_fields(out_trade_no=ref, money="12.34"))
+        for _ in range(3):  # EPay repeats its notice until it reads "success"
+            r = notify(query)
+            assert r.status == 200 and r.body == b"success", r
+        assert shop.buyer.get(f"/api/v1/orders/{order['id']}").json()["status"] == "delivered"
+        codes = shop.buyer.get(f"/api/v1/orders/{order['id']}/codes").json()["codes"]
+        assert len(codes) == 1
+        assert_check(server)
+    finally:
+        server.close()
+
+
+@with_merchant
 def test_an_unpaid_order_expires_and_a_late_payment_is_kept_for_refund(merchant):
     server = server_with(merchant, args=["--pay-timeout-s", "1"])
     try:
@@ -259,6 +297,7 @@ def test_bad_payment_objects_are_refused(merchant):
                 ({"method": "gateway"}, 400, "invalid_field"),
                 ({"method": "gateway", "provider": "paypal"}, 422, "unknown_provider"),
                 ({"method": "gateway", "provider": "wechatpay"}, 422, "unknown_provider"),
+                ({"method": "gateway", "provider": "stripe"}, 422, "unknown_provider"),
                 ({"method": "wallet", "provider": "sandbox"}, 400, "invalid_field"),
                 ({"method": "credit"}, 422, "invalid_value"),
                 ({"provider": "sandbox"}, 400, "invalid_field"),
@@ -278,5 +317,6 @@ if __name__ == "__main__":
     harness.main([test_a_sandbox_order_waits_then_is_paid_and_delivered,
                   test_fifty_copies_of_a_notice_deliver_once,
                   test_notices_that_do_not_fit_change_nothing,
+                  test_an_epay_order_is_paid_by_its_notice,
                   test_an_unpaid_order_expires_and_a_late_payment_is_kept_for_refund,
                   test_bad_payment_objects_are_refused])
