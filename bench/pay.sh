@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# pay.sh — the payment figures (issue 4), in one run:
+#   1 notice verification alone, in process, one core (build/release/pay_bench): EPay,
+#     Stripe, the sandbox, Alipay and WeChat Pay notices/s
+#   2 POST /api/v1/orders through the sandbox gateway (pending_payment, codes reserved) and,
+#     as the baseline in the same run, wallet orders — wrk, the run.sh settings
+#   3 POST /api/v1/pay/sandbox/notify: one signed notice for each pending order of step 2,
+#     sent once each (wrk, notify.lua); applied payments/s are counted in the database
+#   4 tessera check afterwards
+# Writes bench/out/pay-<timestamp>.md and prints BENCH / PAYBENCH lines. Environment: as
+# run.sh (DURATION CONNECTIONS THREADS WARMUP TESSERA_BIN BENCH_TMPDIR KEEP_TMP), PAY_CODES.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PAY_CODES=${PAY_CODES:-900000}
+PAY_BENCH=${PAY_BENCH:-$REPO_DIR/build/release/pay_bench}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$BENCH_DIR/out/pay-$STAMP.md}
+command -v sqlite3 >/dev/null || bench_die "sqlite3 is missing (make deps)"
+[ -x "$PAY_BENCH" ] || bench_die "no pay_bench at $PAY_BENCH (make build)"
+bench_setup
+mkdir -p "$(dirname "$OUT")"
+
+bench_log "1. verification in process"
+PAYBENCH_LINES=$("$PAY_BENCH" 20000)
+record_cmd "$PAY_BENCH 20000"
+printf '%s\n' "$PAYBENCH_LINES"
+
+bench_log "2. the database: template, $PAY_CODES codes; the sandbox with a known secret"
+make_template "$BENCH_TMP/pay"
+gen_codes "$PAY_CODES" PAY "$BENCH_TMP/codes.txt"
+import_codes "$BENCH_TMP/pay/t.db" "$BENCH_TMP/codes.txt"
+SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+printf '{"sandbox":{"secret":"%s"}}\n' "$SECRET" >"$BENCH_TMP/pay.json"
+record_cmd "echo '{\"sandbox\":{\"secret\":\"...\"}}' > pay.json"
+
+# tessera_start with the payment configuration (and no expiry during the run)
+start_pay_server() {
+    local port="" i out="$BENCH_TMP/serve-pay.out" err="$BENCH_TMP/serve-pay.err"
+    "$TESSERA_BIN" serve --db "$BENCH_TMP/pay/t.db" --listen 127.0.0.1:0 \
+        --pay-config "$BENCH_TMP/pay.json" --pay-timeout-s 86400 >"$out" 2>"$err" &
+    TS_PID=$!
+    bench_track "$TS_PID"
+    record_cmd "$TESSERA_BIN serve --db $BENCH_TMP/pay/t.db --listen 127.0.0.1:0 --pay-config pay.json --pay-timeout-s 86400 &"
+    for i in $(seq 1 200); do
+        port=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$out")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { cat "$err" >&2; bench_die "tessera serve did not start"; }
+    TS_URL="http://127.0.0.1:$port"
+}
+start_pay_server
+login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
+LUA="$BENCH_DIR/wrk/orders.lua"
+URL="$TS_URL/api/v1/orders"
+
+bench_log "2. orders: wallet (baseline), then through the sandbox"
+wrk_run wallet-warmup "$WARMUP" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-ww" "$SKU"
+wrk_run wallet "$DURATION" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-w" "$SKU"
+WALLET_LINE=$WRK_LINE
+summary "step=wallet_orders orders_per_s=$(kv "$WALLET_LINE" rps) p50_ms=$(kv "$WALLET_LINE" p50_ms)" \
+        "p99_ms=$(kv "$WALLET_LINE" p99_ms) errors=$(wrk_errors "$WALLET_LINE")"
+wrk_run gateway-warmup "$WARMUP" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-gw" "$SKU" sandbox
+wrk_run gateway "$DURATION" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-g" "$SKU" sandbox
+GATEWAY_LINE=$WRK_LINE
+summary "step=gateway_orders orders_per_s=$(kv "$GATEWAY_LINE" rps) p50_ms=$(kv "$GATEWAY_LINE" p50_ms)" \
+        "p99_ms=$(kv "$GATEWAY_LINE" p99_ms) errors=$(wrk_errors "$GATEWAY_LINE")" \
+        "gateway_over_wallet=$(fmt 3 "$(kv "$GATEWAY_LINE" rps) / $(kv "$WALLET_LINE" rps)")"
+
+bench_log "3. notices: one signed sandbox notice per pending order"
+PENDING=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM orders WHERE status = 'pending_payment'")
+sqlite3 -separator ' ' "$BENCH_TMP/pay/t.db" \
+    "SELECT id, amount, currency FROM orders WHERE status = 'pending_payment' ORDER BY id" |
+    python3 -c '
+import hashlib, hmac, json, sys, time
+secret = sys.argv[1].encode()
+now = int(time.time()) + 30  # signed a little ahead: the file is used within the window
+for line in sys.stdin:
+    order, amount, currency = line.split()
+    body = json.dumps({"id": "sbx_evt_" + order, "order_ref": "T" + order,
+                       "transaction": "sbx_tx_" + order, "amount": int(amount),
+                       "currency": currency, "state": "paid"}, separators=(",", ":"))
+    mac = hmac.new(secret, f"{now}.{body}".encode(), hashlib.sha256).hexdigest()
+    print(f"t={now},v1={mac}\t{body}")' "$SECRET" >"$BENCH_TMP/notices.txt"
+record_cmd "sqlite3 t.db 'SELECT id, amount, currency FROM orders WHERE status = pending_payment' | (sign each as the sandbox does) > notices.txt"
+N_URL="$TS_URL/api/v1/pay/sandbox/notify"
+P0=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments")
+wrk_run notify "$DURATION" "$BENCH_DIR/wrk/notify.lua" "$N_URL" "$BENCH_TMP/notices.txt" "$THREADS"
+NOTIFY_LINE=$WRK_LINE
+P1=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments")
+APPLIED=$((P1 - P0))
+NOTIFY_S=$(kv "$NOTIFY_LINE" duration_s)
+summary "step=notify requests_per_s=$(kv "$NOTIFY_LINE" rps) p50_ms=$(kv "$NOTIFY_LINE" p50_ms)" \
+        "p99_ms=$(kv "$NOTIFY_LINE" p99_ms) errors=$(wrk_errors "$NOTIFY_LINE") pending_before=$PENDING" \
+        "payments_applied=$APPLIED applied_per_s=$(fmt 1 "$APPLIED / $NOTIFY_S")" \
+        "all_sent_once=$([ "$(kv "$NOTIFY_LINE" requests)" -le "$PENDING" ] && echo yes || echo no)"
+tessera_stop
+CHECK_OUT=$("$TESSERA_BIN" check --db "$BENCH_TMP/pay/t.db" 2>&1) && CHECK=ok || CHECK=broken
+record_cmd "$TESSERA_BIN check --db $BENCH_TMP/pay/t.db"
+DELIVERED=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM orders WHERE payment = 'gateway' AND status = 'delivered'")
+summary "step=check_after_pay result=$CHECK gateway_orders_delivered=$DELIVERED"
+[ "$CHECK" = ok ] || printf '%s\n' "$CHECK_OUT" >&2
+
+{
+    echo "# Tessera payment benchmark $STAMP"
+    echo
+    echo "- commit $(git -C "$REPO_DIR" rev-parse --short HEAD); nproc $(nproc); $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+    echo "- wrk settings: \`-t$THREADS -c$CONNECTIONS -d$DURATION\` (warm-up $WARMUP), 127.0.0.1"
+    echo
+    echo '## Summary lines'
+    echo '```'; printf '%s\n' "$PAYBENCH_LINES"; printf '%s' "$BENCH_LINES"; echo '```'
+    echo
+    echo '## Commands'
+    echo '```'; printf '%s' "$BENCH_COMMANDS"; echo '```'
+} >"$OUT"
+bench_log "report written to $OUT"
