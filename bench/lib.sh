@@ -130,14 +130,16 @@ summary() {
 
 # --- tessera -------------------------------------------------------------------------------
 
-# tessera_start DB NAME -> TS_PID, TS_URL (serve on a free loopback port chosen by the kernel)
+# tessera_start DB NAME [SERVE OPTIONS…] -> TS_PID, TS_URL (serve on a free loopback port
+# chosen by the kernel)
 tessera_start() {
     local db=$1 name=$2 port="" i
+    shift 2
     local out="$BENCH_TMP/serve-$name.out" err="$BENCH_TMP/serve-$name.err"
-    "$TESSERA_BIN" serve --db "$db" --listen 127.0.0.1:0 >"$out" 2>"$err" &
+    "$TESSERA_BIN" serve --db "$db" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
     TS_PID=$!
     bench_track "$TS_PID"
-    record_cmd "$TESSERA_BIN serve --db $db --listen 127.0.0.1:0 &"
+    record_cmd "$TESSERA_BIN serve --db $db --listen 127.0.0.1:0 $* &"
     for i in $(seq 1 200); do
         port=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$out")
         [ -n "$port" ] && break

@@ -34,23 +34,8 @@ SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 printf '{"sandbox":{"secret":"%s"}}\n' "$SECRET" >"$BENCH_TMP/pay.json"
 record_cmd "echo '{\"sandbox\":{\"secret\":\"...\"}}' > pay.json"
 
-# tessera_start with the payment configuration (and no expiry during the run)
-start_pay_server() {
-    local port="" i out="$BENCH_TMP/serve-pay.out" err="$BENCH_TMP/serve-pay.err"
-    "$TESSERA_BIN" serve --db "$BENCH_TMP/pay/t.db" --listen 127.0.0.1:0 \
-        --pay-config "$BENCH_TMP/pay.json" --pay-timeout-s 86400 >"$out" 2>"$err" &
-    TS_PID=$!
-    bench_track "$TS_PID"
-    record_cmd "$TESSERA_BIN serve --db $BENCH_TMP/pay/t.db --listen 127.0.0.1:0 --pay-config pay.json --pay-timeout-s 86400 &"
-    for i in $(seq 1 200); do
-        port=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$out")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { cat "$err" >&2; bench_die "tessera serve did not start"; }
-    TS_URL="http://127.0.0.1:$port"
-}
-start_pay_server
+# the payment configuration, and no expiry during the run
+tessera_start "$BENCH_TMP/pay/t.db" pay --pay-config "$BENCH_TMP/pay.json" --pay-timeout-s 86400
 login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
 LUA="$BENCH_DIR/wrk/orders.lua"
 URL="$TS_URL/api/v1/orders"

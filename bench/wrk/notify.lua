@@ -7,13 +7,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 
-bench_threads = {}
-
-function setup(thread)
-  table.insert(bench_threads, thread)
-  thread:set("bench_thread_id", #bench_threads)
-end
-
 local notices, next_notice = {}, 1
 
 function init(args)

@@ -6,6 +6,14 @@ local function ms(us) return us / 1000 end
 
 bench_extra = nil -- a script that loads this one may set bench_extra() -> " key=value..."
 
+-- every thread learns its number (1, 2, …) as bench_thread_id, for scripts that split work
+bench_threads = {}
+
+function setup(thread)
+  table.insert(bench_threads, thread)
+  thread:set("bench_thread_id", #bench_threads)
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local seconds = summary.duration / 1e6

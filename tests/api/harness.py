@@ -188,6 +188,18 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def assert_error(r, status, code):
+    """r is the error object of that status and code."""
+    assert r.status == status, (status, code, r)
+    assert r.json()["error"]["code"] == code, r
+
+
+def assert_check(server):
+    """`tessera check` passes on server's database."""
+    code, summary = server.check()
+    assert code == 0 and summary["ok"], summary
+
+
 def main(tests):
     """Runs each test function in order; prints a summary; exits non-zero on failure."""
     failed = 0

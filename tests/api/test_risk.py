@@ -24,14 +24,8 @@ def text(client, method, path, body, **kw):
     return client.request(method, path, body, raw=True, headers={"Content-Type": "text/plain"}, **kw)
 
 
-def assert_error(r, status, code):
-    assert r.status == status, (status, code, r)
-    assert r.json()["error"]["code"] == code, r
-
-
-def assert_check(server):
-    code, summary = server.check()
-    assert code == 0 and summary["ok"], summary
+assert_error = harness.assert_error
+assert_check = harness.assert_check
 
 
 class Shop:
