@@ -64,5 +64,6 @@ void api_risk_list_put(struct request *req);
 void api_pay_notify(struct request *req);
 void api_pay_sandbox_page(struct request *req);
 void api_pay_sandbox_pay(struct request *req);
+void api_pay_confirm(struct request *req);
 
 #endif

@@ -5,6 +5,7 @@
  *   GET  /pay/sandbox/{ref}                  the sandbox gateway's payment page for an order
  *   POST /pay/sandbox/{ref}                  "pay" (or "fail") on it: the sandbox signs a notice
  *            and it goes through the same verification and application as any notice
+ *   POST /api/v1/orders/{id}/confirmations   (admin) 补单: a payment confirmed by hand
  * A notice that fails verification, names no order of that gateway, or does not match the
  * order's amount or currency changes nothing, is answered as a failure (the gateway retries or
  * gives up) and becomes a risk event. */
@@ -326,4 +327,69 @@ void api_pay_sandbox_pay(struct request *req) {
     struct pay_header signature = {"Sandbox-Signature", header};
     notice_submit(req, job, notice.data, notice.len, &signature, 1);
     buf_free(&notice);
+}
+
+/* ---- 补单: a payment confirmed by hand (admin) ----
+ * POST /api/v1/orders/{id}/confirmations {"transaction","reason"}: 200 with the order when
+ * applied; 202 {"order_id","status":"awaiting_second_admin"} when the amount needs a second
+ * admin; 409 second_admin_required when the same admin confirms twice. */
+
+struct confirm_job {
+    struct api_job base;
+    int64_t order_id, actor_id, second_above;
+    char transaction[LIMIT_PAY_REF_BYTES + 1];
+    char reason[LIMIT_REASON_BYTES + 1];
+    bool awaiting;
+    enum store_payment_outcome outcome;
+    struct store_order order;
+};
+
+static enum status confirm_apply(struct db *db, struct api_job *base) {
+    struct confirm_job *job = (struct confirm_job *)base;
+    return store_payment_confirm(db, job->order_id, job->transaction, job->reason, job->actor_id,
+                                 job->second_above, base->now_s, &job->awaiting, &job->outcome,
+                                 &job->order);
+}
+
+static void confirm_finish(struct request *req) {
+    struct confirm_job *job = req->work;
+    static const char *const outcomes[] = {"applied", "repeated", "duplicate", "late"};
+    if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else if (job->awaiting) {
+        verify(buf_printf(&req->response,
+                          "{\"order_id\":%lld,\"status\":\"awaiting_second_admin\"}",
+                          (long long)job->order_id) == STATUS_OK);
+        request_json(req, 202);
+    } else {
+        verify(buf_printf(&req->response,
+                          "{\"order_id\":%lld,\"payment\":\"%s\",\"status\":\"%s\"}",
+                          (long long)job->order_id, outcomes[job->outcome],
+                          job->order.status) == STATUS_OK);
+        request_json(req, 200);
+    }
+    free(job);
+}
+
+void api_pay_confirm(struct request *req) {
+    int64_t id = 0;
+    if (!api_parse_id(req->params[0], &id)) {
+        request_error(req, STATUS_UNKNOWN_ORDER, 0);
+        return;
+    }
+    const char *transaction = 0, *reason = 0;
+    struct json_field fields[] = {
+        {"transaction", JSON_FIELD_STRING, true, LIMIT_PAY_REF_BYTES, &transaction, 0, 0, 0},
+        {"reason", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &reason, 0, 0, 0},
+    };
+    json_t *root = 0;
+    if (!api_parse(req, fields, 2, &root)) return;
+    struct confirm_job *job = mem_calloc(1, sizeof *job);
+    job->order_id = id;
+    job->actor_id = req->user.id;
+    job->second_above = pay_second_admin_above(request_pay(req));
+    (void)text_copy(job->transaction, sizeof job->transaction, transaction);
+    (void)text_copy(job->reason, sizeof job->reason, reason);
+    json_decref(root);
+    api_job_write(req, &job->base, confirm_apply, confirm_finish);
 }

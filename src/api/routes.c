@@ -23,6 +23,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders", "orders_create", BUYER, api_orders_create, 0},
     {"GET", "/api/v1/orders/{}", "orders_get", BUYER | SUPPORT | ADMIN, api_orders_get, 0},
     {"GET", "/api/v1/orders/{}/codes", "orders_codes", BUYER, api_orders_codes, 0},
+    {"POST", "/api/v1/orders/{}/confirmations", "orders_confirm", ADMIN, api_pay_confirm, 0},
     {"GET", "/api/v1/risk/rules", "risk_rules_get", RISK | ADMIN, api_risk_rules_get, 0},
     {"PUT", "/api/v1/risk/rules", "risk_rules_put", RISK | ADMIN, api_risk_rules_put,
      LIMIT_RISK_RULE_FILE_BYTES},

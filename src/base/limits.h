@@ -91,6 +91,7 @@
 #define LIMIT_PAY_TOLERANCE_S 300 /* a signed timestamp this far from now is refused */
 #define LIMIT_PAY_TIMEOUT_S 900   /* default: a gateway order waits this long for its payment */
 #define LIMIT_PAY_TIMEOUT_MAX_S 86400
+#define LIMIT_PAY_CONFIRM_ALONE_MINOR 50000 /* default: 补单 above ¥500 needs a second admin */
 
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14

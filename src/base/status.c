@@ -55,6 +55,8 @@ static const struct status_info status_table[STATUS_COUNT] = {
     [STATUS_INVALID_NOTICE] = {400, "invalid_notice", "the payment notice failed verification"},
     [STATUS_PAYMENT_MISMATCH] = {409, "payment_mismatch",
                                  "the payment's amount or currency is not the order's"},
+    [STATUS_SECOND_ADMIN_REQUIRED] = {409, "second_admin_required",
+                                      "a second, different admin must confirm this payment"},
     [STATUS_UNKNOWN_PROVIDER] = {422, "unknown_provider",
                                  "no such payment provider is set up here"},
     [STATUS_BUSY] = {503, "busy", "the server is busy or shutting down; retry"},

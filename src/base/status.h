@@ -42,6 +42,7 @@ enum status {
     STATUS_UNKNOWN_DECISION,     /* 404 */
     STATUS_INVALID_NOTICE,       /* 400 a payment notice that fails verification */
     STATUS_PAYMENT_MISMATCH, /* 409 a verified notice whose amount or currency is not the order's */
+    STATUS_SECOND_ADMIN_REQUIRED, /* 409 a confirmation above the limit needs another admin */
     STATUS_UNKNOWN_PROVIDER, /* 404 a payment provider Tessera does not have or is not set up */
     STATUS_BUSY,             /* 503 writer queue full or shutting down */
     STATUS_IO,               /* 500 file or socket error */

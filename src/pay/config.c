@@ -260,7 +260,7 @@ enum status pay_config_load(const char *path, struct pay_config **out, char *mes
         json_decref(root);
         return STATUS_INVALID_JSON;
     }
-    struct pay_config *config = mem_calloc(1, sizeof *config);
+    struct pay_config *config = pay_config_empty();
     static const struct {
         const char *name;
         enum status (*load)(struct config_load *, json_t *, struct pay_config *);
@@ -279,6 +279,15 @@ enum status pay_config_load(const char *path, struct pay_config **out, char *mes
         }
         status = providers[i].load(&load, member, config);
     }
+    json_t *manual = json_object_get(root, "manual_confirm");
+    json_t *above = json_object_get(manual, "second_admin_above");
+    if (status == STATUS_OK && manual != 0 &&
+        (!json_is_object(manual) || !json_is_integer(above) || json_integer_value(above) < -1 ||
+         json_integer_value(above) > LIMIT_AMOUNT_MINOR)) {
+        status = config_fail(&load, "must be {\"second_admin_above\": minor units, or -1}",
+                             "manual_confirm");
+    }
+    if (status == STATUS_OK && manual != 0) config->second_admin_above = json_integer_value(above);
     config->wechatpay.on = json_object_get(root, "wechatpay") != 0;
     config->alipay.on = json_object_get(root, "alipay") != 0;
     config->epay.on = json_object_get(root, "epay") != 0;

@@ -58,6 +58,9 @@ struct pay_config {
         bool on;
         char secret[PAY_SECRET_BYTES + 1]; /* signs the built-in provider's notices */
     } sandbox;
+    /* 补单: a payment confirmed by hand above this amount (minor units) needs a second
+     * admin ("manual_confirm":{"second_admin_above":N}); -1: never */
+    int64_t second_admin_above;
 };
 
 /* Loads path. On failure message says what is wrong (the file, the member, never a secret's

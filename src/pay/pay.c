@@ -159,3 +159,8 @@ enum status pay_url(const struct pay_config *config, enum pay_provider provider,
     if (provider == PAY_SANDBOX) return buf_printf(out, "/pay/sandbox/%s", order_ref);
     return pay_epay_submit_url(config, order_ref, subject, amount, out);
 }
+
+int64_t pay_second_admin_above(const struct pay_config *config) {
+    verify(config != 0);
+    return config->second_admin_above;
+}

@@ -74,6 +74,9 @@ must_check enum status pay_verify(const struct pay_config *config, enum pay_prov
                                   const struct pay_request *request, struct pay_notice *out,
                                   struct buf *resource, char *reason, size_t reason_size);
 
+/* 补单 above this amount (minor units) needs a second admin; -1: never. */
+int64_t pay_second_admin_above(const struct pay_config *config);
+
 /* Whether provider can take orders here (create a payment for the buyer to make): the
  * sandbox, and EPay with submit_url and notify_url configured. */
 bool pay_takes_orders(const struct pay_config *config, enum pay_provider provider);

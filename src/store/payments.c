@@ -179,3 +179,89 @@ enum status store_orders_expire(struct db *db, int64_t now_s, int limit, int64_t
     }
     return status;
 }
+
+/* The proposal of (order, transaction): its proposer, or 0 when none; *approved when done. */
+static enum status confirm_find(struct db *db, int64_t order_id, const char *transaction,
+                                int64_t *proposer, bool *approved) {
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT proposed_by, approved_by IS NOT NULL FROM "
+                                        "payment_confirmations WHERE order_id = ? AND "
+                                        "transaction_id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    db_bind_text(stmt, 2, transaction);
+    enum status status = db_step_row(db, stmt);
+    *proposer = 0;
+    *approved = false;
+    if (status == STATUS_OK) {
+        *proposer = sqlite3_column_int64(stmt, 0);
+        *approved = sqlite3_column_int(stmt, 1) != 0;
+        sqlite3_reset(stmt);
+    }
+    return status == STATUS_NOT_FOUND ? STATUS_OK : status;
+}
+
+static enum status confirm_audit(struct db *db, int64_t actor_id, const char *action,
+                                 const struct store_order *order, const char *reason,
+                                 int64_t now_s) {
+    char object[48];
+    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
+    struct buf detail;
+    buf_init(&detail, 2 * LIMIT_REASON_BYTES + 128);
+    enum status status =
+        buf_printf(&detail, "{\"amount\":%lld,\"reason\":", (long long)order->amount);
+    if (status == STATUS_OK) status = text_append_json_string(&detail, reason);
+    if (status == STATUS_OK) status = buf_append(&detail, "}", 1);
+    if (status == STATUS_OK)
+        status = store_audit_append(db, actor_id, action, object, detail.data, now_s);
+    buf_free(&detail);
+    return status;
+}
+
+enum status store_payment_confirm(struct db *db, int64_t order_id, const char *transaction,
+                                  const char *reason, int64_t actor_id, int64_t second_above,
+                                  int64_t now_s, bool *awaiting,
+                                  enum store_payment_outcome *outcome, struct store_order *order) {
+    verify(db != 0 && transaction != 0 && reason != 0 && actor_id > 0);
+    verify(awaiting != 0 && outcome != 0 && order != 0);
+    *awaiting = false;
+    enum status status = store_order_get(db, order_id, order);
+    if (status != STATUS_OK) return status;
+    if (strcmp(order->payment, "gateway") != 0) return STATUS_UNKNOWN_ORDER;
+    bool two = second_above >= 0 && order->amount > second_above;
+    int64_t proposer = 0;
+    bool approved = false;
+    status = confirm_find(db, order_id, transaction, &proposer, &approved);
+    if (status != STATUS_OK) return status;
+    if (two && proposer == 0) { /* the first admin's word waits for a second */
+        sqlite3_stmt *stmt = db_prepare(
+            db, "INSERT INTO payment_confirmations(order_id, transaction_id, reason, proposed_by, "
+                "created_at) VALUES(?,?,?,?,?)");
+        sqlite3_bind_int64(stmt, 1, order_id);
+        db_bind_text(stmt, 2, transaction);
+        db_bind_text(stmt, 3, reason);
+        sqlite3_bind_int64(stmt, 4, actor_id);
+        sqlite3_bind_int64(stmt, 5, now_s);
+        status = db_step_done(db, stmt);
+        if (status == STATUS_OK)
+            status = confirm_audit(db, actor_id, "payment.confirm.propose", order, reason, now_s);
+        *awaiting = status == STATUS_OK;
+        return status;
+    }
+    if (two && !approved && proposer == actor_id) return STATUS_SECOND_ADMIN_REQUIRED;
+    if (two && !approved) {
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE payment_confirmations SET approved_by = ?, "
+                                            "approved_at = ? WHERE order_id = ? AND "
+                                            "transaction_id = ? AND approved_by IS NULL");
+        sqlite3_bind_int64(stmt, 1, actor_id);
+        sqlite3_bind_int64(stmt, 2, now_s);
+        sqlite3_bind_int64(stmt, 3, order_id);
+        db_bind_text(stmt, 4, transaction);
+        status = db_step_done(db, stmt);
+        if (status != STATUS_OK) return status;
+    }
+    struct store_payment payment = {order->provider, order_id,      transaction,
+                                    "manual",        order->amount, order->currency};
+    status = store_payment_apply(db, &payment, now_s, outcome, order);
+    if (status == STATUS_OK && *outcome != STORE_PAYMENT_REPEATED)
+        status = confirm_audit(db, actor_id, "payment.confirm", order, reason, now_s);
+    return status;
+}

@@ -256,6 +256,17 @@ enum store_payment_outcome {
 must_check enum status store_payment_apply(struct db *db, const struct store_payment *payment,
                                            int64_t now_s, enum store_payment_outcome *outcome,
                                            struct store_order *order);
+/* A payment confirmed by hand (补单) by admin actor_id with the provider's transaction id
+ * and a reason. When second_above >= 0 and the order's amount is above it, a second,
+ * different admin must confirm the same transaction: the first call records the proposal
+ * (*awaiting true, nothing paid); the second applies it. Applying is store_payment_apply
+ * with the order's own amount and currency. STATUS_UNKNOWN_ORDER for an order that is not a
+ * gateway order; STATUS_SECOND_ADMIN_REQUIRED when the proposer confirms again. Audited. */
+must_check enum status store_payment_confirm(struct db *db, int64_t order_id,
+                                             const char *transaction, const char *reason,
+                                             int64_t actor_id, int64_t second_above, int64_t now_s,
+                                             bool *awaiting, enum store_payment_outcome *outcome,
+                                             struct store_order *order);
 /* Pending orders past their deadline: expired, their codes back in stock (at most limit). */
 must_check enum status store_orders_expire(struct db *db, int64_t now_s, int limit,
                                            int64_t *expired_out);

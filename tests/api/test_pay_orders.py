@@ -60,8 +60,10 @@ class Shop:
 SANDBOX = {"method": "gateway", "provider": "sandbox"}
 
 
-def server_with(merchant, args=()):
+def server_with(merchant, args=(), second_admin_above=None):
     config = dict(merchant.config, sandbox={"secret": merchant.sandbox_secret})
+    if second_admin_above is not None:
+        config["manual_confirm"] = {"second_admin_above": second_admin_above}
     config["epay"] = dict(config["epay"], submit_url="https://pay.example.com/submit.php",
                           notify_url="https://shop.example.com/api/v1/pay/epay/notify",
                           return_url="https://shop.example.com/paid", type="wxpay")
@@ -282,6 +284,46 @@ def test_an_unpaid_order_expires_and_a_late_payment_is_kept_for_refund(merchant)
 
 
 @with_merchant
+def test_a_payment_confirmed_by_hand(merchant):
+    """补单: an admin names the provider's transaction and a reason; above the limit a second,
+    different admin must confirm it too; every step is audited."""
+    server = server_with(merchant, second_admin_above=5000)
+    try:
+        small, big = Shop(server, price=1000), Shop(server, price=10000)
+        first = small.admin
+        second = server.make_user(first, unique("admin2"), role="admin")
+        a = small.order(payment=SANDBOX).json()
+        b = big.order(payment=SANDBOX).json()
+        confirm = lambda who, order, tx, reason="buyer sent the bank slip": who.post(
+            f"/api/v1/orders/{order['id']}/confirmations", {"transaction": tx, "reason": reason})
+        r = confirm(first, a, "4200009999")
+        assert r.status == 200 and r.json() == {"order_id": a["id"], "payment": "applied",
+                                                "status": "delivered"}, r
+        assert confirm(first, a, "4200009999").json()["payment"] == "repeated"
+        r = confirm(first, b, "4200008888")
+        assert r.status == 202 and r.json()["status"] == "awaiting_second_admin", r
+        assert big.buyer.get(f"/api/v1/orders/{b['id']}").json()["status"] == "pending_payment"
+        assert_error(confirm(first, b, "4200008888"), 409, "second_admin_required")
+        r = confirm(second, b, "4200008888", "checked with the gateway")
+        assert r.status == 200 and r.json()["status"] == "delivered", r
+        assert len(big.buyer.get(f"/api/v1/orders/{b['id']}/codes").json()["codes"]) == 1
+        # refused: no reason, a buyer, an unknown order
+        assert_error(first.post(f"/api/v1/orders/{a['id']}/confirmations", {"transaction": "x"}),
+                     400, "invalid_field")
+        assert_error(small.buyer.post(f"/api/v1/orders/{a['id']}/confirmations",
+                                      {"transaction": "x", "reason": "y"}), 403, "forbidden")
+        assert_error(confirm(first, {"id": 999999}, "x"), 404, "unknown_order")
+        db = sqlite3.connect(server.db)
+        actions = [row[0] for row in db.execute(
+            "SELECT action FROM audit WHERE action LIKE 'payment.confirm%' ORDER BY id")]
+        db.close()
+        assert actions == ["payment.confirm", "payment.confirm.propose", "payment.confirm"], actions
+        assert_check(server)
+    finally:
+        server.close()
+
+
+@with_merchant
 def test_bad_payment_objects_are_refused(merchant):
     server = server_with(merchant)
     try:
@@ -313,4 +355,5 @@ if __name__ == "__main__":
                   test_notices_that_do_not_fit_change_nothing,
                   test_an_epay_order_is_paid_by_its_notice,
                   test_an_unpaid_order_expires_and_a_late_payment_is_kept_for_refund,
+                  test_a_payment_confirmed_by_hand,
                   test_bad_payment_objects_are_refused])
