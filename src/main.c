@@ -15,6 +15,7 @@ static void usage(FILE *out) {
         "  serve  --db PATH [--listen HOST:PORT] serve the HTTP API (default 127.0.0.1:8080)\n"
         "         [--model MODEL] [--risk-memory-mb N]  a risk model; the feature state's bound\n"
         "         [--pay-config FILE] [--pay-timeout-s N] payment gateways (default: sandbox)\n"
+        "         [--reconcile-after-s N]        query pending orders at their provider this old\n"
         "  import --db PATH --sku SKU FILE       import card codes (text or CSV code,expires_at)\n"
         "  check  --db PATH                      verify every invariant; JSON summary\n"
         "  risk check RULES [--model MODEL]      compile a rule file; errors as file:line:col\n"

@@ -65,5 +65,8 @@ void api_pay_notify(struct request *req);
 void api_pay_sandbox_page(struct request *req);
 void api_pay_sandbox_pay(struct request *req);
 void api_pay_confirm(struct request *req);
+void api_orders_invalid_codes(struct request *req);
+void api_orders_refund(struct request *req);
+void api_orders_refunds_list(struct request *req);
 
 #endif

@@ -58,6 +58,8 @@ static enum status orders_append(struct request *req, struct buf *out,
                             (long long)order->face_value, (long long)order->amount, order->currency,
                             order->payment, created);
     }
+    if (status == STATUS_OK && order->refunded > 0)
+        status = buf_printf(out, ",\"refunded\":%lld", (long long)order->refunded);
     if (status == STATUS_OK && order->provider[0] != 0) {
         char ref[24];
         store_order_ref(order->id, ref);

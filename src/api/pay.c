@@ -9,6 +9,7 @@
  * A notice that fails verification, names no order of that gateway, or does not match the
  * order's amount or currency changes nothing, is answered as a failure (the gateway retries or
  * gives up) and becomes a risk event. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,12 @@ static enum status notice_apply(struct db *db, struct api_job *base) {
                                     job->notice.event,
                                     job->notice.amount,
                                     job->notice.currency};
-    enum status status = store_payment_apply(db, &payment, base->now_s, &job->outcome, &job->order);
+    enum status status = STATUS_OK;
+    if (job->provider == PAY_SANDBOX) /* the sandbox keeps its own record, for queries */
+        status = store_sandbox_record(db, job->notice.order_ref, job->notice.transaction,
+                                      job->notice.amount, job->notice.currency, base->now_s);
+    if (status != STATUS_OK) return status;
+    status = store_payment_apply(db, &payment, base->now_s, &job->outcome, &job->order);
     if (status == STATUS_UNKNOWN_ORDER || status == STATUS_PAYMENT_MISMATCH) {
         /* nothing was written; the refusal is what gets recorded */
         job->verified = status;
@@ -259,7 +265,8 @@ static void sandbox_html(struct request *req, unsigned http, const char *title,
         status = buf_printf(&req->response,
                             "<form method=\"post\"><button name=\"outcome\" value=\"paid\">Pay"
                             "</button><button name=\"outcome\" value=\"failed\">Fail</button>"
-                            "</form>");
+                            "<button name=\"outcome\" value=\"paid_lost\">Pay, lose the "
+                            "notice</button></form>");
     }
     if (status == STATUS_OK) status = buf_printf(&req->response, "</body></html>");
     verify(status == STATUS_OK);
@@ -293,6 +300,46 @@ static void sandbox_page_paid(struct request *req, const struct notice_job *job,
                  false);
 }
 
+/* "Pay, lose the notice": the sandbox takes the money but its notice never arrives, as
+ * happens with real gateways; reconciliation (api/pay_worker.c) finds the payment. */
+struct sandbox_lost_job {
+    struct api_job base;
+    struct store_order order;
+    char ref[24];
+    char transaction[LIMIT_PAY_REF_BYTES + 1];
+};
+
+static enum status sandbox_lost_apply(struct db *db, struct api_job *base) {
+    struct sandbox_lost_job *job = (struct sandbox_lost_job *)base;
+    return store_sandbox_record(db, job->ref, job->transaction, job->order.amount,
+                                job->order.currency, base->now_s);
+}
+
+static void sandbox_lost_finish(struct request *req) {
+    struct sandbox_lost_job *job = req->work;
+    if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else {
+        sandbox_html(req, 200, "Paid, notice lost", &job->order,
+                     "The sandbox took the payment but sent no notice. Tessera's reconciliation "
+                     "asks the sandbox about pending orders and will apply it.",
+                     false);
+    }
+    free(job);
+}
+
+static void sandbox_pay_lost(struct request *req, const struct store_order *order) {
+    struct sandbox_lost_job *job = mem_calloc(1, sizeof *job);
+    job->order = *order;
+    store_order_ref(order->id, job->ref);
+    unsigned char random[12];
+    randombytes_buf(random, sizeof random);
+    char hex[2 * sizeof random + 1];
+    sodium_bin2hex(hex, sizeof hex, random, sizeof random);
+    snprintf(job->transaction, sizeof job->transaction, "sbx_%s", hex);
+    api_job_write(req, &job->base, sandbox_lost_apply, sandbox_lost_finish);
+}
+
 void api_pay_sandbox_pay(struct request *req) {
     struct store_order order;
     if (!sandbox_order(req, &order)) return;
@@ -305,9 +352,14 @@ void api_pay_sandbox_pay(struct request *req) {
     }
     bool paid = outcome != 0 && strcmp(outcome, "paid") == 0;
     bool failed = outcome != 0 && strcmp(outcome, "failed") == 0;
+    bool lost = outcome != 0 && strcmp(outcome, "paid_lost") == 0;
     if (outcome != 0) pay_form_free(&form);
-    if (!paid && !failed) {
-        request_error(req, STATUS_INVALID_VALUE, "the form's outcome is paid or failed");
+    if (!paid && !failed && !lost) {
+        request_error(req, STATUS_INVALID_VALUE, "the form's outcome is paid, failed or paid_lost");
+        return;
+    }
+    if (lost) {
+        sandbox_pay_lost(req, &order);
         return;
     }
     char ref[24], header[PAY_SIGNATURE_HEADER_BYTES];

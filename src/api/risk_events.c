@@ -95,15 +95,16 @@ void risk_event_payment(struct risk_event *event, const char *username, int64_t 
 }
 
 void risk_event_refund(struct risk_event *event, const char *username,
-                       const struct store_order *order, int64_t now_s) {
-    verify(event != 0 && username != 0 && order != 0);
+                       const struct store_order *order, int64_t amount, const char *cause,
+                       int64_t now_s) {
+    verify(event != 0 && username != 0 && order != 0 && amount > 0 && cause != 0);
     risk_event_start(event, RISK_REFUND, username, now_s);
     (void)text_copy(event->fields[RISK_FIELD_SKU], sizeof event->fields[0], order->sku);
     (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0], order->liquidity);
     (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0], order->payment);
-    risk_event_money(event, order->amount, order->currency);
+    risk_event_money(event, amount, order->currency);
     risk_event_number(event, "order_id", (double)order->id);
-    risk_event_text(event, "cause", "review_reject");
+    risk_event_text(event, "cause", cause);
 }
 
 void risk_event_notice(struct risk_event *event, const char *user, const char *provider,

@@ -33,9 +33,10 @@ void risk_event_login(struct risk_event *event, const struct risk_origin *origin
 /* A wallet credit (money in, from the platform's funding account): a payment event. */
 void risk_event_payment(struct risk_event *event, const char *username, int64_t amount,
                         const char *currency, int64_t now_s);
-/* A rejected review: the order's money goes back to the buyer, a refund event. */
+/* Money of an order given back to its buyer (cause: "review_reject", "refund"). */
 void risk_event_refund(struct risk_event *event, const char *username,
-                       const struct store_order *order, int64_t now_s);
+                       const struct store_order *order, int64_t amount, const char *cause,
+                       int64_t now_s);
 
 /* A payment notice from a gateway: a payment event of user (the order's buyer, or
  * "gateway:NAME" when the notice names none), with attrs.provider and, for a refused

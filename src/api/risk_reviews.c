@@ -204,7 +204,8 @@ static enum status review_apply(struct db *db, struct api_job *base) {
     status = store_user_by_id(db, job->order.buyer_id, &buyer);
     if (status != STATUS_OK) return status;
     static struct risk_event event; /* the writer thread's */
-    risk_event_refund(&event, buyer.username, &job->order, base->now_s);
+    risk_event_refund(&event, buyer.username, &job->order, job->order.amount, "review_reject",
+                      base->now_s);
     /* not linked to the order (that link is the order's own decision): attrs.order_id */
     return risk_live_emit(risk, db, &event, &job->decision, &job->event_row, base->now_s);
 }

@@ -92,6 +92,13 @@
 #define LIMIT_PAY_TIMEOUT_S 900   /* default: a gateway order waits this long for its payment */
 #define LIMIT_PAY_TIMEOUT_MAX_S 86400
 #define LIMIT_PAY_CONFIRM_ALONE_MINOR 50000 /* default: 补单 above ¥500 needs a second admin */
+#define LIMIT_REFUND_RETRY_FIRST_S 10 /* a refund the provider did not answer waits this long */
+#define LIMIT_REFUND_RETRY_MAX_S 3600 /* … doubling up to this */
+#define LIMIT_REPORT_CODES LIMIT_ORDER_QUANTITY /* codes marked invalid in one request */
+#define LIMIT_PAY_WORKER_MS 1000                /* refunds and reconciliation run this often */
+#define LIMIT_PAY_WORKER_BATCH 32               /* refunds or queries per round */
+#define LIMIT_RECONCILE_AFTER_S 60              /* a pending order is queried once this old … */
+#define LIMIT_RECONCILE_EVERY_S 60 /* … and again this often while it stays pending */
 
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14

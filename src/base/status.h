@@ -43,13 +43,18 @@ enum status {
     STATUS_INVALID_NOTICE,       /* 400 a payment notice that fails verification */
     STATUS_PAYMENT_MISMATCH, /* 409 a verified notice whose amount or currency is not the order's */
     STATUS_SECOND_ADMIN_REQUIRED, /* 409 a confirmation above the limit needs another admin */
-    STATUS_UNKNOWN_PROVIDER, /* 404 a payment provider Tessera does not have or is not set up */
-    STATUS_BUSY,             /* 503 writer queue full or shutting down */
-    STATUS_IO,               /* 500 file or socket error */
-    STATUS_DB,               /* 500 database error */
-    STATUS_CRYPTO,           /* 500 crypto failure (key, seal) */
-    STATUS_TAMPERED,         /* 500 sealed data failed authentication */
-    STATUS_NOMEM,            /* 500 */
+    STATUS_UNKNOWN_PROVIDER,    /* 422 a payment provider Tessera does not have or is not set up */
+    STATUS_NOT_REFUNDABLE,      /* 409 more than the order's refundable amount */
+    STATUS_CREDIT_NOT_ALLOWED,  /* 403 credit cannot buy high-liquidity goods */
+    STATUS_INSUFFICIENT_CREDIT, /* 402 the credit line's available amount is too small */
+    STATUS_NO_CREDIT_LINE,      /* 404 the buyer has no credit line */
+    STATUS_NOTHING_OWED,        /* 409 a repayment with nothing outstanding */
+    STATUS_BUSY,                /* 503 writer queue full or shutting down */
+    STATUS_IO,                  /* 500 file or socket error */
+    STATUS_DB,                  /* 500 database error */
+    STATUS_CRYPTO,              /* 500 crypto failure (key, seal) */
+    STATUS_TAMPERED,            /* 500 sealed data failed authentication */
+    STATUS_NOMEM,               /* 500 */
     STATUS_COUNT
 };
 

@@ -1,6 +1,6 @@
 /* serve.c — `tessera serve --db PATH [--listen HOST:PORT] [--model MODEL]
- * [--risk-memory-mb N] [--pay-config FILE] [--pay-timeout-s N]`. Without a payment
- * configuration only the built-in sandbox gateway is on (so a fresh install shows the whole
+ * [--risk-memory-mb N] [--pay-config FILE] [--pay-timeout-s N] [--reconcile-after-s N]`. Without a
+ * payment configuration only the built-in sandbox gateway is on (so a fresh install shows the whole
  * paid-order flow); with one, the providers it sets up. Blocks SIGTERM/SIGINT in every
  * thread, waits for one, then stops gracefully: no new connections, in-flight requests
  * finish, the writer drains, the database closes cleanly. */
@@ -32,12 +32,23 @@ static bool serve_parse_listen(const char *listen, char *host, size_t host_size,
 
 int cli_serve(int argc, char **argv) {
     const char *db_path = "var/tessera.db", *listen = "127.0.0.1:8080", *model = 0, *memory = 0,
-               *pay_path = 0, *pay_timeout = 0;
-    struct cli_option options[] = {
-        {"--db", true, &db_path},          {"--listen", true, &listen},
-        {"--model", true, &model},         {"--risk-memory-mb", true, &memory},
-        {"--pay-config", true, &pay_path}, {"--pay-timeout-s", true, &pay_timeout}};
-    if (!cli_parse(argc, argv, options, 6, 0)) return 2;
+               *pay_path = 0, *pay_timeout = 0, *reconcile = 0;
+    struct cli_option options[] = {{"--db", true, &db_path},
+                                   {"--listen", true, &listen},
+                                   {"--model", true, &model},
+                                   {"--risk-memory-mb", true, &memory},
+                                   {"--pay-config", true, &pay_path},
+                                   {"--pay-timeout-s", true, &pay_timeout},
+                                   {"--reconcile-after-s", true, &reconcile}};
+    if (!cli_parse(argc, argv, options, 7, 0)) return 2;
+    int64_t reconcile_s = LIMIT_RECONCILE_AFTER_S;
+    if (reconcile != 0 &&
+        (text_parse_int(reconcile, strlen(reconcile), &reconcile_s) != STATUS_OK ||
+         reconcile_s < 0 || reconcile_s > LIMIT_PAY_TIMEOUT_MAX_S)) {
+        fprintf(stderr, "tessera serve: --reconcile-after-s must be 0 to %d\n",
+                LIMIT_PAY_TIMEOUT_MAX_S);
+        return 2;
+    }
     int64_t timeout_s = LIMIT_PAY_TIMEOUT_S;
     if (pay_timeout != 0 &&
         (text_parse_int(pay_timeout, strlen(pay_timeout), &timeout_s) != STATUS_OK ||
@@ -80,7 +91,8 @@ int cli_serve(int argc, char **argv) {
                                    .model_path = model,
                                    .risk_memory_mb = (size_t)memory_mb,
                                    .pay = pay,
-                                   .pay_timeout_s = timeout_s};
+                                   .pay_timeout_s = timeout_s,
+                                   .reconcile_after_s = reconcile_s};
     struct server *server = 0;
     if (server_start(&config, &server) != STATUS_OK) {
         fprintf(stderr, "tessera serve: cannot start (see the log above)\n");

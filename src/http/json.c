@@ -31,6 +31,14 @@ static enum status json_take(json_t *value, struct json_field *field, char *mess
         *field->object = value;
         return STATUS_OK;
     }
+    if (field->kind == JSON_FIELD_ARRAY) {
+        if (!json_is_array(value)) {
+            snprintf(message, message_size, "field '%s' must be an array", field->name);
+            return STATUS_INVALID_FIELD;
+        }
+        *field->object = value;
+        return STATUS_OK;
+    }
     verify(field->kind == JSON_FIELD_STRING);
     if (!json_is_string(value)) {
         snprintf(message, message_size, "field '%s' must be a string", field->name);

@@ -11,7 +11,7 @@
 #include "base/mem.h"
 #include "base/status.h"
 
-enum json_kind { JSON_FIELD_STRING, JSON_FIELD_INT, JSON_FIELD_OBJECT };
+enum json_kind { JSON_FIELD_STRING, JSON_FIELD_INT, JSON_FIELD_OBJECT, JSON_FIELD_ARRAY };
 
 struct json_field {
     const char *name;
@@ -21,7 +21,7 @@ struct json_field {
     const char **string; /* out for strings (points into the parsed object) */
     int64_t *integer;    /* out for integers */
     bool *present;       /* optional: set when the field was given */
-    json_t **object;     /* out for objects (borrowed from the parsed root) */
+    json_t **object;     /* out for objects and arrays (borrowed from the parsed root) */
 };
 
 /* Parses body into *root and fills fields. On failure *message names the field (never its

@@ -23,6 +23,7 @@
 #include "http/offload.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "api/pay_worker.h"
 #include "api/risk_live.h"
 #include "store/writer.h"
 
@@ -36,6 +37,7 @@ struct server {
     struct pay_config *pay;
     int64_t pay_timeout_s;
     struct offload *offload;
+    struct pay_worker *pay_worker;
     struct vault vault;
     char db_path[4096];
     uint16_t port;
@@ -478,6 +480,12 @@ enum status server_start(const struct server_config *config, struct server **out
     if (status == STATUS_OK) status = server_start_risk(server, config);
     if (status == STATUS_OK) writer_set_tick(server->writer, server_tick, LIMIT_TICK_MS);
     if (status == STATUS_OK) status = offload_start(SERVER_OFFLOAD_THREADS, &server->offload);
+    if (status == STATUS_OK) {
+        struct pay_worker_config worker = {server->writer, server->pay, LIMIT_PAY_WORKER_MS,
+                                           config->reconcile_after_s};
+        status = pay_worker_start(&worker, &server->pay_worker);
+        if (status != STATUS_OK) offload_stop(server->offload);
+    }
     if (status != STATUS_OK) {
         if (server->writer) writer_stop(server->writer);
         risk_live_free(server->risk);
@@ -495,6 +503,7 @@ enum status server_start(const struct server_config *config, struct server **out
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
+        pay_worker_stop(server->pay_worker);
         offload_stop(server->offload);
         writer_stop(server->writer);
         risk_live_free(server->risk);
@@ -529,6 +538,7 @@ void server_stop(struct server *server) {
         nanosleep(&pause, 0);
     }
     MHD_stop_daemon(server->daemon);
+    pay_worker_stop(server->pay_worker);
     offload_stop(server->offload);
     writer_stop(server->writer);
     risk_live_free(server->risk); /* the writer is gone: nobody else touches it */

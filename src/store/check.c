@@ -24,7 +24,7 @@ static const struct check_rule check_rules[] = {
      "SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n FROM codes"
      " WHERE order_id IS NOT NULL GROUP BY order_id) c ON c.order_id = o.id"
      " WHERE CASE WHEN o.status = 'delivered' OR o.status = 'review'"
-     "   OR o.status = 'pending_payment'"
+     "   OR o.status = 'pending_payment' OR o.status = 'refunded'"
      "   THEN coalesce(c.n, 0) != o.quantity ELSE coalesce(c.n, 0) != 0 END"},
     /* money taken (from the wallet — order, order_hold — or through a gateway — payment,
      * payment_hold) is the amount for delivered and held orders, and was given back whole
@@ -39,6 +39,7 @@ static const struct check_rule check_rules[] = {
      " WHERE t.order_id IS NOT NULL AND p.amount > 0 GROUP BY t.order_id) x ON x.order_id = o.id"
      " WHERE CASE o.status"
      "   WHEN 'delivered' THEN coalesce(x.paid, 0) != o.amount OR coalesce(x.returned, 0) != 0"
+     "   WHEN 'refunded' THEN coalesce(x.paid, 0) != o.amount OR coalesce(x.returned, 0) != 0"
      "   WHEN 'review' THEN coalesce(x.paid, 0) != o.amount OR coalesce(x.returned, 0) != 0"
      "     OR coalesce(x.direct, 0) != 0"
      "   WHEN 'cancelled' THEN coalesce(x.paid, 0) != coalesce(x.returned, 0)"
@@ -64,6 +65,22 @@ static const struct check_rule check_rules[] = {
      "   AND o.status != 'expired'"
      "   THEN coalesce(p.n, 0) != 1 OR p.s != o.amount OR p.c != o.currency"
      "   ELSE coalesce(p.n, 0) != 0 END"},
+    /* an order's refunds that did not fail add up to its refunded amount, booked as such
+     * (refund less refund_failed), never above its amount or unit_price per code marked
+     * invalid; it is 'refunded' exactly when all of it was */
+    {"refunds_match_orders",
+     "SELECT count(*) FROM orders o"
+     " LEFT JOIN (SELECT order_id, sum(amount) s FROM refunds WHERE kind = 'order'"
+     "   AND status != 'failed' GROUP BY order_id) r ON r.order_id = o.id"
+     " LEFT JOIN (SELECT order_id, count(*) n FROM code_reports GROUP BY order_id) c"
+     "   ON c.order_id = o.id"
+     " LEFT JOIN (SELECT t.order_id, sum(CASE t.kind WHEN 'refund' THEN p.amount"
+     "   ELSE -p.amount END) s FROM transfers t JOIN postings p ON p.transfer_id = t.id"
+     "   WHERE (t.kind = 'refund' OR t.kind = 'refund_failed') AND p.amount > 0"
+     "   GROUP BY t.order_id) b ON b.order_id = o.id"
+     " WHERE o.refunded != coalesce(r.s, 0) OR o.refunded != coalesce(b.s, 0)"
+     "   OR o.refunded > o.amount OR o.refunded > o.unit_price * coalesce(c.n, 0)"
+     "   OR (o.status = 'refunded') != (o.refunded = o.amount)"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"

@@ -13,7 +13,8 @@
 
 #define ORDER_COLUMNS                                                                              \
     "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, "     \
-    "amount, payment, status, created_at, coalesce(provider, ''), coalesce(expires_at, 0), hold"
+    "amount, payment, status, created_at, coalesce(provider, ''), coalesce(expires_at, 0), hold, " \
+    "refunded"
 
 static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     order->id = sqlite3_column_int64(stmt, 0);
@@ -32,6 +33,7 @@ static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     (void)text_copy(order->provider, sizeof order->provider, db_text(stmt, 13));
     order->expires_at = sqlite3_column_int64(stmt, 14);
     order->hold = sqlite3_column_int(stmt, 15) != 0;
+    order->refunded = sqlite3_column_int64(stmt, 16);
 }
 
 void store_order_result_free(struct store_order_result *result) {

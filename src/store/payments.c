@@ -265,3 +265,31 @@ enum status store_payment_confirm(struct db *db, int64_t order_id, const char *t
         status = confirm_audit(db, actor_id, "payment.confirm", order, reason, now_s);
     return status;
 }
+
+enum status store_orders_to_query(struct db *db, const char *provider, int64_t now_s,
+                                  int64_t after_s, int64_t every_s, int64_t *ids, int capacity,
+                                  int *count_out) {
+    verify(db != 0 && provider != 0 && ids != 0 && capacity > 0 && count_out != 0);
+    *count_out = 0;
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT id FROM orders WHERE status = 'pending_payment' AND provider = ? AND "
+            "created_at <= ? AND coalesce(queried_at, 0) <= ? ORDER BY coalesce(queried_at, 0), "
+            "id LIMIT ?");
+    db_bind_text(stmt, 1, provider);
+    sqlite3_bind_int64(stmt, 2, now_s - after_s);
+    sqlite3_bind_int64(stmt, 3, now_s - every_s);
+    sqlite3_bind_int(stmt, 4, capacity);
+    int rc = 0;
+    while (*count_out < capacity && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        ids[(*count_out)++] = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != 0) return STATUS_DB;
+    enum status status = STATUS_OK;
+    for (int i = 0; status == STATUS_OK && i < *count_out; i++) {
+        stmt = db_prepare(db, "UPDATE orders SET queried_at = ? WHERE id = ?");
+        sqlite3_bind_int64(stmt, 1, now_s);
+        sqlite3_bind_int64(stmt, 2, ids[i]);
+        status = db_step_done(db, stmt);
+    }
+    return status;
+}

@@ -167,6 +167,7 @@ struct store_order {
     char provider[16];  /* a gateway order's provider, "" otherwise */
     int64_t expires_at; /* a pending order's deadline, 0 otherwise */
     bool hold;          /* paid, it waits for a person (the risk engine said review) */
+    int64_t refunded;   /* refunds that did not fail (store/refunds.c) */
 };
 
 struct store_sealed_code {
@@ -273,6 +274,94 @@ must_check enum status store_orders_expire(struct db *db, int64_t now_s, int lim
 /* The reference a gateway carries for an order ("T" and its id), and back. */
 void store_order_ref(int64_t order_id, char out[24]);
 bool store_order_ref_parse(const char *ref, int64_t *order_id);
+
+/* Pending gateway orders of a provider to ask about (reconciliation): created at least
+ * after_s ago and not asked within every_s; marked asked now. At most capacity ids. */
+must_check enum status store_orders_to_query(struct db *db, const char *provider, int64_t now_s,
+                                             int64_t after_s, int64_t every_s, int64_t *ids,
+                                             int capacity, int *count_out);
+
+/* ---- the sandbox provider's side (store/sandbox.c) ---- */
+struct store_sandbox_payment {
+    bool paid;
+    char transaction[LIMIT_PAY_REF_BYTES + 1];
+    int64_t amount;
+    char currency[MONEY_CURRENCY_BYTES];
+};
+/* A payment the sandbox took for order_ref (a second one for the same ref is ignored). */
+must_check enum status store_sandbox_record(struct db *db, const char *order_ref,
+                                            const char *transaction, int64_t amount,
+                                            const char *currency, int64_t now_s);
+/* What the sandbox would answer a query for order_ref (out->paid false: nothing paid). */
+must_check enum status store_sandbox_query(struct db *db, const char *order_ref,
+                                           struct store_sandbox_payment *out);
+
+/* ---- refunds and invalid codes (store/refunds.c) ---- */
+/* How much of a delivered order can still be refunded: unit_price per code support marked
+ * invalid, at most the amount, less what was refunded (refunds that did not fail). */
+struct store_refundable {
+    int64_t invalid_codes, refunded, refundable;
+};
+
+struct store_refund {
+    int64_t id, order_id;
+    int64_t payment_id; /* the gateway payment given back; 0 for a wallet refund */
+    char kind[8];       /* "order" (POST …/refunds) or "payment" (a payment never delivered) */
+    char instrument[8]; /* "wallet", "gateway" or "credit" */
+    char provider[16];  /* a gateway refund's provider, "" otherwise */
+    int64_t amount;
+    char currency[MONEY_CURRENCY_BYTES];
+    char status[12]; /* "pending" (at the provider), "succeeded", "failed" */
+    char provider_refund_id[LIMIT_PAY_REF_BYTES + 1];
+    char transaction[LIMIT_PAY_REF_BYTES + 1]; /* the refunded payment's transaction */
+    int64_t payment_amount;                    /* that payment's whole amount */
+    int attempts;
+    int64_t created_at, settled_at; /* settled_at 0 while pending */
+    char last_error[LIMIT_REASON_BYTES + 1];
+};
+
+struct store_refund_request {
+    int64_t order_id, amount, actor_id, now_s;
+    const char *reason;
+    const char *idempotency_key; /* NULL: none */
+};
+
+must_check enum status store_order_refundable(struct db *db, const struct store_order *order,
+                                              struct store_refundable *out);
+/* Support marks codes of a delivered order invalid (the buyer reported them), by their
+ * text: each must be one of the order's codes (else STATUS_INVALID_VALUE and *bad_index
+ * names which); marking one twice is a no-op. Audited. Fills order and what is refundable. */
+must_check enum status store_codes_report(struct db *db, const struct vault *vault,
+                                          int64_t order_id, const char *const *codes, int count,
+                                          const char *reason, int64_t actor_id, int64_t now_s,
+                                          int *bad_index, int *marked_out,
+                                          struct store_order *order, struct store_refundable *out);
+/* A refund of a delivered order, back to where its money came from: a wallet order's to
+ * the wallet (succeeded at once), a gateway order's through its provider (pending until
+ * store_refund_settle). STATUS_NOT_REFUNDABLE above the refundable amount;
+ * STATUS_ORDER_NOT_DELIVERED for an order not delivered. With an idempotency key, a repeat
+ * answers the first refund (*replayed), or STATUS_IDEMPOTENCY_CONFLICT for another amount.
+ * Audited. */
+must_check enum status store_refund_create(struct db *db,
+                                           const struct store_refund_request *request,
+                                           bool *replayed, struct store_refund *out);
+typedef enum status (*store_refund_fn)(void *context, const struct store_refund *refund);
+must_check enum status store_refund_each(struct db *db, int64_t order_id, store_refund_fn fn,
+                                         void *context);
+/* Pending refunds due for an attempt at the provider (at most capacity), after turning
+ * payments owed back (refund_due) into pending refunds of kind 'payment'. */
+must_check enum status store_refunds_due(struct db *db, int64_t now_s, struct store_refund *out,
+                                         int capacity, int *count_out);
+enum store_refund_result {
+    STORE_REFUND_SUCCEEDED, /* the provider accepted it */
+    STORE_REFUND_RETRY,     /* the provider could not be reached: try again later */
+    STORE_REFUND_FAILED,    /* the provider refused it: booked back, the order refundable again */
+};
+/* Records the provider's answer to a pending refund (a settled one is left as it is). */
+must_check enum status store_refund_settle(struct db *db, int64_t refund_id,
+                                           enum store_refund_result result,
+                                           const char *provider_refund_id, const char *error,
+                                           int64_t now_s, struct store_refund *out);
 
 /* ---- reviews of held orders (store/reviews.c) ---- */
 /* Approve: deliver (escrow → revenue). Reject: codes back to stock, escrow → wallet, the

@@ -42,7 +42,8 @@ class Shop:
                           "\n".join(unique("CODE") for _ in range(codes)), raw=True,
                           headers={"Content-Type": "text/plain"})
         assert r.status == 200, r
-        self.buyer = server.make_user(admin, unique("buyer"))
+        self.buyer_name = unique("buyer")
+        self.buyer = server.make_user(admin, self.buyer_name)
         self.admin = admin
 
     def order(self, quantity=1, payment=None, key=None):

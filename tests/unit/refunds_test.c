@@ -1,0 +1,205 @@
+/* refunds_test.c — refunds in the store: a gateway order's refund is booked back to the
+ * provider's clearing account at once and waits for the provider; the provider's silence
+ * retries it with backoff; its refusal books the money back and makes the order refundable
+ * again; its acceptance is final, and a second answer changes nothing. Payments owed back
+ * become refunds by themselves, once. `store_check` holds after every step, and catches a
+ * refunded amount that does not match its refunds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "unit_db.h"
+
+#define NOW 1800000000LL
+#define PRICE 500
+
+struct fixture {
+    struct unit_db t;
+    int64_t product, buyer, support;
+    struct store_order order; /* a delivered sandbox order of 2 codes */
+};
+
+static int64_t count(struct fixture *f, const char *sql) { return unit_db_int(&f->t, sql); }
+
+static int fixture_setup(void **state) {
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    unit_db_open(&f->t);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_setup(&f->t.db, &f->t.vault, "not-a-real-hash", false, NOW), STATUS_OK);
+    unit_db_product(&f->t, "SKU-R", PRICE, PRICE, NOW, &f->product);
+    assert_int_equal(store_user_create(&f->t.db, "payer", "h", ROLE_BUYER, NOW, &f->buyer),
+                     STATUS_OK);
+    assert_int_equal(store_user_create(&f->t.db, "helper", "h", ROLE_SUPPORT, NOW, &f->support),
+                     STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(unit_db_codes(&f->t, f->product, "R", 4, 0, NOW).imported, 4);
+
+    struct store_order_request r;
+    memset(&r, 0, sizeof r);
+    r.buyer_id = f->buyer;
+    r.sku = "SKU-R";
+    r.quantity = 2;
+    r.idempotency_key = "k";
+    r.now_s = NOW;
+    r.provider = "sandbox";
+    r.pay_timeout_s = 900;
+    struct store_order_plan plan;
+    struct store_order_result result;
+    memset(&result, 0, sizeof result);
+    unit_db_begin(&f->t);
+    enum status status = store_order_prepare(&f->t.db, &r, &plan, &result);
+    if (status == STATUS_OK)
+        status = store_order_commit(&f->t.db, &r, &plan, STORE_ORDER_DELIVER, &result);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_OK);
+    store_order_result_free(&result);
+    struct store_payment p = {"sandbox", result.order.id, "TX1", "EV", 2 * PRICE, "CNY"};
+    enum store_payment_outcome outcome;
+    unit_db_begin(&f->t);
+    status = store_payment_apply(&f->t.db, &p, NOW + 1, &outcome, &f->order);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_OK);
+    assert_string_equal(f->order.status, "delivered");
+    *state = f;
+    return 0;
+}
+
+static int fixture_teardown(void **state) {
+    struct fixture *f = *state;
+    unit_db_close(&f->t);
+    free(f);
+    return 0;
+}
+
+static enum status mark(struct fixture *f, const char *code) {
+    const char *codes[] = {code};
+    int bad = 0, marked = 0;
+    struct store_order order;
+    struct store_refundable refundable;
+    unit_db_begin(&f->t);
+    enum status status =
+        store_codes_report(&f->t.db, &f->t.vault, f->order.id, codes, 1, "dead", f->support,
+                           NOW + 2, &bad, &marked, &order, &refundable);
+    unit_db_end(&f->t, status);
+    return status;
+}
+
+static enum status refund(struct fixture *f, int64_t amount, struct store_refund *out) {
+    struct store_refund_request request = {.order_id = f->order.id,
+                                           .amount = amount,
+                                           .actor_id = f->support,
+                                           .now_s = NOW + 3,
+                                           .reason = "dead code"};
+    bool replayed = false;
+    unit_db_begin(&f->t);
+    enum status status = store_refund_create(&f->t.db, &request, &replayed, out);
+    unit_db_end(&f->t, status);
+    return status;
+}
+
+static enum status settle(struct fixture *f, int64_t id, enum store_refund_result result,
+                          int64_t now_s, struct store_refund *out) {
+    unit_db_begin(&f->t);
+    enum status status = store_refund_settle(&f->t.db, id, result, "PRF1", "refused", now_s, out);
+    unit_db_end(&f->t, status);
+    return status;
+}
+
+static int due(struct fixture *f, int64_t now_s, struct store_refund *out, int capacity) {
+    int n = 0;
+    unit_db_begin(&f->t);
+    enum status status = store_refunds_due(&f->t.db, now_s, out, capacity, &n);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_OK);
+    return n;
+}
+
+static int64_t clearing(struct fixture *f) {
+    return count(f, "SELECT balance FROM accounts WHERE kind = 'gateway_clearing'");
+}
+
+static void a_refused_refund_is_booked_back(void **state) {
+    struct fixture *f = *state;
+    struct store_refund r;
+    assert_int_equal(refund(f, PRICE, &r), STATUS_NOT_REFUNDABLE); /* nothing marked yet */
+    assert_int_equal(mark(f, "R-9"), STATUS_INVALID_VALUE);        /* not this order's */
+    assert_int_equal(mark(f, "R-1"), STATUS_OK);
+    assert_int_equal(refund(f, PRICE + 1, &r), STATUS_NOT_REFUNDABLE);
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    assert_string_equal(r.status, "pending");
+    assert_string_equal(r.instrument, "gateway");
+    assert_string_equal(r.transaction, "TX1");
+    assert_int_equal(r.payment_amount, 2 * PRICE);
+    assert_int_equal(clearing(f), -2 * PRICE + PRICE); /* booked back to the provider */
+    assert_true(unit_db_check_ok(&f->t));
+    assert_int_equal(refund(f, 1, &r), STATUS_NOT_REFUNDABLE); /* the marked code is spent */
+
+    struct store_refund list[4];
+    assert_int_equal(due(f, NOW + 3, list, 4), 1);
+    /* the provider does not answer: tried again later, 10 s then 20 s */
+    struct store_refund now;
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_RETRY, NOW + 4, &now), STATUS_OK);
+    assert_string_equal(now.status, "pending");
+    assert_int_equal(due(f, NOW + 5, list, 4), 0);
+    assert_int_equal(due(f, NOW + 14, list, 4), 1);
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_RETRY, NOW + 14, &now), STATUS_OK);
+    assert_int_equal(due(f, NOW + 30, list, 4), 0);
+    assert_int_equal(due(f, NOW + 34, list, 4), 1);
+    /* the provider refuses: booked back, refundable again, audited */
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_FAILED, NOW + 35, &now), STATUS_OK);
+    assert_string_equal(now.status, "failed");
+    assert_int_equal(now.attempts, 3);
+    assert_int_equal(clearing(f), -2 * PRICE);
+    assert_int_equal(count(f, "SELECT refunded FROM orders"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM audit WHERE action = 'refund.fail'"), 1);
+    assert_true(unit_db_check_ok(&f->t));
+    /* a late second answer changes nothing */
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_SUCCEEDED, NOW + 36, &now), STATUS_OK);
+    assert_string_equal(now.status, "failed");
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 40, &now), STATUS_OK);
+    assert_string_equal(now.status, "succeeded");
+    assert_string_equal(now.provider_refund_id, "PRF1");
+    assert_int_equal(due(f, NOW + 100000, list, 4), 0);
+    assert_true(unit_db_check_ok(&f->t));
+    /* the check sees a refunded amount that its refunds do not explain */
+    unit_db_exec(&f->t, "UPDATE orders SET refunded = refunded + 1");
+    assert_false(unit_db_check_ok(&f->t));
+}
+
+static void a_payment_owed_back_becomes_one_refund(void **state) {
+    struct fixture *f = *state;
+    struct store_payment p = {"sandbox", f->order.id, "TX2", "EV2", 2 * PRICE, "CNY"};
+    enum store_payment_outcome outcome;
+    struct store_order order;
+    unit_db_begin(&f->t);
+    assert_int_equal(store_payment_apply(&f->t.db, &p, NOW + 5, &outcome, &order), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(outcome, STORE_PAYMENT_DUPLICATE);
+    struct store_refund list[4];
+    assert_int_equal(due(f, NOW + 6, list, 4), 1);
+    assert_string_equal(list[0].kind, "payment");
+    assert_string_equal(list[0].transaction, "TX2");
+    assert_int_equal(list[0].amount, 2 * PRICE);
+    assert_int_equal(due(f, NOW + 6, list, 4), 1); /* still the same one, not a second */
+    struct store_refund now;
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_SUCCEEDED, NOW + 7, &now), STATUS_OK);
+    assert_int_equal(count(f, "SELECT refund_due FROM payments WHERE transaction_id = 'TX2'"), 0);
+    assert_int_equal(due(f, NOW + 8, list, 4), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM refunds"), 1);
+    assert_int_equal(clearing(f), -2 * PRICE); /* never booked: the order's books unchanged */
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_refused_refund_is_booked_back, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_payment_owed_back_becomes_one_refund, fixture_setup,
+                                        fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, 0, 0);
+}
