@@ -44,6 +44,8 @@ enum status {
     STATUS_PAYMENT_MISMATCH, /* 409 a verified notice whose amount or currency is not the order's */
     STATUS_SECOND_ADMIN_REQUIRED, /* 409 a confirmation above the limit needs another admin */
     STATUS_UNKNOWN_PROVIDER, /* 404 a payment provider Tessera does not have or is not set up */
+    STATUS_INVALID_PLAN,     /* 422 no installment plan with this number of periods */
+    STATUS_PLAN_CLOSED,      /* 409 the installment plan is paid off or cancelled */
     STATUS_BUSY,             /* 503 writer queue full or shutting down */
     STATUS_IO,               /* 500 file or socket error */
     STATUS_DB,               /* 500 database error */
