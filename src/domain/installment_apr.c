@@ -40,7 +40,10 @@ static apr_u128 present_value(const int64_t totals[], int periods, int64_t rate_
 enum status installment_apr(int64_t principal, int64_t fee, int periods,
                             struct installment_apr *apr) {
     verify(apr != 0);
-    if (periods != 3 && periods != 6 && periods != 12) return STATUS_INVALID_PLAN;
+    bool known = false;
+    for (int i = 0; i < INSTALLMENT_PLAN_COUNT; i++)
+        known |= installment_plan_periods[i] == periods;
+    if (!known) return STATUS_INVALID_PLAN;
     if (principal < 1 || principal > LIMIT_INSTALLMENT_PRINCIPAL_MINOR) {
         return STATUS_INVALID_AMOUNT;
     }
