@@ -100,6 +100,22 @@
 #define LIMIT_RECONCILE_AFTER_S 60              /* a pending order is queried once this old … */
 #define LIMIT_RECONCILE_EVERY_S 60 /* … and again this often while it stays pending */
 
+/* Installments (src/domain/installment*.c). Defaults are what a plan gets unless the
+ * configuration overrides them; the bounds are what a configuration may set. */
+#define LIMIT_INSTALLMENT_PERIODS 12 /* the longest plan; sizes a plan's period array */
+#define LIMIT_INSTALLMENT_PRINCIPAL_MINOR LIMIT_AMOUNT_MINOR /* one credit order's price */
+#define LIMIT_INSTALLMENT_FEE_3_BP 150    /* default total fee of the 3-period plan: 1.5% */
+#define LIMIT_INSTALLMENT_FEE_6_BP 300    /* default, 6 periods: 3% */
+#define LIMIT_INSTALLMENT_FEE_12_BP 600   /* default, 12 periods: 6% */
+#define LIMIT_INSTALLMENT_FEE_MAX_BP 5000 /* a configured plan fee: at most half the principal */
+#define LIMIT_INSTALLMENT_GRACE_S (3 * 86400)      /* default: unpaid this long after due */
+#define LIMIT_INSTALLMENT_GRACE_MAX_S (30 * 86400) /* a configured grace period */
+#define LIMIT_INSTALLMENT_LATE_DAILY_BP 5       /* default late fee: 0.05% of the overdue a day */
+#define LIMIT_INSTALLMENT_LATE_DAILY_MAX_BP 50  /* a configured daily late fee: 0.5% a day */
+#define LIMIT_INSTALLMENT_LATE_CAP_BP 2500      /* default: a period's late fee ≤ 25% of it */
+#define LIMIT_INSTALLMENT_LATE_CAP_MAX_BP 10000 /* a configured cap: never above the period */
+#define LIMIT_INSTALLMENT_TIME_MAX_S 253402300799LL /* due dates end 9999-12-31T23:59:59Z */
+
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14
 
@@ -116,6 +132,19 @@ _Static_assert(LIMIT_RISK_RING >= 4 && LIMIT_RISK_RING <= 255, "ring entries fit
 _Static_assert(LIMIT_RISK_TEXT_BYTES < LIMIT_RISK_EVENT_BYTES, "a field must fit an event");
 _Static_assert(LIMIT_RISK_CYCLE_HOPS >= 2 && LIMIT_RISK_CYCLE_HOPS <= 6, "cycle search depth");
 _Static_assert(LIMIT_PAY_VALUE_BYTES < LIMIT_PAY_NOTICE_BYTES, "a value must fit a notice");
+_Static_assert(LIMIT_INSTALLMENT_PERIODS == 12, "the longest plan sizes the period array");
+_Static_assert(LIMIT_INSTALLMENT_PRINCIPAL_MINOR <= LIMIT_AMOUNT_MINOR, "credit principal");
+_Static_assert(LIMIT_INSTALLMENT_PRINCIPAL_MINOR < INT64_MAX / 10000 / 2,
+               "principal times basis points, and principal plus fee, fit int64");
+_Static_assert(LIMIT_INSTALLMENT_FEE_12_BP <= LIMIT_INSTALLMENT_FEE_MAX_BP &&
+                   LIMIT_INSTALLMENT_FEE_MAX_BP <= 10000,
+               "a plan fee is at most the principal");
+_Static_assert(LIMIT_INSTALLMENT_GRACE_S <= LIMIT_INSTALLMENT_GRACE_MAX_S, "grace period");
+_Static_assert(LIMIT_INSTALLMENT_LATE_DAILY_BP <= LIMIT_INSTALLMENT_LATE_DAILY_MAX_BP,
+               "daily late fee");
+_Static_assert(LIMIT_INSTALLMENT_LATE_CAP_BP <= LIMIT_INSTALLMENT_LATE_CAP_MAX_BP &&
+                   LIMIT_INSTALLMENT_LATE_CAP_MAX_BP <= 10000,
+               "late fee cap");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
 

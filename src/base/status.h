@@ -49,6 +49,8 @@ enum status {
     STATUS_INSUFFICIENT_CREDIT, /* 402 the credit line's available amount is too small */
     STATUS_NO_CREDIT_LINE,      /* 404 the buyer has no credit line */
     STATUS_NOTHING_OWED,        /* 409 a repayment with nothing outstanding */
+    STATUS_INVALID_PLAN,        /* 422 no installment plan with this number of periods */
+    STATUS_PLAN_CLOSED,         /* 409 the installment plan is paid off or cancelled */
     STATUS_BUSY,                /* 503 writer queue full or shutting down */
     STATUS_IO,                  /* 500 file or socket error */
     STATUS_DB,                  /* 500 database error */
