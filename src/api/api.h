@@ -68,5 +68,10 @@ void api_pay_confirm(struct request *req);
 void api_orders_invalid_codes(struct request *req);
 void api_orders_refund(struct request *req);
 void api_orders_refunds_list(struct request *req);
+void api_credit_get(struct request *req);
+void api_credit_put(struct request *req);
+void api_credit_quote(struct request *req);
+void api_credit_repay(struct request *req);
+void api_credit_payoff(struct request *req);
 
 #endif

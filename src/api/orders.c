@@ -115,8 +115,8 @@ static enum status orders_place_apply(struct db *db, struct api_job *base) {
         return store_order_commit(db, &job->request, &job->plan, STORE_ORDER_DELIVER, &job->result);
     }
     if (!job->decided) {
-        risk_event_order(&job->event, &job->origin, job->username, &job->plan,
-                         job->request.quantity, job->request.provider, base->now_s);
+        risk_event_order(&job->event, &job->origin, job->username, &job->plan, &job->request,
+                         base->now_s);
         risk_live_decide(risk, &job->event, &job->decision, &job->event_row);
         job->decided = true;
     }
@@ -183,16 +183,32 @@ static void orders_place_finish(struct request *req) {
  * (the sandbox; EPay with its submit URL). The other gateways need their payment creation
  * (a QR code, a client secret) over their APIs; until then they only verify notices. */
 static enum status orders_payment(struct request *req, const char *method, const char *provider,
-                                  char *message, size_t size) {
+                                  bool has_periods, int64_t periods, char *message, size_t size) {
     message[0] = 0;
+    bool credit = method != 0 && strcmp(method, "credit") == 0;
+    if (has_periods && !credit) {
+        snprintf(message, size, "payment.periods goes with the method credit");
+        return STATUS_INVALID_FIELD;
+    }
     if (method == 0 || strcmp(method, "wallet") == 0) {
         if (provider == 0) return STATUS_OK;
         snprintf(message, size, "payment.provider goes with the method gateway");
         return STATUS_INVALID_FIELD;
     }
-    if (strcmp(method, "credit") == 0) {
-        snprintf(message, size, "payment by credit needs a credit line; none is offered yet");
-        return STATUS_INVALID_VALUE;
+    if (credit) {
+        if (provider != 0) {
+            snprintf(message, size, "payment.provider goes with the method gateway");
+            return STATUS_INVALID_FIELD;
+        }
+        if (!has_periods) {
+            snprintf(message, size, "payment.periods (3, 6 or 12) is required for credit");
+            return STATUS_INVALID_FIELD;
+        }
+        if (periods != 3 && periods != 6 && periods != 12) {
+            snprintf(message, size, "payment.periods must be 3, 6 or 12");
+            return STATUS_INVALID_PLAN;
+        }
+        return STATUS_OK;
     }
     if (strcmp(method, "gateway") != 0) {
         snprintf(message, size, "payment.method must be wallet, gateway or credit");
@@ -231,7 +247,8 @@ void api_orders_create(struct request *req) {
         return;
     }
     const char *sku = 0, *method = 0, *provider_name = 0;
-    int64_t quantity = 0;
+    int64_t quantity = 0, periods = 0;
+    bool has_periods = false;
     json_t *payment = 0;
     struct json_field fields[] = {
         {"sku", JSON_FIELD_STRING, true, LIMIT_SKU_BYTES, &sku, 0, 0, 0},
@@ -244,13 +261,15 @@ void api_orders_create(struct request *req) {
     struct json_field payment_fields[] = {
         {"method", JSON_FIELD_STRING, true, 16, &method, 0, 0, 0},
         {"provider", JSON_FIELD_STRING, false, 16, &provider_name, 0, 0, 0},
+        {"periods", JSON_FIELD_INT, false, 0, 0, &periods, &has_periods, 0},
     };
     enum status status = STATUS_OK;
     if (payment != 0) {
-        status = json_take_fields(payment, "payment", payment_fields, 2, message, sizeof message);
+        status = json_take_fields(payment, "payment", payment_fields, 3, message, sizeof message);
     }
     if (status == STATUS_OK && quantity >= 1 && quantity <= LIMIT_ORDER_QUANTITY) {
-        status = orders_payment(req, method, provider_name, message, sizeof message);
+        status = orders_payment(req, method, provider_name, has_periods, periods, message,
+                                sizeof message);
     }
     if (status != STATUS_OK) {
         json_decref(root);
@@ -266,6 +285,7 @@ void api_orders_create(struct request *req) {
     (void)text_copy(job->sku, sizeof job->sku, sku);
     (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
     bool gateway = method != 0 && strcmp(method, "gateway") == 0;
+    bool credit = method != 0 && strcmp(method, "credit") == 0;
     if (gateway) (void)text_copy(job->provider, sizeof job->provider, provider_name);
     json_decref(root);
     job->request.buyer_id = req->user.id;
@@ -276,9 +296,16 @@ void api_orders_create(struct request *req) {
     job->request.idempotency_key = job->idempotency_key;
     job->request.provider = gateway ? job->provider : 0;
     job->request.pay_timeout_s = request_pay_timeout(req);
-    char canonical[LIMIT_SKU_BYTES + 64];
-    int n = snprintf(canonical, sizeof canonical, "%s%s\n%s\n%lld", gateway ? "gateway:" : "wallet",
-                     job->provider, job->sku, (long long)quantity);
+    job->request.credit_periods = credit ? (int)periods : 0;
+    char how[24]; /* the payment, as the request hash covers it */
+    if (credit) {
+        snprintf(how, sizeof how, "credit:%d", job->request.credit_periods);
+    } else {
+        snprintf(how, sizeof how, "%s", gateway ? "gateway:" : "wallet");
+    }
+    char canonical[LIMIT_SKU_BYTES + 80];
+    int n = snprintf(canonical, sizeof canonical, "%s%s\n%s\n%lld", how, job->provider, job->sku,
+                     (long long)quantity);
     verify(n > 0 && (size_t)n < sizeof canonical);
     verify(crypto_generichash(job->request.request_hash, STORE_REQUEST_HASH_BYTES,
                               (const unsigned char *)canonical, (unsigned long long)n, 0, 0) == 0);

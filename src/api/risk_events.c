@@ -55,9 +55,12 @@ static void risk_event_money(struct risk_event *event, int64_t amount, const cha
 }
 
 void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
-                      const char *username, const struct store_order_plan *plan, int64_t quantity,
-                      const char *provider, int64_t now_s) {
-    verify(event != 0 && origin != 0 && username != 0 && plan != 0 && quantity > 0);
+                      const char *username, const struct store_order_plan *plan,
+                      const struct store_order_request *request, int64_t now_s) {
+    verify(event != 0 && origin != 0 && username != 0 && plan != 0 && request != 0);
+    const char *provider = request->provider;
+    int64_t quantity = request->quantity;
+    verify(quantity > 0);
     risk_event_start(event, RISK_ORDER, username, now_s);
     risk_event_from(event, origin);
     const struct store_product *product = &plan->product;
@@ -65,11 +68,15 @@ void risk_event_order(struct risk_event *event, const struct risk_origin *origin
     (void)text_copy(event->fields[RISK_FIELD_LIQUIDITY], sizeof event->fields[0],
                     product->liquidity);
     (void)text_copy(event->fields[RISK_FIELD_PAYMENT], sizeof event->fields[0],
-                    provider ? "gateway" : "wallet");
+                    provider                      ? "gateway"
+                    : request->credit_periods > 0 ? "credit"
+                                                  : "wallet");
     risk_event_money(event, plan->amount, product->currency);
     risk_event_number(event, "quantity", (double)quantity);
     risk_event_number(event, "face_value", (double)product->face_value);
     if (provider != 0) risk_event_text(event, "provider", provider);
+    if (request->credit_periods > 0)
+        risk_event_number(event, "periods", (double)request->credit_periods);
 }
 
 void risk_event_signup(struct risk_event *event, const char *username, const char *role,

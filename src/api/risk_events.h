@@ -20,11 +20,11 @@ struct risk_origin {
 /* HTTP thread: where the request came from. */
 void risk_origin_capture(struct request *req, struct risk_origin *origin);
 
-/* provider NULL: a wallet order (payment "wallet"); else payment "gateway" and
- * attrs.provider. */
+/* The order of request: payment "gateway" (and attrs.provider), "credit" (and
+ * attrs.periods) or "wallet". */
 void risk_event_order(struct risk_event *event, const struct risk_origin *origin,
-                      const char *username, const struct store_order_plan *plan, int64_t quantity,
-                      const char *provider, int64_t now_s);
+                      const char *username, const struct store_order_plan *plan,
+                      const struct store_order_request *request, int64_t now_s);
 void risk_event_signup(struct risk_event *event, const char *username, const char *role,
                        int64_t now_s);
 void risk_event_login(struct risk_event *event, const struct risk_origin *origin,

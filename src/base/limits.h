@@ -14,6 +14,7 @@
 #define LIMIT_CONNECTIONS 1024                     /* concurrent client connections */
 #define LIMIT_CONNECTION_TIMEOUT_S 30              /* idle keep-alive connection */
 #define LIMIT_HTTP_THREADS 2                       /* libmicrohttpd worker threads */
+#define LIMIT_ROUTES 64                            /* entries of the route table (metrics) */
 #define LIMIT_SHUTDOWN_DRAIN_MS 10000              /* wait for in-flight requests on SIGTERM */
 
 /* Orders and money */
@@ -102,6 +103,7 @@
 
 /* Installments (src/domain/installment*.c). Defaults are what a plan gets unless the
  * configuration overrides them; the bounds are what a configuration may set. */
+#define LIMIT_CREDIT_PLANS 1024      /* plans of one buyer a repayment or a listing walks */
 #define LIMIT_INSTALLMENT_PERIODS 12 /* the longest plan; sizes a plan's period array */
 #define LIMIT_INSTALLMENT_PRINCIPAL_MINOR LIMIT_AMOUNT_MINOR /* one credit order's price */
 #define LIMIT_INSTALLMENT_FEE_3_BP 150    /* default total fee of the 3-period plan: 1.5% */

@@ -104,9 +104,8 @@ static int64_t days_in_month(int64_t year, int64_t month) {
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
-/* The time months after start: same day of month (clamped) and time of day, in UTC. */
-static int64_t add_months(int64_t start_s, int months) {
-    verify(start_s >= 0 && months >= 0 && months < LIMIT_INSTALLMENT_PERIODS);
+int64_t installment_add_months(int64_t start_s, int months) {
+    verify(start_s >= 0 && months >= 0 && months <= LIMIT_INSTALLMENT_PERIODS);
     int64_t year = 0, month = 0, day = 0;
     civil_from_days(start_s / SECONDS_PER_DAY, &year, &month, &day);
     int64_t month_index = month - 1 + months;
@@ -150,7 +149,7 @@ enum status installment_schedule(int64_t principal, int64_t fee, int periods, in
     if (!in_range(principal, 1, LIMIT_INSTALLMENT_PRINCIPAL_MINOR)) return STATUS_INVALID_AMOUNT;
     if (!in_range(fee, 0, principal)) return STATUS_INVALID_VALUE;
     if (!in_range(first_due_s, 0, LIMIT_INSTALLMENT_TIME_MAX_S)) return STATUS_INVALID_VALUE;
-    if (add_months(first_due_s, periods - 1) > LIMIT_INSTALLMENT_TIME_MAX_S) {
+    if (installment_add_months(first_due_s, periods - 1) > LIMIT_INSTALLMENT_TIME_MAX_S) {
         return STATUS_INVALID_VALUE;
     }
     int64_t principal_parts[LIMIT_INSTALLMENT_PERIODS];
@@ -158,7 +157,7 @@ enum status installment_schedule(int64_t principal, int64_t fee, int periods, in
     installment_split(principal, fee, periods, principal_parts, fee_parts);
     for (int i = 0; i < periods; i++) {
         memset(&out[i], 0, sizeof out[i]);
-        out[i].due_at_s = add_months(first_due_s, i);
+        out[i].due_at_s = installment_add_months(first_due_s, i);
         out[i].principal = principal_parts[i];
         out[i].fee = fee_parts[i];
         verify(i == 0 || out[i].due_at_s > out[i - 1].due_at_s);

@@ -132,6 +132,11 @@ void installment_split(int64_t principal, int64_t fee, int periods, int64_t prin
 must_check enum status installment_schedule(int64_t principal, int64_t fee, int periods,
                                             int64_t first_due_s, struct installment_period out[]);
 
+/* The time months (0 .. LIMIT_INSTALLMENT_PERIODS) after start_s (≥ 0): the same day of month,
+ * clamped to the month's last day, and time of day, in UTC — a plan's first due date is one
+ * month after its purchase. */
+int64_t installment_add_months(int64_t start_s, int months);
+
 /* One credit order's plan: the contract terms copied at purchase and its periods. */
 struct installment_plan {
     int periods;

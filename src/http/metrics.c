@@ -8,7 +8,7 @@
 #include "http/router.h"
 #include "store/writer.h"
 
-#define METRICS_MAX_ROUTES 32
+#define METRICS_MAX_ROUTES LIMIT_ROUTES
 
 static const double metrics_bounds_s[LIMIT_LATENCY_BUCKETS - 1] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};

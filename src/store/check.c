@@ -81,6 +81,23 @@ static const struct check_rule check_rules[] = {
      " WHERE o.refunded != coalesce(r.s, 0) OR o.refunded != coalesce(b.s, 0)"
      "   OR o.refunded > o.amount OR o.refunded > o.unit_price * coalesce(c.n, 0)"
      "   OR (o.status = 'refunded') != (o.refunded = o.amount)"},
+    /* a credit line's used amount is the principal still owed on its buyer's plans; each
+     * plan's principal is its order's amount and its periods sum to it; the receivable
+     * account owes no more than that principal (what refunds gave back is on top) */
+    {"credit_matches_plans",
+     "SELECT (SELECT count(*) FROM credit_lines l LEFT JOIN (SELECT p.buyer_id,"
+     "   sum(d.principal - d.principal_paid - d.principal_cancelled) owed FROM credit_plans p"
+     "   JOIN credit_periods d ON d.order_id = p.order_id GROUP BY p.buyer_id) o"
+     "   ON o.buyer_id = l.user_id LEFT JOIN accounts a ON a.kind = 'credit_receivable'"
+     "   AND a.owner_id = l.user_id AND a.currency = l.currency"
+     "   WHERE l.used != coalesce(o.owed, 0) OR coalesce(a.balance, 0) + l.used < 0)"
+     " + (SELECT count(*) FROM credit_plans p JOIN orders o ON o.id = p.order_id"
+     "   LEFT JOIN (SELECT order_id, sum(principal) s, sum(fee) f FROM credit_periods"
+     "   GROUP BY order_id) d ON d.order_id = p.order_id"
+     "   WHERE o.payment != 'credit' OR p.principal != o.amount OR coalesce(d.s, 0) != p.principal"
+     "   OR coalesce(d.f, 0) != p.fee)"
+     " + (SELECT count(*) FROM orders o LEFT JOIN credit_plans p ON p.order_id = o.id"
+     "   WHERE o.payment = 'credit' AND p.order_id IS NULL)"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"

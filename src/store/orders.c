@@ -163,6 +163,12 @@ static enum status store_order_pick(struct db *db, const struct store_product *p
     return count == request->quantity ? STATUS_OK : STATUS_OUT_OF_STOCK;
 }
 
+/* How the order is paid: "gateway", "credit" or "wallet". */
+static const char *store_order_payment(const struct store_order_request *request) {
+    verify(request->provider == 0 || request->credit_periods == 0);
+    return request->provider != 0 ? "gateway" : request->credit_periods > 0 ? "credit" : "wallet";
+}
+
 static enum status store_order_insert(struct db *db, const struct store_product *product,
                                       const struct store_order_request *request, int64_t amount,
                                       const char *order_status, bool hold,
@@ -183,7 +189,7 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     db_bind_text(stmt, 8, product->liquidity);
     sqlite3_bind_int64(stmt, 9, request->quantity);
     sqlite3_bind_int64(stmt, 10, amount);
-    db_bind_text(stmt, 11, gateway ? "gateway" : "wallet");
+    db_bind_text(stmt, 11, store_order_payment(request));
     db_bind_text(stmt, 12, order_status);
     sqlite3_bind_int64(stmt, 13, request->now_s);
     if (gateway) {
@@ -204,7 +210,7 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     (void)text_copy(order->liquidity, sizeof order->liquidity, product->liquidity);
     order->quantity = request->quantity;
     order->amount = amount;
-    (void)text_copy(order->payment, sizeof order->payment, gateway ? "gateway" : "wallet");
+    (void)text_copy(order->payment, sizeof order->payment, store_order_payment(request));
     (void)text_copy(order->status, sizeof order->status, order_status);
     order->created_at = request->now_s;
     if (gateway) (void)text_copy(order->provider, sizeof order->provider, request->provider);
@@ -254,13 +260,18 @@ static enum status store_order_wallet(struct db *db, const struct store_order_re
 static enum status store_order_pay(struct db *db, const struct store_order_request *request,
                                    const struct store_order *order, int64_t wallet, bool hold) {
     enum ledger_kind to_kind = hold ? LEDGER_ESCROW : LEDGER_PLATFORM_REVENUE;
-    int64_t to = 0;
+    enum ledger_kind from_kind = LEDGER_BUYER_WALLET;
+    int64_t to = 0, from = wallet;
     enum status status = store_platform_account(db, to_kind, order->currency, &to);
+    if (status == STATUS_OK && request->credit_periods > 0) { /* the credit line pays */
+        from_kind = LEDGER_CREDIT_RECEIVABLE;
+        status = store_account_id(db, from_kind, request->buyer_id, order->currency, true, &from);
+    }
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, hold ? "order_hold" : "order");
-    status = ledger_transfer_move(&transfer, wallet, LEDGER_BUYER_WALLET, to, to_kind,
-                                  order->amount, order->currency);
+    status = ledger_transfer_move(&transfer, from, from_kind, to, to_kind, order->amount,
+                                  order->currency);
     if (status != STATUS_OK) return status;
     int64_t transfer_id = 0;
     return store_transfer_post(db, &transfer, order->id, request->buyer_id, 0, request->now_s,
@@ -293,7 +304,17 @@ enum status store_order_prepare(struct db *db, const struct store_order_request 
     /* Every check comes before the first write (see writer.h). */
     status = store_order_pick(db, &plan->product, request, result);
     plan->wallet_id = 0;
-    if (status == STATUS_OK && request->provider == 0) {
+    if (status == STATUS_OK && request->credit_periods > 0) {
+        /* credit never buys goods that are as good as cash (COMPLIANCE.md) */
+        if (strcmp(plan->product.liquidity, "high") == 0) status = STATUS_CREDIT_NOT_ALLOWED;
+        int64_t fee_bp = 0;
+        if (status == STATUS_OK)
+            status =
+                installment_fee_bp(&installment_default_terms, request->credit_periods, &fee_bp);
+        if (status == STATUS_OK)
+            status =
+                store_credit_can_buy(db, request->buyer_id, plan->product.currency, plan->amount);
+    } else if (status == STATUS_OK && request->provider == 0) {
         status =
             store_order_wallet(db, request, plan->product.currency, plan->amount, &plan->wallet_id);
     }
@@ -316,6 +337,8 @@ enum status store_order_commit(struct db *db, const struct store_order_request *
     if (status == STATUS_OK && !gateway) {
         status = store_order_pay(db, request, &result->order, plan->wallet_id, hold);
     }
+    if (status == STATUS_OK && request->credit_periods > 0)
+        status = store_credit_open(db, &result->order, request->credit_periods, request->now_s);
     if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
     if (status == STATUS_OK) {
         const char *action = gateway ? "order.pending" : hold ? "order.hold" : "order.deliver";

@@ -4,10 +4,12 @@
  * refund goes back to the wallet at once (revenue → wallet). A gateway order's is booked
  * back to the provider's clearing account at once (revenue → clearing) and stays pending
  * until the provider's refund API accepts it; a refused one is booked back (clearing →
- * revenue) and marked failed. Payments that were never delivered (a duplicate or late
- * payment, a rejected review: refund_due) become pending refunds of kind 'payment', with no
- * booking of their own (a duplicate was never booked; a rejected review already moved its
- * money back to clearing). orders.refunded caches the order's refunds that did not fail. */
+ * revenue) and marked failed. A credit order's goes back to its credit line
+ * (store/credit.c), cancelling what remains of its schedule. Payments that were never delivered (a
+ * duplicate or late payment, a rejected review: refund_due) become pending refunds of kind
+ * 'payment', with no booking of their own (a duplicate was never booked; a rejected review already
+ * moved its money back to clearing). orders.refunded caches the order's refunds that did not fail.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -280,14 +282,22 @@ enum status store_refund_create(struct db *db, const struct store_refund_request
         (void)text_copy(out->status, sizeof out->status, "succeeded");
         out->settled_at = request->now_s;
     } else {
-        return STATUS_NOT_REFUNDABLE; /* credit orders refund through store/credit.c */
+        verify(strcmp(order.payment, "credit") == 0);
+        (void)text_copy(out->instrument, sizeof out->instrument, "credit");
+        (void)text_copy(out->status, sizeof out->status, "succeeded");
+        out->settled_at = request->now_s;
     }
     if (status == STATUS_OK)
         status = refund_insert(db, out, request->reason, request->idempotency_key,
                                request->actor_id, request->now_s, &out->id);
-    if (status == STATUS_OK)
+    if (status == STATUS_OK && strcmp(out->instrument, "credit") == 0) {
+        struct installment_refund credit; /* the line, never the wallet */
+        status = store_credit_refund(db, &order, out->amount, false, request->actor_id,
+                                     request->now_s, &credit);
+    } else if (status == STATUS_OK) {
         status =
             refund_book(db, &order, out, false, request->actor_id, request->reason, request->now_s);
+    }
     if (status == STATUS_OK) status = refund_order_total(db, order.id, out->amount);
     if (status == STATUS_OK) status = refund_get(db, out->id, out);
     if (status == STATUS_OK)

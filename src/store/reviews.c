@@ -1,7 +1,8 @@
 /* reviews.c — orders the risk engine held for a person. An order in review holds its codes
  * (reserved to it, never shown) and its money (in escrow). Approving delivers it (escrow →
  * revenue); rejecting releases the codes back to stock and returns the money where it came
- * from (escrow → wallet, or → the gateway's clearing account with a refund due) and
+ * from (escrow → wallet, → the gateway's clearing account with a refund due, or → the
+ * credit line with the plan cancelled) and
  * cancels the order. Either is audited and labels the order's risk event. */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,10 @@ static enum status review_move(struct db *db, const struct store_order *order, b
                                int64_t actor_id, const char *note, int64_t now_s) {
     int64_t escrow = 0, to = 0;
     bool gateway = strcmp(order->payment, "gateway") == 0;
+    if (!approve && strcmp(order->payment, "credit") == 0) { /* back to the credit line */
+        struct installment_refund refund;
+        return store_credit_refund(db, order, order->amount, true, actor_id, now_s, &refund);
+    }
     enum ledger_kind to_kind = approve   ? LEDGER_PLATFORM_REVENUE
                                : gateway ? LEDGER_GATEWAY_CLEARING
                                          : LEDGER_BUYER_WALLET;

@@ -12,6 +12,7 @@
 #include "base/money.h"
 #include "base/status.h"
 #include "domain/import.h"
+#include "domain/installment.h"
 #include "domain/ledger.h"
 #include "domain/role.h"
 #include "store/db.h"
@@ -185,6 +186,7 @@ struct store_order_request {
     int64_t now_s;
     const char *provider;  /* NULL: paid from the wallet; else a gateway ("sandbox", …) */
     int64_t pay_timeout_s; /* gateway orders: how long the codes wait for the payment */
+    int credit_periods;    /* > 0: paid on credit in this many installments (3, 6, 12) */
 };
 
 struct store_order_result {
@@ -295,6 +297,59 @@ must_check enum status store_sandbox_record(struct db *db, const char *order_ref
 /* What the sandbox would answer a query for order_ref (out->paid false: nothing paid). */
 must_check enum status store_sandbox_query(struct db *db, const char *order_ref,
                                            struct store_sandbox_payment *out);
+
+/* ---- credit lines and installment plans (store/credit.c) ---- */
+struct store_credit_line {
+    int64_t limit, used, available; /* used: principal still owed on the buyer's plans */
+    int64_t credit_balance;         /* money refunds gave back to the line (never cash) */
+    char currency[MONEY_CURRENCY_BYTES];
+};
+
+struct store_credit_plan {
+    int64_t order_id, buyer_id, apr_bp, created_at;
+    struct installment_plan plan;
+};
+
+/* Sets a buyer's credit limit (creating the line; its currency cannot change). Audited.
+ * STATUS_UNKNOWN_USER, STATUS_NOT_A_BUYER, STATUS_INVALID_VALUE for another currency. */
+must_check enum status store_credit_set(struct db *db, int64_t user_id, int64_t limit,
+                                        const char *currency, int64_t actor_id, int64_t now_s);
+/* STATUS_NO_CREDIT_LINE when the buyer has none. */
+must_check enum status store_credit_get(struct db *db, int64_t user_id,
+                                        struct store_credit_line *out);
+/* Whether the buyer's line can take amount in currency now (no writes):
+ * STATUS_NO_CREDIT_LINE, STATUS_INSUFFICIENT_CREDIT. */
+must_check enum status store_credit_can_buy(struct db *db, int64_t buyer_id, const char *currency,
+                                            int64_t amount);
+/* The plan of a new credit order (periods 3, 6 or 12; the default terms), its first period
+ * due a month from now; raises the line's used amount. The ledger move is the caller's. */
+must_check enum status store_credit_open(struct db *db, const struct store_order *order,
+                                         int periods, int64_t now_s);
+/* STATUS_UNKNOWN_ORDER when the order has no plan; STATUS_DB for a plan that breaks the
+ * installment invariants. */
+must_check enum status store_credit_plan_load(struct db *db, int64_t order_id,
+                                              struct store_credit_plan *out);
+must_check enum status store_credit_plan_save(struct db *db, int64_t order_id,
+                                              const struct installment_plan *plan);
+typedef enum status (*store_credit_plan_fn)(void *context, const struct store_credit_plan *plan);
+/* The buyer's plans, oldest first (at most LIMIT_CREDIT_PLANS). */
+must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id,
+                                              store_credit_plan_fn fn, void *context);
+/* A repayment from the wallet, oldest plan first, each oldest period first (late fee, fee,
+ * principal). STATUS_NOTHING_OWED, STATUS_INVALID_AMOUNT above what is owed,
+ * STATUS_INSUFFICIENT_FUNDS. Audited. */
+must_check enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount,
+                                          int64_t now_s, struct installment_amounts *applied);
+/* Settles one plan now for exactly its payoff quote (fees not yet due waived). */
+must_check enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_id,
+                                           int64_t amount, int64_t now_s,
+                                           struct installment_amounts *applied);
+/* Gives amount of a credit order back to its credit line: principal (and repaid fee) into
+ * the receivable, from revenue — or from escrow when a held order is rejected — and the
+ * rest of the schedule cancelled. Never to the wallet. */
+must_check enum status store_credit_refund(struct db *db, const struct store_order *order,
+                                           int64_t amount, bool from_escrow, int64_t actor_id,
+                                           int64_t now_s, struct installment_refund *out);
 
 /* ---- refunds and invalid codes (store/refunds.c) ---- */
 /* How much of a delivered order can still be refunded: unit_price per code support marked

@@ -336,7 +336,9 @@ def test_bad_payment_objects_are_refused(merchant):
                 ({"method": "gateway", "provider": "wechatpay"}, 422, "unknown_provider"),
                 ({"method": "gateway", "provider": "stripe"}, 422, "unknown_provider"),
                 ({"method": "wallet", "provider": "sandbox"}, 400, "invalid_field"),
-                ({"method": "credit"}, 422, "invalid_value"),
+                ({"method": "credit"}, 400, "invalid_field"),  # periods are required
+                ({"method": "credit", "periods": 4}, 422, "invalid_plan"),
+                ({"method": "wallet", "periods": 3}, 400, "invalid_field"),
                 ({"provider": "sandbox"}, 400, "invalid_field"),
                 ({"method": "gateway", "provider": "sandbox", "extra": 1}, 400, "invalid_field"),
                 ("gateway", 400, "invalid_field")):
