@@ -223,10 +223,14 @@ enum status store_credit_plan_each(struct db *db, int64_t buyer_id, store_credit
     return status;
 }
 
-/* wallet → receivable (principal) and → fees (fee, late fee), for one plan's repayment. */
+/* One plan's repayment: the fee and late fee go to fees, the principal to the receivable;
+ * the money comes from the line's credit balance first (what refunds gave back, already in
+ * the receivable: *credit_left, lowered), then from the wallet. */
 static enum status credit_book_repayment(struct db *db, int64_t buyer_id, const char *currency,
                                          const struct installment_amounts *applied,
-                                         int64_t order_id, int64_t now_s) {
+                                         int64_t *credit_left, int64_t order_id, int64_t now_s) {
+    int64_t from_credit = *credit_left < applied->total ? *credit_left : applied->total;
+    int64_t from_wallet = applied->total - from_credit;
     int64_t wallet = 0, receivable = 0, fees = 0;
     enum status status =
         store_account_id(db, LEDGER_BUYER_WALLET, buyer_id, currency, true, &wallet);
@@ -237,29 +241,32 @@ static enum status credit_book_repayment(struct db *db, int64_t buyer_id, const 
     if (status != STATUS_OK) return status;
     struct ledger_transfer transfer;
     ledger_transfer_init(&transfer, "credit_repayment");
-    status = ledger_transfer_add(&transfer, wallet, LEDGER_BUYER_WALLET, -applied->total, currency);
-    if (status == STATUS_OK && applied->principal > 0)
-        status = ledger_transfer_add(&transfer, receivable, LEDGER_CREDIT_RECEIVABLE,
-                                     applied->principal, currency);
+    if (from_wallet > 0)
+        status =
+            ledger_transfer_add(&transfer, wallet, LEDGER_BUYER_WALLET, -from_wallet, currency);
+    int64_t to_receivable = applied->principal - from_credit;
+    if (status == STATUS_OK && to_receivable != 0)
+        status = ledger_transfer_add(&transfer, receivable, LEDGER_CREDIT_RECEIVABLE, to_receivable,
+                                     currency);
     int64_t charges = applied->fee + applied->late_fee;
     if (status == STATUS_OK && charges > 0)
         status = ledger_transfer_add(&transfer, fees, LEDGER_FEES, charges, currency);
+    *credit_left -= from_credit;
+    if (status != STATUS_OK || transfer.count == 0) return status; /* principal from credit */
     int64_t transfer_id = 0;
-    if (status == STATUS_OK)
-        status = store_transfer_post(db, &transfer, order_id, buyer_id, 0, now_s, &transfer_id);
-    return status;
+    return store_transfer_post(db, &transfer, order_id, buyer_id, 0, now_s, &transfer_id);
 }
 
 /* Applies amount (payoff: the plan's payoff) to one plan, books it, saves it. */
 static enum status credit_pay_plan(struct db *db, struct store_credit_plan *credit, bool payoff,
-                                   int64_t amount, const char *currency, int64_t now_s,
-                                   struct installment_amounts *applied) {
+                                   int64_t amount, const char *currency, int64_t *credit_left,
+                                   int64_t now_s, struct installment_amounts *applied) {
     enum status status = payoff ? installment_payoff(&credit->plan, amount, now_s, applied)
                                 : installment_repay(&credit->plan, amount, now_s, applied);
     if (status != STATUS_OK) return status;
     verify(applied->total == amount);
-    status =
-        credit_book_repayment(db, credit->buyer_id, currency, applied, credit->order_id, now_s);
+    status = credit_book_repayment(db, credit->buyer_id, currency, applied, credit_left,
+                                   credit->order_id, now_s);
     if (status == STATUS_OK && applied->principal > 0)
         status = credit_used_add(db, credit->buyer_id, -applied->principal);
     if (status == STATUS_OK) status = store_credit_plan_save(db, credit->order_id, &credit->plan);
@@ -298,7 +305,7 @@ static enum status credit_wallet_covers(struct db *db, int64_t buyer_id, const c
 
 struct repay_walk {
     struct db *db;
-    int64_t left, now_s;
+    int64_t left, credit_left, now_s;
     const char *currency;
     struct installment_amounts applied;
     enum status status;
@@ -314,8 +321,8 @@ static enum status repay_one(void *context, const struct store_credit_plan *load
     struct store_credit_plan credit = *loaded;
     int64_t part = walk->left < owed.total ? walk->left : owed.total;
     struct installment_amounts applied;
-    enum status status =
-        credit_pay_plan(walk->db, &credit, false, part, walk->currency, walk->now_s, &applied);
+    enum status status = credit_pay_plan(walk->db, &credit, false, part, walk->currency,
+                                         &walk->credit_left, walk->now_s, &applied);
     if (status != STATUS_OK) return status;
     amounts_add(&walk->applied, &applied);
     walk->left -= part;
@@ -347,9 +354,12 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     if (status != STATUS_OK) return status;
     if (owed.total == 0) return STATUS_NOTHING_OWED;
     if (amount > owed.total) return STATUS_INVALID_AMOUNT; /* never kept as an overpayment */
-    status = credit_wallet_covers(db, buyer_id, line.currency, amount);
+    int64_t credit_left = line.credit_balance;
+    status = credit_wallet_covers(db, buyer_id, line.currency,
+                                  amount - (credit_left < amount ? credit_left : amount));
     if (status != STATUS_OK) return status;
-    struct repay_walk walk = {db, amount, now_s, line.currency, {0, 0, 0, 0, 0}, STATUS_OK};
+    struct repay_walk walk = {db,       amount, credit_left, now_s, line.currency, {0, 0, 0, 0, 0},
+                              STATUS_OK};
     status = store_credit_plan_each(db, buyer_id, repay_one, &walk);
     if (status != STATUS_OK) return status;
     verify(walk.left == 0);
@@ -370,9 +380,13 @@ enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_i
     if (status == STATUS_OK) status = installment_payoff_quote(&credit->plan, now_s, &quote);
     if (status == STATUS_OK && quote.total == 0) status = STATUS_NOTHING_OWED;
     if (status == STATUS_OK && amount != quote.total) status = STATUS_INVALID_AMOUNT;
-    if (status == STATUS_OK) status = credit_wallet_covers(db, buyer_id, line.currency, amount);
+    int64_t credit_left = status == STATUS_OK ? line.credit_balance : 0;
     if (status == STATUS_OK)
-        status = credit_pay_plan(db, credit, true, amount, line.currency, now_s, applied);
+        status = credit_wallet_covers(db, buyer_id, line.currency,
+                                      amount - (credit_left < amount ? credit_left : amount));
+    if (status == STATUS_OK)
+        status =
+            credit_pay_plan(db, credit, true, amount, line.currency, &credit_left, now_s, applied);
     if (status == STATUS_OK) status = credit_audit(db, buyer_id, "credit.payoff", applied, now_s);
     free(credit);
     return status;

@@ -140,6 +140,8 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
         assert r.status == 201, r
         second = r.json()
         assert credit(buyer)["used"] == 2000
+        r = buyer.post("/api/v1/credit/repayments", {"amount": 344})  # its first period
+        assert r.status == 200 and r.json()["applied"]["principal"] == 334, r
         support = server.make_user(admin, unique("support"), role="support")
         assert support.post(f"/api/v1/orders/{second['id']}/invalid-codes",
                             {"codes": second["codes"][:1], "reason": "dead"}).status == 200
@@ -149,9 +151,9 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
         assert r.status == 201 and r.json()["instrument"] == "credit", r
         assert r.json()["status"] == "succeeded"
         line = credit(buyer)
-        assert line["used"] == 1000 and balance(buyer) == wallet, line
+        assert line["used"] == 666 and balance(buyer) == wallet, line  # 2000 - 334 paid - 1000
         plan = next(p for p in line["plans"] if p["order_id"] == second["id"])
-        assert plan["outstanding"]["principal"] == 1000, plan
+        assert plan["outstanding"]["principal"] == 666, plan
         assert support.post(f"/api/v1/orders/{second['id']}/invalid-codes",
                             {"codes": second["codes"][1:], "reason": "dead"}).status == 200
         assert support.post(f"/api/v1/orders/{second['id']}/refunds",
@@ -159,7 +161,8 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
         line = credit(buyer)
         plan = next(p for p in line["plans"] if p["order_id"] == second["id"])
         assert plan["state"] == "cancelled" and line["used"] == 0, line
-        assert balance(buyer) == wallet
+        # what the buyer had repaid (334 + 10 of fee) stays on the line, not in the wallet
+        assert line["credit_balance"] == 344 and balance(buyer) == wallet, line
         assert_check(server)
 
         # time moves past the first due date and the grace period: overdue, a late fee
@@ -178,8 +181,13 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
         assert plan["schedule"][0]["state"] == "overdue", plan
         assert plan["due"]["late_fee"] > 0 and plan["due"]["principal"] == 334, plan
         owed = plan["due"]["total"]
+        wallet = balance(buyer)
         r = buyer.post("/api/v1/credit/repayments", {"amount": owed})
         assert r.status == 200 and r.json()["applied"]["late_fee"] == plan["due"]["late_fee"], r
+        # the line's credit balance pays first, the wallet the rest
+        line = credit(buyer)
+        assert balance(buyer) == wallet - max(0, owed - 344), (owed, wallet, line)
+        assert line["credit_balance"] == max(0, 344 - owed), line
         plan = next(p for p in credit(buyer)["plans"] if p["order_id"] == third["id"])
         assert plan["state"] == "active", plan
         assert_check(server)
