@@ -93,6 +93,20 @@
 #define LIMIT_PAY_TIMEOUT_MAX_S 86400
 #define LIMIT_PAY_CONFIRM_ALONE_MINOR 50000 /* default: 补单 above ¥500 needs a second admin */
 
+/* Requests to payment providers (src/pay/http.c, *_api.c) */
+#define LIMIT_PAY_RESPONSE_BYTES (256 * 1024)       /* a provider's answer; larger is refused */
+#define LIMIT_PAY_RESPONSE_HEADER_BYTES (16 * 1024) /* all of an answer's header lines */
+#define LIMIT_PAY_OUTBOUND_BODY_BYTES (16 * 1024)   /* a request we build and sign */
+#define LIMIT_PAY_LINK_BYTES 4096                   /* a code_url, qr_code or EPay pay URL */
+#define LIMIT_PAY_SECRET_LINK_BYTES 256             /* a Stripe client_secret */
+#define LIMIT_PAY_HTTP_TIMEOUT_MS 5000              /* default: one attempt, connect to answer */
+#define LIMIT_PAY_CONNECT_TIMEOUT_MS 2000           /* default: the connection alone */
+#define LIMIT_PAY_HTTP_TIMEOUT_MAX_MS 60000         /* the most either may be configured to */
+#define LIMIT_PAY_RETRIES 2                         /* default retries of an idempotent call */
+#define LIMIT_PAY_RETRIES_MAX 5
+#define LIMIT_PAY_BACKOFF_MS 100      /* the wait before the first retry; doubles each time */
+#define LIMIT_PAY_BACKOFF_MAX_MS 2000 /* and never exceeds this */
+
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14
 
@@ -109,6 +123,14 @@ _Static_assert(LIMIT_RISK_RING >= 4 && LIMIT_RISK_RING <= 255, "ring entries fit
 _Static_assert(LIMIT_RISK_TEXT_BYTES < LIMIT_RISK_EVENT_BYTES, "a field must fit an event");
 _Static_assert(LIMIT_RISK_CYCLE_HOPS >= 2 && LIMIT_RISK_CYCLE_HOPS <= 6, "cycle search depth");
 _Static_assert(LIMIT_PAY_VALUE_BYTES < LIMIT_PAY_NOTICE_BYTES, "a value must fit a notice");
+_Static_assert(LIMIT_PAY_CONNECT_TIMEOUT_MS <= LIMIT_PAY_HTTP_TIMEOUT_MS &&
+                   LIMIT_PAY_HTTP_TIMEOUT_MS <= LIMIT_PAY_HTTP_TIMEOUT_MAX_MS,
+               "outbound timeouts");
+_Static_assert(LIMIT_PAY_RETRIES <= LIMIT_PAY_RETRIES_MAX && LIMIT_PAY_RETRIES_MAX <= 10,
+               "outbound retries");
+_Static_assert(LIMIT_PAY_BACKOFF_MS > 0 && LIMIT_PAY_BACKOFF_MS <= LIMIT_PAY_BACKOFF_MAX_MS,
+               "outbound backoff");
+_Static_assert(LIMIT_PAY_OUTBOUND_BODY_BYTES >= 4 * LIMIT_PAY_VALUE_BYTES, "outbound body");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
 

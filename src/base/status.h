@@ -44,12 +44,16 @@ enum status {
     STATUS_PAYMENT_MISMATCH, /* 409 a verified notice whose amount or currency is not the order's */
     STATUS_SECOND_ADMIN_REQUIRED, /* 409 a confirmation above the limit needs another admin */
     STATUS_UNKNOWN_PROVIDER, /* 404 a payment provider Tessera does not have or is not set up */
-    STATUS_BUSY,             /* 503 writer queue full or shutting down */
-    STATUS_IO,               /* 500 file or socket error */
-    STATUS_DB,               /* 500 database error */
-    STATUS_CRYPTO,           /* 500 crypto failure (key, seal) */
-    STATUS_TAMPERED,         /* 500 sealed data failed authentication */
-    STATUS_NOMEM,            /* 500 */
+    STATUS_PROVIDER_REFUSED, /* 502 a payment provider answered with a business error */
+    STATUS_PROVIDER_INVALID_RESPONSE, /* 502 an answer that fails its signature or its checks */
+    STATUS_PROVIDER_UNAVAILABLE,      /* 503 no connection, or 5xx, after the retries */
+    STATUS_PROVIDER_TIMEOUT,          /* 504 no answer within the timeout, after the retries */
+    STATUS_BUSY,                      /* 503 writer queue full or shutting down */
+    STATUS_IO,                        /* 500 file or socket error */
+    STATUS_DB,                        /* 500 database error */
+    STATUS_CRYPTO,                    /* 500 crypto failure (key, seal) */
+    STATUS_TAMPERED,                  /* 500 sealed data failed authentication */
+    STATUS_NOMEM,                     /* 500 */
     STATUS_COUNT
 };
 
