@@ -124,8 +124,7 @@ enum status pay_create(const struct pay_config *config, enum pay_provider provid
     case PAY_PROVIDER_COUNT:
         break;
     }
-    verify(!"pay_can_call admitted a provider without an API");
-    return STATUS_UNKNOWN_PROVIDER;
+    assert_fail("pay_can_call admitted a provider without an API", __FILE__, __LINE__);
 }
 
 enum status pay_query(const struct pay_config *config, enum pay_provider provider,
@@ -154,8 +153,7 @@ enum status pay_query(const struct pay_config *config, enum pay_provider provide
     case PAY_PROVIDER_COUNT:
         break;
     }
-    verify(!"pay_can_call admitted a provider without an API");
-    return STATUS_UNKNOWN_PROVIDER;
+    assert_fail("pay_can_call admitted a provider without an API", __FILE__, __LINE__);
 }
 
 static bool pay_refund_valid(enum pay_provider provider, const struct pay_refund_request *r) {
@@ -195,6 +193,5 @@ enum status pay_refund(const struct pay_config *config, enum pay_provider provid
     case PAY_PROVIDER_COUNT:
         break;
     }
-    verify(!"pay_can_call admitted a provider without an API");
-    return STATUS_UNKNOWN_PROVIDER;
+    assert_fail("pay_can_call admitted a provider without an API", __FILE__, __LINE__);
 }
