@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "pay/outbound.h"
 #include "store/db.h"
 
 static void usage(FILE *out) {
@@ -25,9 +26,29 @@ static void usage(FILE *out) {
         "  pay verify --provider wechatpay|alipay|epay|stripe --config FILE --body FILE\n"
         "             [--headers FILE] [--now UNIX_SECONDS]\n"
         "                                        check a captured payment notice\n"
+        "  pay create --provider wechatpay|alipay|epay|stripe --config FILE --order REF\n"
+        "             --amount N --subject S [--currency C]\n"
+        "                                        create a payment at the provider (QR code, URL)\n"
+        "  pay query  --provider P --config FILE --order REF [--intent pi_...]\n"
+        "                                        ask the provider whether an order is paid\n"
+        "  pay refund --provider P --config FILE --order REF --refund REF --amount N\n"
+        "             [--total N] [--currency C] [--transaction T] [--reason R]\n"
+        "                                        refund at the provider; all print JSON\n"
         "  help                                  this text\n"
         "  --version                             print the version\n",
         out);
+}
+
+static int dispatch(const char *command, int argc, char **argv) {
+    if (strcmp(command, "init") == 0) return cli_init(argc - 1, argv + 1);
+    if (strcmp(command, "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if (strcmp(command, "import") == 0) return cli_import(argc - 1, argv + 1);
+    if (strcmp(command, "check") == 0) return cli_check(argc - 1, argv + 1);
+    if (strcmp(command, "risk") == 0) return cli_risk(argc - 1, argv + 1);
+    if (strcmp(command, "pay") == 0) return cli_pay(argc - 1, argv + 1);
+    fprintf(stderr, "tessera: unknown command '%s'\n\n", command);
+    usage(stderr);
+    return 2;
 }
 
 int main(int argc, char **argv) {
@@ -49,13 +70,12 @@ int main(int argc, char **argv) {
         fputs("tessera: cannot initialise SQLite\n", stderr);
         return 1;
     }
-    if (strcmp(command, "init") == 0) return cli_init(argc - 1, argv + 1);
-    if (strcmp(command, "serve") == 0) return cli_serve(argc - 1, argv + 1);
-    if (strcmp(command, "import") == 0) return cli_import(argc - 1, argv + 1);
-    if (strcmp(command, "check") == 0) return cli_check(argc - 1, argv + 1);
-    if (strcmp(command, "risk") == 0) return cli_risk(argc - 1, argv + 1);
-    if (strcmp(command, "pay") == 0) return cli_pay(argc - 1, argv + 1);
-    fprintf(stderr, "tessera: unknown command '%s'\n\n", command);
-    usage(stderr);
-    return 2;
+    /* libcurl's global state, before any thread starts (serve's threads call providers) */
+    if (pay_outbound_init() != STATUS_OK) {
+        fputs("tessera: cannot initialise libcurl\n", stderr);
+        return 1;
+    }
+    int code = dispatch(command, argc, argv);
+    pay_outbound_cleanup();
+    return code;
 }

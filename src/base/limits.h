@@ -118,6 +118,20 @@
 #define LIMIT_INSTALLMENT_LATE_CAP_MAX_BP 10000 /* a configured cap: never above the period */
 #define LIMIT_INSTALLMENT_TIME_MAX_S 253402300799LL /* due dates end 9999-12-31T23:59:59Z */
 
+/* Requests to payment providers (src/pay/http.c, *_api.c) */
+#define LIMIT_PAY_RESPONSE_BYTES (256 * 1024)       /* a provider's answer; larger is refused */
+#define LIMIT_PAY_RESPONSE_HEADER_BYTES (16 * 1024) /* all of an answer's header lines */
+#define LIMIT_PAY_OUTBOUND_BODY_BYTES (16 * 1024)   /* a request we build and sign */
+#define LIMIT_PAY_LINK_BYTES 4096                   /* a code_url, qr_code or EPay pay URL */
+#define LIMIT_PAY_SECRET_LINK_BYTES 256             /* a Stripe client_secret */
+#define LIMIT_PAY_HTTP_TIMEOUT_MS 5000              /* default: one attempt, connect to answer */
+#define LIMIT_PAY_CONNECT_TIMEOUT_MS 2000           /* default: the connection alone */
+#define LIMIT_PAY_HTTP_TIMEOUT_MAX_MS 60000         /* the most either may be configured to */
+#define LIMIT_PAY_RETRIES 2                         /* default retries of an idempotent call */
+#define LIMIT_PAY_RETRIES_MAX 5
+#define LIMIT_PAY_BACKOFF_MS 100      /* the wait before the first retry; doubles each time */
+#define LIMIT_PAY_BACKOFF_MAX_MS 2000 /* and never exceeds this */
+
 /* Metrics */
 #define LIMIT_LATENCY_BUCKETS 14
 
@@ -147,6 +161,14 @@ _Static_assert(LIMIT_INSTALLMENT_LATE_DAILY_BP <= LIMIT_INSTALLMENT_LATE_DAILY_M
 _Static_assert(LIMIT_INSTALLMENT_LATE_CAP_BP <= LIMIT_INSTALLMENT_LATE_CAP_MAX_BP &&
                    LIMIT_INSTALLMENT_LATE_CAP_MAX_BP <= 10000,
                "late fee cap");
+_Static_assert(LIMIT_PAY_CONNECT_TIMEOUT_MS <= LIMIT_PAY_HTTP_TIMEOUT_MS &&
+                   LIMIT_PAY_HTTP_TIMEOUT_MS <= LIMIT_PAY_HTTP_TIMEOUT_MAX_MS,
+               "outbound timeouts");
+_Static_assert(LIMIT_PAY_RETRIES <= LIMIT_PAY_RETRIES_MAX && LIMIT_PAY_RETRIES_MAX <= 10,
+               "outbound retries");
+_Static_assert(LIMIT_PAY_BACKOFF_MS > 0 && LIMIT_PAY_BACKOFF_MS <= LIMIT_PAY_BACKOFF_MAX_MS,
+               "outbound backoff");
+_Static_assert(LIMIT_PAY_OUTBOUND_BODY_BYTES >= 4 * LIMIT_PAY_VALUE_BYTES, "outbound body");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
 

@@ -51,12 +51,16 @@ enum status {
     STATUS_NOTHING_OWED,        /* 409 a repayment with nothing outstanding */
     STATUS_INVALID_PLAN,        /* 422 no installment plan with this number of periods */
     STATUS_PLAN_CLOSED,         /* 409 the installment plan is paid off or cancelled */
-    STATUS_BUSY,                /* 503 writer queue full or shutting down */
-    STATUS_IO,                  /* 500 file or socket error */
-    STATUS_DB,                  /* 500 database error */
-    STATUS_CRYPTO,              /* 500 crypto failure (key, seal) */
-    STATUS_TAMPERED,            /* 500 sealed data failed authentication */
-    STATUS_NOMEM,               /* 500 */
+    STATUS_PROVIDER_REFUSED,    /* 502 a payment provider answered with a business error */
+    STATUS_PROVIDER_INVALID_RESPONSE, /* 502 an answer that fails its signature or its checks */
+    STATUS_PROVIDER_UNAVAILABLE,      /* 503 no connection, or 5xx, after the retries */
+    STATUS_PROVIDER_TIMEOUT,          /* 504 no answer within the timeout, after the retries */
+    STATUS_BUSY,                      /* 503 writer queue full or shutting down */
+    STATUS_IO,                        /* 500 file or socket error */
+    STATUS_DB,                        /* 500 database error */
+    STATUS_CRYPTO,                    /* 500 crypto failure (key, seal) */
+    STATUS_TAMPERED,                  /* 500 sealed data failed authentication */
+    STATUS_NOMEM,                     /* 500 */
     STATUS_COUNT
 };
 

@@ -14,6 +14,8 @@ int cli_import(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_risk(int argc, char **argv);
 int cli_pay(int argc, char **argv);
+/* `pay create|query|refund` (pay_api.c): argv[0] is the operation. */
+int cli_pay_outbound(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: --name VALUE and --flag; one positional. */
 struct cli_option {

@@ -126,8 +126,17 @@ static int pay_verify_command(int argc, char **argv) {
 
 int cli_pay(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "verify") == 0) return pay_verify_command(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "create") == 0 || strcmp(argv[1], "query") == 0 ||
+                      strcmp(argv[1], "refund") == 0))
+        return cli_pay_outbound(argc - 1, argv + 1);
     fputs("usage: tessera pay verify --provider wechatpay|alipay|epay|stripe --config FILE\n"
-          "                          --body FILE [--headers FILE] [--now UNIX_SECONDS]\n",
+          "                          --body FILE [--headers FILE] [--now UNIX_SECONDS]\n"
+          "       tessera pay create --provider P --config FILE --order REF --amount N\n"
+          "                          --subject S [--currency C]\n"
+          "       tessera pay query  --provider P --config FILE --order REF [--intent pi_...]\n"
+          "       tessera pay refund --provider P --config FILE --order REF --refund REF\n"
+          "                          --amount N [--total N] [--currency C] [--transaction T]\n"
+          "                          [--reason R]\n",
           stderr);
     return 2;
 }

@@ -82,9 +82,12 @@ static bool config_serial(X509 *cert, char *out, size_t size) {
     return ok;
 }
 
-/* Loads a PEM file: a certificate (its key and serial) or a public key. */
+enum config_pem_kind { PEM_CERTIFICATE, PEM_PUBLIC_KEY, PEM_PRIVATE_KEY };
+
+/* Loads a PEM file: a certificate (its key and serial), a public key or a private key (any
+ * PEM form OpenSSL reads, unencrypted: PKCS#8 or PKCS#1). */
 static enum status config_pem(struct config_load *load, const char *member, const char *name,
-                              bool certificate, struct pay_key *out) {
+                              enum config_pem_kind kind, struct pay_key *out) {
     char path[PATH_MAX + 256];
     config_path(load, name, path, sizeof path);
     size_t len = 0;
@@ -92,16 +95,20 @@ static enum status config_pem(struct config_load *load, const char *member, cons
     if (pem == 0) return config_fail(load, "cannot read the PEM file it names", member);
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     enum status status = STATUS_OK;
-    if (certificate) {
+    if (kind == PEM_CERTIFICATE) {
         X509 *cert = bio ? PEM_read_bio_X509(bio, 0, 0, 0) : 0;
         out->key = cert ? X509_get_pubkey(cert) : 0;
         if (cert == 0 || out->key == 0 || !config_serial(cert, out->id, sizeof out->id)) {
             status = config_fail(load, "is not a PEM certificate with an RSA key", member);
         }
         X509_free(cert);
-    } else {
+    } else if (kind == PEM_PUBLIC_KEY) {
         out->key = bio ? PEM_read_bio_PUBKEY(bio, 0, 0, 0) : 0;
         if (out->key == 0) status = config_fail(load, "is not a PEM public key", member);
+    } else {
+        out->key = bio ? PEM_read_bio_PrivateKey(bio, 0, 0, 0) : 0;
+        if (out->key == 0)
+            status = config_fail(load, "is not an unencrypted PEM private key", member);
     }
     if (status == STATUS_OK && EVP_PKEY_get_base_id(out->key) != EVP_PKEY_RSA) {
         status = config_fail(load, "must hold an RSA key", member);
@@ -111,7 +118,71 @@ static enum status config_pem(struct config_load *load, const char *member, cons
         out->key = 0;
     }
     BIO_free(bio);
+    sodium_memzero(pem, len); /* a private key's bytes */
     free(pem);
+    return status;
+}
+
+/* An http:// or https:// URL member (a base: without a trailing '/'), or def when absent. */
+static enum status config_url(struct config_load *load, json_t *object, const char *provider,
+                              const char *name, const char *def, char *out, size_t size) {
+    enum status status = config_string(load, object, provider, name, false, out, size);
+    if (status != STATUS_OK) return status;
+    if (out[0] == 0 && def != 0) snprintf(out, size, "%s", def);
+    if (out[0] == 0) return STATUS_OK;
+    if (strncmp(out, "https://", 8) != 0 && strncmp(out, "http://", 7) != 0) {
+        char member[96];
+        snprintf(member, sizeof member, "%s.%s", provider, name);
+        return config_fail(load, "must be an http:// or https:// URL", member);
+    }
+    size_t len = strlen(out);
+    while (len > 8 && out[len - 1] == '/')
+        out[--len] = 0;
+    return STATUS_OK;
+}
+
+/* An optional private key member: the key, or NULL when absent. */
+static enum status config_private_key(struct config_load *load, json_t *object,
+                                      const char *provider, const char *name, EVP_PKEY **out) {
+    char path_name[PATH_MAX];
+    *out = 0;
+    enum status status =
+        config_string(load, object, provider, name, false, path_name, sizeof path_name);
+    if (status != STATUS_OK || path_name[0] == 0) return status;
+    char member[96];
+    snprintf(member, sizeof member, "%s.%s", provider, name);
+    struct pay_key key = {{0}, 0};
+    status = config_pem(load, member, path_name, PEM_PRIVATE_KEY, &key);
+    *out = key.key;
+    return status;
+}
+
+/* WeChat Pay's API members (outbound.h): all optional; the key and its serial together. */
+static enum status config_wechatpay_api(struct config_load *load, json_t *o, struct pay_config *c) {
+    enum status status = config_string(load, o, "wechatpay", "appid", false, c->wechatpay.appid,
+                                       sizeof c->wechatpay.appid);
+    if (status == STATUS_OK) {
+        status = config_private_key(load, o, "wechatpay", "merchant_private_key",
+                                    &c->wechatpay.merchant_key);
+    }
+    if (status == STATUS_OK) {
+        status =
+            config_string(load, o, "wechatpay", "merchant_serial_no", false,
+                          c->wechatpay.merchant_serial_no, sizeof c->wechatpay.merchant_serial_no);
+    }
+    if (status == STATUS_OK &&
+        (c->wechatpay.merchant_key != 0) != (c->wechatpay.merchant_serial_no[0] != 0)) {
+        status = config_fail(load, "merchant_private_key and merchant_serial_no go together",
+                             "wechatpay");
+    }
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "wechatpay", "api_base", "https://api.mch.weixin.qq.com",
+                            c->wechatpay.api_base, sizeof c->wechatpay.api_base);
+    }
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "wechatpay", "notify_url", 0, c->wechatpay.notify_url,
+                            sizeof c->wechatpay.notify_url);
+    }
     return status;
 }
 
@@ -143,8 +214,8 @@ static enum status config_wechatpay(struct config_load *load, json_t *o, struct 
                 status = config_fail(load, "must hold strings", "wechatpay.platform_certs");
                 break;
             }
-            status = config_pem(load, "wechatpay.platform_certs", json_string_value(item), true,
-                                &c->wechatpay.keys[c->wechatpay.key_count]);
+            status = config_pem(load, "wechatpay.platform_certs", json_string_value(item),
+                                PEM_CERTIFICATE, &c->wechatpay.keys[c->wechatpay.key_count]);
             if (status == STATUS_OK) c->wechatpay.key_count++;
         }
     }
@@ -158,13 +229,14 @@ static enum status config_wechatpay(struct config_load *load, json_t *o, struct 
         status = config_string(load, o, "wechatpay", "platform_public_key_id", true, k->id,
                                sizeof k->id);
         if (status == STATUS_OK) {
-            status = config_pem(load, "wechatpay.platform_public_key", name, false, k);
+            status = config_pem(load, "wechatpay.platform_public_key", name, PEM_PUBLIC_KEY, k);
         }
         if (status == STATUS_OK) c->wechatpay.key_count++;
     }
     if (status == STATUS_OK && c->wechatpay.key_count == 0) {
         status = config_fail(load, "needs platform_certs or platform_public_key", "wechatpay");
     }
+    if (status == STATUS_OK) status = config_wechatpay_api(load, o, c);
     return status;
 }
 
@@ -181,8 +253,20 @@ static enum status config_alipay(struct config_load *load, json_t *o, struct pay
     }
     struct pay_key key = {{0}, 0};
     if (status == STATUS_OK)
-        status = config_pem(load, "alipay.alipay_public_key", name, false, &key);
+        status = config_pem(load, "alipay.alipay_public_key", name, PEM_PUBLIC_KEY, &key);
     c->alipay.public_key = key.key;
+    if (status == STATUS_OK) {
+        status =
+            config_private_key(load, o, "alipay", "app_private_key", &c->alipay.app_private_key);
+    }
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "alipay", "gateway", "https://openapi.alipay.com/gateway.do",
+                            c->alipay.gateway, sizeof c->alipay.gateway);
+    }
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "alipay", "notify_url", 0, c->alipay.notify_url,
+                            sizeof c->alipay.notify_url);
+    }
     return status;
 }
 
@@ -207,12 +291,57 @@ static enum status config_epay(struct config_load *load, json_t *o, struct pay_c
         status = config_fail(load, "submit_url and notify_url go together", "epay");
     }
     if (status == STATUS_OK && c->epay.type[0] == 0) snprintf(c->epay.type, 8, "alipay");
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "epay", "api_url", 0, c->epay.api_url, sizeof c->epay.api_url);
+    }
     return status;
 }
 
 static enum status config_stripe(struct config_load *load, json_t *o, struct pay_config *c) {
-    return config_string(load, o, "stripe", "webhook_secret", true, c->stripe.webhook_secret,
-                         sizeof c->stripe.webhook_secret);
+    enum status status = config_string(load, o, "stripe", "webhook_secret", true,
+                                       c->stripe.webhook_secret, sizeof c->stripe.webhook_secret);
+    if (status == STATUS_OK) {
+        status = config_string(load, o, "stripe", "secret_key", false, c->stripe.secret_key,
+                               sizeof c->stripe.secret_key);
+    }
+    if (status == STATUS_OK) {
+        status = config_url(load, o, "stripe", "api_base", "https://api.stripe.com",
+                            c->stripe.api_base, sizeof c->stripe.api_base);
+    }
+    return status;
+}
+
+/* "outbound":{"timeout_ms":N,"connect_timeout_ms":N,"retries":N}, each optional. */
+static enum status config_outbound(struct config_load *load, json_t *root, struct pay_config *c) {
+    json_t *o = json_object_get(root, "outbound");
+    if (o == 0) return STATUS_OK;
+    if (!json_is_object(o)) return config_fail(load, "must be an object", "outbound");
+    static const struct {
+        const char *name;
+        json_int_t min, max;
+    } members[] = {{"timeout_ms", 1, LIMIT_PAY_HTTP_TIMEOUT_MAX_MS},
+                   {"connect_timeout_ms", 1, LIMIT_PAY_HTTP_TIMEOUT_MAX_MS},
+                   {"retries", 0, LIMIT_PAY_RETRIES_MAX}};
+    json_int_t values[3] = {c->outbound.timeout_ms, c->outbound.connect_timeout_ms,
+                            c->outbound.retries};
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+        json_t *value = json_object_get(o, members[i].name);
+        if (value == 0) continue;
+        if (!json_is_integer(value) || json_integer_value(value) < members[i].min ||
+            json_integer_value(value) > members[i].max) {
+            char member[64];
+            snprintf(member, sizeof member, "outbound.%s", members[i].name);
+            return config_fail(load,
+                               i == 2 ? "must be an integer from 0 to 5"
+                                      : "must be an integer of milliseconds up to 60000",
+                               member);
+        }
+        values[i] = json_integer_value(value);
+    }
+    c->outbound.timeout_ms = (long)values[0];
+    c->outbound.connect_timeout_ms = (long)values[1];
+    c->outbound.retries = (int)values[2];
+    return STATUS_OK;
 }
 
 static enum status config_sandbox(struct config_load *load, json_t *o, struct pay_config *c) {
@@ -221,7 +350,11 @@ static enum status config_sandbox(struct config_load *load, json_t *o, struct pa
 }
 
 struct pay_config *pay_config_empty(void) {
-    return mem_calloc(1, sizeof(struct pay_config));
+    struct pay_config *config = mem_calloc(1, sizeof(struct pay_config));
+    config->outbound.timeout_ms = LIMIT_PAY_HTTP_TIMEOUT_MS;
+    config->outbound.connect_timeout_ms = LIMIT_PAY_CONNECT_TIMEOUT_MS;
+    config->outbound.retries = LIMIT_PAY_RETRIES;
+    return config;
 }
 
 void pay_config_sandbox(struct pay_config *config) {
@@ -279,6 +412,7 @@ enum status pay_config_load(const char *path, struct pay_config **out, char *mes
         }
         status = providers[i].load(&load, member, config);
     }
+    if (status == STATUS_OK) status = config_outbound(&load, root, config);
     json_t *manual = json_object_get(root, "manual_confirm");
     json_t *above = json_object_get(manual, "second_admin_above");
     if (status == STATUS_OK && manual != 0 &&
@@ -307,7 +441,9 @@ void pay_config_free(struct pay_config *config) {
     if (config == 0) return;
     for (int i = 0; i < config->wechatpay.key_count; i++)
         EVP_PKEY_free(config->wechatpay.keys[i].key);
+    EVP_PKEY_free(config->wechatpay.merchant_key); /* OpenSSL clears private key material */
     EVP_PKEY_free(config->alipay.public_key);
+    EVP_PKEY_free(config->alipay.app_private_key);
     sodium_memzero(config, sizeof *config);
     free(config);
 }

@@ -63,6 +63,42 @@ bool pay_aes256gcm_open(const unsigned char key[32], const void *nonce, size_t n
     return ok;
 }
 
+enum status pay_rsa_sha256_sign(EVP_PKEY *key, const void *message, size_t len, struct buf *out) {
+    verify(key != 0 && (message != 0 || len == 0) && out != 0);
+    verify(EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == 0) return STATUS_NOMEM;
+    size_t signature_len = 0;
+    unsigned char *signature = 0;
+    bool ok = EVP_DigestSignInit(ctx, 0, EVP_sha256(), 0, key) == 1 &&
+              EVP_DigestSign(ctx, 0, &signature_len, message, len) == 1 && signature_len > 0;
+    if (ok) {
+        signature = mem_alloc(signature_len);
+        ok = EVP_DigestSign(ctx, signature, &signature_len, message, len) == 1;
+    }
+    EVP_MD_CTX_free(ctx);
+    enum status status = ok ? pay_base64_encode(signature, signature_len, out) : STATUS_CRYPTO;
+    free(signature);
+    return status;
+}
+
+enum status pay_base64_encode(const void *data, size_t len, struct buf *out) {
+    verify((data != 0 || len == 0) && out != 0);
+    size_t size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = mem_alloc(size);
+    sodium_bin2base64(text, size, data, len, sodium_base64_VARIANT_ORIGINAL);
+    enum status status = buf_append(out, text, strlen(text));
+    free(text);
+    return status;
+}
+
+void pay_nonce(char out[33]) {
+    verify(out != 0);
+    unsigned char random[16];
+    randombytes_buf(random, sizeof random);
+    sodium_bin2hex(out, 33, random, sizeof random);
+}
+
 static void crypto_hex(const unsigned char *digest, size_t len, char *out) {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {

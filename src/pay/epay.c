@@ -81,9 +81,8 @@ enum status pay_epay_verify(const struct pay_config *config, const struct pay_re
 enum status pay_epay_submit_url(const struct pay_config *config, const char *order_ref,
                                 const char *subject, int64_t amount, struct buf *out) {
     verify(config != 0 && config->epay.submit_url[0] != 0 && order_ref != 0 && subject != 0);
-    char money[32];
-    snprintf(money, sizeof money, "%lld.%02lld", (long long)(amount / 100),
-             (long long)(amount % 100));
+    char money[PAY_DECIMAL_BYTES];
+    pay_format_decimal(amount, money);
     const char *keys[] = {"money", "name",       "notify_url", "out_trade_no",
                           "pid",   "return_url", "type"}; /* sorted: the signed string's order */
     const char *values[] = {money,

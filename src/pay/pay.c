@@ -85,6 +85,13 @@ bool pay_parse_decimal(const char *text, int64_t *minor_out) {
     return true;
 }
 
+void pay_format_decimal(int64_t minor, char out[PAY_DECIMAL_BYTES]) {
+    verify(out != 0);
+    verify(minor >= 0 && minor <= LIMIT_AMOUNT_MINOR);
+    snprintf(out, PAY_DECIMAL_BYTES, "%lld.%02lld", (long long)(minor / 100),
+             (long long)(minor % 100));
+}
+
 enum status pay_refuse(char *reason, size_t reason_size, const char *why) {
     snprintf(reason, reason_size, "%s", why);
     return STATUS_INVALID_NOTICE;

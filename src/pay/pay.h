@@ -101,5 +101,9 @@ const char *pay_header(const struct pay_request *request, const char *name);
 /* Parses a decimal amount of major units ("12", "12.3", "12.34") into minor units;
  * false for anything else (sign, exponent, more than two decimals, over the limit). */
 bool pay_parse_decimal(const char *text, int64_t *minor_out);
+/* The reverse, as EPay and Alipay write amounts: minor units (0 to LIMIT_AMOUNT_MINOR) as
+ * major units with exactly two decimals ("0.01", "12.30"). */
+#define PAY_DECIMAL_BYTES 24
+void pay_format_decimal(int64_t minor, char out[PAY_DECIMAL_BYTES]);
 
 #endif

@@ -27,6 +27,13 @@ must_check enum status pay_alipay_verify(const struct pay_config *config,
                                          const struct pay_request *request, struct pay_notice *out,
                                          char *reason, size_t reason_size);
 
+/* WeChat Pay's signature over "Wechatpay-Timestamp\nWechatpay-Nonce\nBODY\n" with the platform
+ * key Wechatpay-Serial names, the timestamp within LIMIT_PAY_TOLERANCE_S of now: the check of
+ * notices and of API answers alike (api.h). */
+must_check enum status pay_wechatpay_signature_check(const struct pay_config *config,
+                                                     const struct pay_request *request,
+                                                     char *reason, size_t reason_size);
+
 /* EPay's submit.php URL for an order: every parameter signed as its notices are. */
 must_check enum status pay_epay_submit_url(const struct pay_config *config, const char *order_ref,
                                            const char *subject, int64_t amount, struct buf *out);

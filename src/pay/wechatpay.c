@@ -120,10 +120,11 @@ static enum status wechatpay_resource(const struct pay_config *config, json_t *r
     return status;
 }
 
-enum status pay_wechatpay_verify(const struct pay_config *config, const struct pay_request *request,
-                                 struct pay_notice *out, struct buf *resource, char *reason,
-                                 size_t reason_size) {
-    verify(config != 0 && config->wechatpay.on && request != 0 && out != 0);
+enum status pay_wechatpay_signature_check(const struct pay_config *config,
+                                          const struct pay_request *request, char *reason,
+                                          size_t reason_size) {
+    verify(config != 0 && config->wechatpay.on && request != 0);
+    verify(request->body != 0 || request->len == 0);
     const char *timestamp = pay_header(request, "Wechatpay-Timestamp");
     const char *nonce = pay_header(request, "Wechatpay-Nonce");
     const char *signature = pay_header(request, "Wechatpay-Signature");
@@ -142,7 +143,7 @@ enum status pay_wechatpay_verify(const struct pay_config *config, const struct p
     EVP_PKEY *key = wechatpay_key(config, serial);
     if (key == 0) return pay_refuse(reason, reason_size, "Wechatpay-Serial names no known key");
     struct buf message, sig;
-    buf_init(&message, LIMIT_PAY_NOTICE_BYTES + 2 * LIMIT_PAY_HEADER_BYTES);
+    buf_init(&message, request->len + 2 * LIMIT_PAY_HEADER_BYTES + 4);
     buf_init(&sig, LIMIT_PAY_HEADER_BYTES);
     enum status status = buf_printf(&message, "%s\n%s\n", timestamp, nonce);
     if (status == STATUS_OK && request->len > 0)
@@ -158,7 +159,17 @@ enum status pay_wechatpay_verify(const struct pay_config *config, const struct p
     }
     buf_free(&message);
     buf_free(&sig);
-    if (status != STATUS_OK) return STATUS_INVALID_NOTICE; /* reason set, or a size limit */
+    if (status != STATUS_OK && reason[0] == 0)
+        pay_refuse(reason, reason_size, "a header is too long");
+    return status == STATUS_OK ? STATUS_OK : STATUS_INVALID_NOTICE;
+}
+
+enum status pay_wechatpay_verify(const struct pay_config *config, const struct pay_request *request,
+                                 struct pay_notice *out, struct buf *resource, char *reason,
+                                 size_t reason_size) {
+    verify(config != 0 && config->wechatpay.on && request != 0 && out != 0);
+    enum status status = pay_wechatpay_signature_check(config, request, reason, reason_size);
+    if (status != STATUS_OK) return status;
     json_error_t error;
     json_t *root = json_loadb(request->body, request->len, JSON_REJECT_DUPLICATES, &error);
     if (!json_is_object(root) || !pay_json_ref(root, "id", true, out->event, sizeof out->event)) {
