@@ -14,6 +14,7 @@
 #include "api/risk_events.h"
 #include "api/risk_live.h"
 #include "pay/config.h"
+#include "pay/outbound.h"
 #include "pay/pay.h"
 #include "base/assert.h"
 #include "base/limits.h"
@@ -38,7 +39,33 @@ struct order_job {
     bool decided;
     int64_t event_row;
     enum status refused; /* STATUS_RISK_BLOCKED or STATUS_CHALLENGE_REQUIRED, else OK */
+    /* a payment created at the provider (WeChat Pay, Alipay, Stripe) */
+    enum status created;
+    struct pay_create_result payment;
 };
+
+/* The link a provider's API gave for the order: WeChat Pay's code_url (the QR content),
+ * Alipay's qr_code, Stripe's client_secret (for Stripe.js) with its PaymentIntent. */
+static enum status orders_append_link(struct request *req, struct buf *out,
+                                      const struct store_order *order, enum pay_provider provider) {
+    struct buf link;
+    buf_init(&link, LIMIT_PAY_LINK_BYTES + 1);
+    char intent[LIMIT_PAY_REF_BYTES + 1];
+    enum status status = store_order_link(request_reader(req), order->id, &link, intent);
+    const char *name = provider == PAY_WECHATPAY ? "code_url"
+                       : provider == PAY_ALIPAY  ? "qr_code"
+                                                 : "client_secret";
+    if (status == STATUS_OK && link.len > 0) {
+        status = buf_printf(out, ",\"%s\":", name);
+        if (status == STATUS_OK) status = json_append_string(out, link.data);
+    }
+    if (status == STATUS_OK && intent[0] != 0) {
+        status = buf_printf(out, ",\"provider_payment_id\":");
+        if (status == STATUS_OK) status = json_append_string(out, intent);
+    }
+    buf_free(&link);
+    return status;
+}
 
 static enum status orders_append(struct request *req, struct buf *out,
                                  const struct store_order *order) {
@@ -73,8 +100,10 @@ static enum status orders_append(struct request *req, struct buf *out,
         status = buf_printf(out, ",\"expires_at\":\"%s\"", expires);
         /* where the buyer pays, while this server can still take the order there */
         enum pay_provider provider = PAY_SANDBOX;
-        if (status == STATUS_OK && pay_provider_parse(order->provider, &provider) &&
-            pay_takes_orders(request_pay(req), provider)) {
+        bool known = pay_provider_parse(order->provider, &provider);
+        if (status == STATUS_OK && known && pay_creates_remotely(provider))
+            status = orders_append_link(req, out, order, provider);
+        else if (status == STATUS_OK && known && pay_takes_orders(request_pay(req), provider)) {
             struct buf url;
             buf_init(&url, 8 * PAY_URL_BYTES);
             status =
@@ -152,26 +181,84 @@ static void orders_refused(struct request *req, struct order_job *job) {
     request_json(req, (unsigned)status_http(job->refused));
 }
 
+/* ---- a payment created at the provider (WeChat Pay, Alipay, Stripe) ----
+ * The order is written first (pending, codes reserved); then the provider is asked for the
+ * payment on the offload pool, never on the writer; then the writer keeps what it answered.
+ * A provider that cannot create it leaves nothing waiting: the order is expired at once,
+ * its codes back in stock, and the provider's error is the answer. */
+
+static void orders_pending_answer(struct request *req, struct order_job *job);
+
+static enum status orders_link_apply(struct db *db, struct api_job *base) {
+    struct order_job *job = (struct order_job *)base;
+    if (job->created != STATUS_OK)
+        return store_order_abandon(db, job->result.order.id, base->now_s);
+    const struct pay_create_result *r = &job->payment;
+    const char *link = r->code_url[0] ? r->code_url : r->qr_code[0] ? r->qr_code : r->client_secret;
+    return store_order_link_set(db, job->result.order.id, link, r->provider_id);
+}
+
+static void orders_create_payment(void *arg) {
+    struct order_job *job = arg;
+    const struct store_order *order = &job->result.order;
+    enum pay_provider provider = PAY_SANDBOX;
+    verify(pay_provider_parse(order->provider, &provider));
+    char ref[24];
+    store_order_ref(order->id, ref);
+    struct pay_create_request request = {ref, order->product_name, order->amount, order->currency};
+    job->created = pay_create(request_pay(job->base.req), provider, &request, &job->payment);
+    job->base.now_s = 0; /* the writer's time of its own step */
+    api_job_write_next(&job->base, orders_link_apply);
+}
+
+static void orders_created_finish(struct request *req) {
+    struct order_job *job = req->work;
+    if (job->base.status == STATUS_OK && job->created != STATUS_OK) {
+        char message[LIMIT_REASON_BYTES + 64];
+        snprintf(message, sizeof message, "the provider could not create the payment: %s",
+                 job->payment.call.message[0] ? job->payment.call.message
+                                              : status_message(job->created));
+        request_error(req, job->created, message);
+    } else if (job->base.status != STATUS_OK) {
+        request_error(req, job->base.status, 0);
+    } else {
+        orders_pending_answer(req, job);
+    }
+    orders_free(job);
+}
+
+/* Waiting for its payment, held for review, or a replay of one: nothing shown. */
+static void orders_pending_answer(struct request *req, struct order_job *job) {
+    const struct store_order *order = &job->result.order;
+    enum status status = orders_append(req, &req->response, order);
+    if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
+    /* a replay answers as the first answer did */
+    unsigned http = strcmp(order->status, "pending_payment") == 0 ? 201
+                    : strcmp(order->status, "review") == 0        ? 202
+                                                                  : 200;
+    if (status != STATUS_OK) {
+        request_error(req, status, 0);
+    } else {
+        request_json(req, http);
+    }
+}
+
 static void orders_place_finish(struct request *req) {
     struct order_job *job = req->work;
     const struct store_order *order = &job->result.order;
+    enum pay_provider provider = PAY_SANDBOX;
+    if (job->base.status == STATUS_OK && job->refused == STATUS_OK && !job->result.replayed &&
+        request_can_wait(req) && strcmp(order->status, "pending_payment") == 0 &&
+        pay_provider_parse(order->provider, &provider) && pay_creates_remotely(provider)) {
+        api_job_offload(req, &job->base, orders_create_payment, orders_created_finish);
+        return;
+    }
     if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
     } else if (job->refused != STATUS_OK) {
         orders_refused(req, job);
     } else if (strcmp(order->status, "delivered") != 0) {
-        /* waiting for its payment, held for review, or a replay of one: nothing shown */
-        enum status status = orders_append(req, &req->response, order);
-        if (status == STATUS_OK) status = buf_append(&req->response, "}", 1);
-        /* a replay answers as the first answer did */
-        unsigned http = strcmp(order->status, "pending_payment") == 0 ? 201
-                        : strcmp(order->status, "review") == 0        ? 202
-                                                                      : 200;
-        if (status != STATUS_OK) {
-            request_error(req, status, 0);
-        } else {
-            request_json(req, http);
-        }
+        orders_pending_answer(req, job);
     } else {
         if (!job->result.replayed) metrics_order_delivered(job->result.code_count);
         orders_answer_codes(req, job, 201);

@@ -3,8 +3,9 @@
  * payments owed back into refunds first); each goes to its provider outside the writer; the
  * writer records each answer. (2) For each provider that can be queried, the writer picks
  * pending orders old enough and marks them asked; a paid answer is applied exactly as a
- * notice would be (store_payment_apply: idempotent, amount checked). The sandbox provider
- * answers from its own record (store/sandbox.c), inside the writer. */
+ * notice would be (store_payment_apply: idempotent, amount checked). Providers are called
+ * with src/pay/outbound.h (libcurl, timeouts, retries); the sandbox provider answers from its
+ * own record (store/sandbox.c), inside the writer. */
 #include "api/pay_worker.h"
 
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "pay/outbound.h"
 #include "pay/pay.h"
 #include "store/store.h"
 
@@ -75,9 +77,44 @@ static void worker_refund_call(struct pay_worker *worker, const struct store_ref
                  (long long)refund->id);
         return;
     }
-    settle->result = STORE_REFUND_RETRY;
-    snprintf(settle->error, sizeof settle->error, "refunds through %s are not set up here",
-             refund->provider);
+    if (!pay_can_call(worker->config.pay, provider, PAY_REFUND)) {
+        settle->result = STORE_REFUND_RETRY;
+        snprintf(settle->error, sizeof settle->error, "refunds through %s are not set up here",
+                 refund->provider);
+        return;
+    }
+    char order_ref[24], refund_ref[24];
+    store_order_ref(refund->order_id, order_ref);
+    snprintf(refund_ref, sizeof refund_ref, "R%lld", (long long)refund->id);
+    struct pay_refund_request request = {order_ref,
+                                         refund->transaction[0] ? refund->transaction : 0,
+                                         refund_ref,
+                                         refund->amount,
+                                         refund->payment_amount > 0 ? refund->payment_amount
+                                                                    : refund->amount,
+                                         refund->currency,
+                                         "refund"};
+    struct pay_refund_result result;
+    memset(&result, 0, sizeof result);
+    enum status status = pay_refund(worker->config.pay, provider, &request, &result);
+    if (status == STATUS_OK && (result.accepted || result.succeeded || result.pending)) {
+        /* the provider took it (some finish it later): the money was booked back already */
+        settle->result = STORE_REFUND_SUCCEEDED;
+        (void)text_copy(settle->provider_refund_id, sizeof settle->provider_refund_id,
+                        result.refund_id);
+        return;
+    }
+    /* a refusal is final; anything else (no answer, an answer not to be believed) is tried
+     * again under the same refund reference, which the provider deduplicates */
+    bool refused =
+        status == STATUS_OK || status == STATUS_PROVIDER_REFUSED || status == STATUS_INVALID_VALUE;
+    settle->result = refused ? STORE_REFUND_FAILED : STORE_REFUND_RETRY;
+    struct buf error;
+    buf_init(&error, sizeof settle->error);
+    if (buf_printf(&error, "%s: %s", status == STATUS_OK ? "refused" : status_code(status),
+                   result.call.message[0] ? result.call.message : result.state) == STATUS_OK)
+        (void)text_copy(settle->error, sizeof settle->error, error.data);
+    buf_free(&error);
 }
 
 static void worker_refunds(struct pay_worker *worker) {
@@ -156,7 +193,98 @@ static enum status sandbox_reconcile_apply(struct db *db, struct writer_cmd *cmd
     return status;
 }
 
+/* The pending orders of a provider old enough to ask about (marked asked). */
+struct pick_cmd {
+    struct writer_cmd cmd;
+    const char *provider;
+    int64_t now_s, after_s;
+    int count;
+    int64_t ids[LIMIT_PAY_WORKER_BATCH];
+    char intents[LIMIT_PAY_WORKER_BATCH][LIMIT_PAY_REF_BYTES + 1]; /* Stripe's pi_…, or "" */
+};
+
+static enum status pick_apply(struct db *db, struct writer_cmd *cmd) {
+    struct pick_cmd *pick = (struct pick_cmd *)cmd;
+    enum status status =
+        store_orders_to_query(db, pick->provider, pick->now_s, pick->after_s, pick->after_s,
+                              pick->ids, LIMIT_PAY_WORKER_BATCH, &pick->count);
+    struct buf link;
+    buf_init(&link, LIMIT_PAY_LINK_BYTES + 1);
+    for (int i = 0; status == STATUS_OK && i < pick->count; i++) {
+        link.len = 0;
+        status = store_order_link(db, pick->ids[i], &link, pick->intents[i]);
+    }
+    buf_free(&link);
+    return status;
+}
+
+/* A payment the provider reported, applied as its notice would be. */
+struct found_cmd {
+    struct writer_cmd cmd;
+    struct store_payment payment;
+    int64_t now_s;
+    enum store_payment_outcome outcome;
+};
+
+static enum status found_apply(struct db *db, struct writer_cmd *cmd) {
+    struct found_cmd *found = (struct found_cmd *)cmd;
+    struct store_order order;
+    return store_payment_apply(db, &found->payment, found->now_s, &found->outcome, &order);
+}
+
+/* Asks provider about its pending orders; applies the ones it says were paid. */
+static int worker_reconcile_remote(struct pay_worker *worker, enum pay_provider provider) {
+    struct pick_cmd *picked = mem_calloc(1, sizeof *picked);
+    *picked = (struct pick_cmd){.cmd.apply = pick_apply,
+                                .provider = pay_provider_name(provider),
+                                .now_s = clock_now_s(),
+                                .after_s = worker->config.reconcile_after_s};
+    const struct pick_cmd *pick = picked;
+    int applied = 0;
+    if (writer_call(worker->config.writer, &picked->cmd) != STATUS_OK) picked->count = 0;
+    for (int i = 0; i < pick->count; i++) {
+        char ref[24];
+        store_order_ref(pick->ids[i], ref);
+        struct pay_query_request request = {ref, pick->intents[i][0] ? pick->intents[i] : 0};
+        struct pay_query_result result;
+        memset(&result, 0, sizeof result);
+        enum status status = pay_query(worker->config.pay, provider, &request, &result);
+        if (status != STATUS_OK) {
+            log_warn("pay: %s query of %s failed (%s)", pick->provider, ref, status_code(status));
+            continue;
+        }
+        if (!result.found || !result.paid || !result.has_amount || result.transaction[0] == 0)
+            continue;
+        struct found_cmd found = {.cmd.apply = found_apply,
+                                  .payment = {pick->provider, pick->ids[i], result.transaction,
+                                              "reconcile", result.amount, result.currency},
+                                  .now_s = clock_now_s()};
+        status = writer_call(worker->config.writer, &found.cmd);
+        if (status != STATUS_OK) {
+            log_warn("pay: %s says %s was paid, but not as the order (%s)", pick->provider, ref,
+                     status_code(status));
+        } else if (found.outcome == STORE_PAYMENT_APPLIED) {
+            applied++;
+        }
+    }
+    free(picked);
+    return applied;
+}
+
 static void worker_reconcile(struct pay_worker *worker) {
+    static const enum pay_provider remote[] = {PAY_EPAY, PAY_WECHATPAY, PAY_ALIPAY, PAY_STRIPE};
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+        if (!pay_provider_on(worker->config.pay, remote[i]) ||
+            !pay_can_call(worker->config.pay, remote[i], PAY_QUERY))
+            continue;
+        int applied = worker_reconcile_remote(worker, remote[i]);
+        if (applied == 0) continue;
+        log_info("pay: %d %s orders paid without a notice were applied", applied,
+                 pay_provider_name(remote[i]));
+        pthread_mutex_lock(&worker->lock);
+        worker->stats.orders_reconciled += (uint64_t)applied;
+        pthread_mutex_unlock(&worker->lock);
+    }
     if (!pay_provider_on(worker->config.pay, PAY_SANDBOX)) return;
     struct sandbox_cmd job = {.cmd.apply = sandbox_reconcile_apply,
                               .now_s = clock_now_s(),

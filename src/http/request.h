@@ -40,6 +40,7 @@ struct request {
     /* answer */
     bool answered;
     bool waiting; /* suspended until request_resume */
+    bool gone;    /* the client left while it waited: finish runs, nothing is sent */
     request_finish_fn finish;
     void *work; /* the handler's own state while waiting; freed by it */
     unsigned http_status;
@@ -59,6 +60,9 @@ void request_text(struct request *req, unsigned http_status, const char *content
 /* The connection is suspended; finish will be called on an HTTP thread after
  * request_resume. Call before handing req to another thread. */
 void request_wait(struct request *req, request_finish_fn finish, void *work);
+/* Whether a finish may hand the request on with request_wait again (not when its client
+ * left: then the finish runs as the connection ends). */
+bool request_can_wait(const struct request *req);
 /* From any thread: the work is done; wake the request. */
 void request_resume(struct request *req);
 

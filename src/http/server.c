@@ -174,11 +174,16 @@ void request_error(struct request *req, enum status status, const char *message)
 
 void request_wait(struct request *req, request_finish_fn finish, void *work) {
     verify(req != 0 && finish != 0);
-    verify(!req->waiting && !req->answered);
+    verify(!req->waiting && !req->answered && !req->gone);
     req->waiting = true;
     req->finish = finish;
     req->work = work;
     MHD_suspend_connection(req->connection);
+}
+
+bool request_can_wait(const struct request *req) {
+    verify(req != 0);
+    return !req->gone;
 }
 
 void request_resume(struct request *req) {
@@ -361,6 +366,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
     if (req->waiting) {
         req->waiting = false;
         req->finish(req);
+        if (req->waiting) return MHD_YES; /* the finish handed the request on again */
         server_leave(req->server);
         return server_queue(req);
     }
@@ -389,7 +395,9 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
         /* The client left while its work ran: the work is done (the connection was resumed,
          * or MHD could not have ended it); let finish release it, answer unsent. */
         req->waiting = false;
+        req->gone = true; /* the finish must not wait again: the connection is ending */
         req->finish(req);
+        verify(!req->waiting);
         server_leave(server);
     }
     metrics_record(req->route, req->answered ? req->http_status : 499,

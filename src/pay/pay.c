@@ -1,5 +1,6 @@
 /* pay.c — provider names, the verify entry point and helpers shared by the verifiers. */
 #include "pay/pay.h"
+#include "pay/outbound.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -153,16 +154,21 @@ enum status pay_verify(const struct pay_config *config, enum pay_provider provid
     return pay_refuse(reason, reason_size, "this provider is not configured");
 }
 
+bool pay_creates_remotely(enum pay_provider provider) {
+    return provider == PAY_WECHATPAY || provider == PAY_ALIPAY || provider == PAY_STRIPE;
+}
+
 bool pay_takes_orders(const struct pay_config *config, enum pay_provider provider) {
     verify(config != 0);
     if (!pay_provider_on(config, provider)) return false;
+    if (pay_creates_remotely(provider)) return pay_can_call(config, provider, PAY_CREATE);
     return provider == PAY_SANDBOX || (provider == PAY_EPAY && config->epay.submit_url[0] != 0);
 }
 
 enum status pay_url(const struct pay_config *config, enum pay_provider provider,
                     const char *order_ref, const char *subject, int64_t amount, struct buf *out) {
     verify(config != 0 && order_ref != 0 && subject != 0 && amount > 0 && out != 0);
-    verify(pay_takes_orders(config, provider));
+    verify(pay_takes_orders(config, provider) && !pay_creates_remotely(provider));
     if (provider == PAY_SANDBOX) return buf_printf(out, "/pay/sandbox/%s", order_ref);
     return pay_epay_submit_url(config, order_ref, subject, amount, out);
 }

@@ -78,10 +78,15 @@ must_check enum status pay_verify(const struct pay_config *config, enum pay_prov
 int64_t pay_second_admin_above(const struct pay_config *config);
 
 /* Whether provider can take orders here (create a payment for the buyer to make): the
- * sandbox, and EPay with submit_url and notify_url configured. */
+ * sandbox, EPay with submit_url and notify_url configured, and WeChat Pay, Alipay and
+ * Stripe when their API calls are set up (pay_can_call … PAY_CREATE). */
 bool pay_takes_orders(const struct pay_config *config, enum pay_provider provider);
-/* Where the buyer pays order_ref (amount in minor units, subject shown to the buyer):
- * appended to out as a URL — the sandbox's page here, EPay's signed submit.php request. */
+/* Whether the payment is created by a call to the provider (pay_create: WeChat Pay's
+ * code_url, Alipay's qr_code, Stripe's client_secret) rather than a URL built here. */
+bool pay_creates_remotely(enum pay_provider provider);
+/* Where the buyer pays order_ref (amount in minor units, subject shown to the buyer), for a
+ * provider that does not create remotely: appended to out as a URL — the sandbox's page
+ * here, EPay's signed submit.php request. */
 must_check enum status pay_url(const struct pay_config *config, enum pay_provider provider,
                                const char *order_ref, const char *subject, int64_t amount,
                                struct buf *out);

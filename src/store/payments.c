@@ -293,3 +293,51 @@ enum status store_orders_to_query(struct db *db, const char *provider, int64_t n
     }
     return status;
 }
+
+enum status store_order_link_set(struct db *db, int64_t order_id, const char *link,
+                                 const char *provider_payment_id) {
+    verify(db != 0 && link != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET pay_link = ?, provider_payment_id = ? "
+                                        "WHERE id = ? AND payment = 'gateway'");
+    db_bind_text(stmt, 1, link);
+    if (provider_payment_id != 0 && provider_payment_id[0] != 0)
+        db_bind_text(stmt, 2, provider_payment_id);
+    sqlite3_bind_int64(stmt, 3, order_id);
+    enum status status = db_step_done(db, stmt);
+    if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_UNKNOWN_ORDER;
+    return status;
+}
+
+enum status store_order_link(struct db *db, int64_t order_id, struct buf *link,
+                             char provider_payment_id[LIMIT_PAY_REF_BYTES + 1]) {
+    verify(db != 0 && link != 0 && provider_payment_id != 0);
+    provider_payment_id[0] = 0;
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT coalesce(pay_link, ''), "
+                       "coalesce(provider_payment_id, '') FROM orders WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    enum status status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_ORDER;
+    if (status != STATUS_OK) return status;
+    status = buf_printf(link, "%s", db_text(stmt, 0));
+    (void)text_copy(provider_payment_id, LIMIT_PAY_REF_BYTES + 1, db_text(stmt, 1));
+    sqlite3_reset(stmt);
+    return status;
+}
+
+enum status store_order_abandon(struct db *db, int64_t order_id, int64_t now_s) {
+    verify(db != 0);
+    struct store_order order;
+    enum status status = store_order_get(db, order_id, &order);
+    if (status != STATUS_OK) return status;
+    if (strcmp(order.status, "pending_payment") != 0) return STATUS_OK;
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET expires_at = ? WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, now_s);
+    sqlite3_bind_int64(stmt, 2, order_id);
+    status = db_step_done(db, stmt);
+    int64_t expired = 0;
+    /* the same release as any unpaid order's, now: its deadline is now */
+    if (status == STATUS_OK)
+        status = store_orders_expire(db, now_s, LIMIT_EXPIRE_PER_TICK, &expired);
+    return status;
+}

@@ -283,6 +283,16 @@ must_check enum status store_orders_to_query(struct db *db, const char *provider
                                              int64_t after_s, int64_t every_s, int64_t *ids,
                                              int capacity, int *count_out);
 
+/* What a provider's "create payment" answered for a gateway order: the link the buyer pays
+ * with and the provider's id of the payment (may be NULL). */
+must_check enum status store_order_link_set(struct db *db, int64_t order_id, const char *link,
+                                            const char *provider_payment_id);
+/* Appends the order's link to link ("" when none) and fills provider_payment_id. */
+must_check enum status store_order_link(struct db *db, int64_t order_id, struct buf *link,
+                                        char provider_payment_id[LIMIT_PAY_REF_BYTES + 1]);
+/* A pending order whose payment could not be created: expired now, its codes back. */
+must_check enum status store_order_abandon(struct db *db, int64_t order_id, int64_t now_s);
+
 /* ---- the sandbox provider's side (store/sandbox.c) ---- */
 struct store_sandbox_payment {
     bool paid;
