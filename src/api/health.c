@@ -1,5 +1,6 @@
 /* health.c — liveness and Prometheus metrics. */
 #include "api/api.h"
+#include "api/pay_worker.h"
 #include "api/risk_live.h"
 #include "base/assert.h"
 #include "http/metrics.h"
@@ -37,9 +38,30 @@ static enum status health_risk(struct buf *out, struct risk_live *risk) {
     return status;
 }
 
+/* The payment worker's counters: refunds by outcome, orders reconciled, rounds. */
+static enum status health_pay(struct buf *out, struct pay_worker *worker) {
+    if (worker == 0) return STATUS_OK;
+    struct pay_worker_stats stats;
+    pay_worker_stats(worker, &stats);
+    return buf_printf(
+        out,
+        "# TYPE tessera_pay_refunds_total counter\n"
+        "tessera_pay_refunds_total{outcome=\"succeeded\"} %llu\n"
+        "tessera_pay_refunds_total{outcome=\"failed\"} %llu\n"
+        "tessera_pay_refunds_total{outcome=\"retried\"} %llu\n"
+        "# TYPE tessera_pay_orders_reconciled_total counter\n"
+        "tessera_pay_orders_reconciled_total %llu\n"
+        "# TYPE tessera_pay_worker_rounds_total counter\n"
+        "tessera_pay_worker_rounds_total %llu\n",
+        (unsigned long long)stats.refunds_succeeded, (unsigned long long)stats.refunds_failed,
+        (unsigned long long)stats.refunds_retried, (unsigned long long)stats.orders_reconciled,
+        (unsigned long long)stats.rounds);
+}
+
 void api_metrics(struct request *req) {
     enum status status = metrics_render(&req->response, request_reader(req), request_writer(req));
     if (status == STATUS_OK) status = health_risk(&req->response, request_risk(req));
+    if (status == STATUS_OK) status = health_pay(&req->response, request_pay_worker(req));
     if (status != STATUS_OK) {
         request_error(req, status, 0);
         return;

@@ -17,6 +17,7 @@ struct server;
 struct route;
 struct risk_live;
 struct pay_config;
+struct pay_worker;
 struct MHD_Connection;
 
 #define REQUEST_MAX_PARAMS 2
@@ -78,6 +79,8 @@ struct risk_live *request_risk(struct request *req);
 /* The payment gateways' configuration (read-only after start), and how long a gateway
  * order waits for its payment. */
 const struct pay_config *request_pay(struct request *req);
+/* The payment worker (refunds, reconciliation), for its counters. */
+struct pay_worker *request_pay_worker(struct request *req);
 int64_t request_pay_timeout(struct request *req);
 /* The query string of a GET, rebuilt from its decoded arguments ("a=1&b=x%20y"), into out. */
 must_check enum status request_query(struct request *req, struct buf *out);

@@ -63,6 +63,11 @@ const struct pay_config *request_pay(struct request *req) {
     return req->server->pay;
 }
 
+struct pay_worker *request_pay_worker(struct request *req) {
+    verify(req != 0);
+    return req->server->pay_worker;
+}
+
 int64_t request_pay_timeout(struct request *req) {
     verify(req != 0);
     return req->server->pay_timeout_s;

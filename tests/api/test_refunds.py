@@ -150,6 +150,8 @@ def test_a_gateway_order_is_refunded_through_its_provider(merchant):
             f"/api/v1/orders/{oid}/refunds").json()["refunds"] if x["status"] == "succeeded"),
             None))
         assert done["provider_refund_id"] == f"sbx_rf_{refund['id']}", done
+        metrics = server.client().get("/metrics").body.decode()
+        assert 'tessera_pay_refunds_total{outcome="succeeded"} 1' in metrics, metrics
         assert shop.buyer.get(f"/api/v1/orders/{oid}").json()["status"] == "refunded"
         assert balance(shop.buyer) == 0
         assert_check(server)
