@@ -194,6 +194,17 @@ def assert_error(r, status, code):
     assert r.json()["error"]["code"] == code, r
 
 
+def wait_for(fn, timeout=20, what="the condition"):
+    """fn's first true value, polled every 0.2 s (background work: the payment worker)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def assert_check(server):
     """`tessera check` passes on server's database."""
     code, summary = server.check()

@@ -19,16 +19,7 @@ from test_pay_orders import Shop, unique
 
 assert_error = harness.assert_error
 assert_check = harness.assert_check
-
-
-def wait_for(fn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
+wait_for = harness.wait_for
 
 
 class World:

@@ -13,6 +13,7 @@ from test_pay_orders import SANDBOX, Shop, sandbox_notice, server_with, unique, 
 
 assert_error = harness.assert_error
 assert_check = harness.assert_check
+wait_for = harness.wait_for
 
 
 def wallet_shop(server, codes=5, price=1000):
@@ -25,16 +26,6 @@ def wallet_shop(server, codes=5, price=1000):
 
 def support_of(server, shop):
     return server.make_user(shop.admin, unique("support"), role="support")
-
-
-def wait_for(fn, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def balance(client):
