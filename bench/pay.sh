@@ -6,7 +6,9 @@
 #     as the baseline in the same run, wallet orders — wrk, the run.sh settings
 #   3 POST /api/v1/pay/sandbox/notify: one signed notice for each pending order of step 2,
 #     sent once each (wrk, notify.lua); applied payments/s are counted in the database
-#   4 tessera check afterwards
+#   4 EPay: orders (a signed submit.php URL each), then one signed GET notice per pending
+#     EPay order (notify.lua in its epay mode)
+#   5 tessera check afterwards
 # Writes bench/out/pay-<timestamp>.md and prints BENCH / PAYBENCH lines. Environment: as
 # run.sh (DURATION CONNECTIONS THREADS WARMUP TESSERA_BIN BENCH_TMPDIR KEEP_TMP), PAY_CODES.
 set -euo pipefail
@@ -31,8 +33,10 @@ make_template "$BENCH_TMP/pay"
 gen_codes "$PAY_CODES" PAY "$BENCH_TMP/codes.txt"
 import_codes "$BENCH_TMP/pay/t.db" "$BENCH_TMP/codes.txt"
 SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-printf '{"sandbox":{"secret":"%s"}}\n' "$SECRET" >"$BENCH_TMP/pay.json"
-record_cmd "echo '{\"sandbox\":{\"secret\":\"...\"}}' > pay.json"
+EPAY_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+printf '{"sandbox":{"secret":"%s"},"epay":{"pid":"1001","key":"%s","submit_url":"https://pay.example/submit.php","notify_url":"https://shop.example/api/v1/pay/epay/notify"}}\n' \
+    "$SECRET" "$EPAY_KEY" >"$BENCH_TMP/pay.json"
+record_cmd "echo '{\"sandbox\":{\"secret\":\"...\"},\"epay\":{\"pid\":\"1001\",\"key\":\"...\",\"submit_url\":…,\"notify_url\":…}}' > pay.json"
 
 # the payment configuration, and no expiry during the run
 tessera_start "$BENCH_TMP/pay/t.db" pay --pay-config "$BENCH_TMP/pay.json" --pay-timeout-s 86400
@@ -80,6 +84,39 @@ summary "step=notify requests_per_s=$(kv "$NOTIFY_LINE" rps) p50_ms=$(kv "$NOTIF
         "p99_ms=$(kv "$NOTIFY_LINE" p99_ms) errors=$(wrk_errors "$NOTIFY_LINE") pending_before=$PENDING" \
         "payments_applied=$APPLIED applied_per_s=$(fmt 1 "$APPLIED / $NOTIFY_S")" \
         "all_sent_once=$([ "$(kv "$NOTIFY_LINE" requests)" -le "$PENDING" ] && echo yes || echo no)"
+bench_log "4. EPay: orders, then one signed GET notice per pending EPay order"
+wrk_run epay-warmup "$WARMUP" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-ew" "$SKU" epay
+wrk_run epay "$DURATION" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-e" "$SKU" epay
+EPAY_LINE=$WRK_LINE
+summary "step=epay_orders orders_per_s=$(kv "$EPAY_LINE" rps) p50_ms=$(kv "$EPAY_LINE" p50_ms)" \
+        "p99_ms=$(kv "$EPAY_LINE" p99_ms) errors=$(wrk_errors "$EPAY_LINE")"
+EPENDING=$(sqlite3 "$BENCH_TMP/pay/t.db" \
+    "SELECT count(*) FROM orders WHERE status = 'pending_payment' AND provider = 'epay'")
+sqlite3 -separator ' ' "$BENCH_TMP/pay/t.db" \
+    "SELECT id, amount FROM orders WHERE status = 'pending_payment' AND provider = 'epay' ORDER BY id" |
+    python3 -c '
+import hashlib, sys
+key = sys.argv[1]
+for line in sys.stdin:
+    order, amount = line.split()
+    amount = int(amount)
+    fields = {"pid": "1001", "trade_no": "E" + order, "out_trade_no": "T" + order,
+              "type": "alipay", "name": "card", "money": f"{amount // 100}.{amount % 100:02d}",
+              "trade_status": "TRADE_SUCCESS"}
+    content = "&".join(f"{k}={fields[k]}" for k in sorted(fields)) + key
+    sign = hashlib.md5(content.encode()).hexdigest()
+    print("&".join(f"{k}={v}" for k, v in fields.items()) + f"&sign={sign}&sign_type=MD5")' \
+    "$EPAY_KEY" >"$BENCH_TMP/epay-notices.txt"
+record_cmd "sqlite3 t.db 'SELECT id, amount FROM orders WHERE … provider = epay' | (sign each as EPay does: md5 of sorted k=v + key) > epay-notices.txt"
+P0=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments WHERE provider = 'epay'")
+wrk_run epay-notify "$DURATION" "$BENCH_DIR/wrk/notify.lua" "$TS_URL/api/v1/pay/epay/notify" \
+    "$BENCH_TMP/epay-notices.txt" "$THREADS" epay
+ENOTIFY_LINE=$WRK_LINE
+P1=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments WHERE provider = 'epay'")
+summary "step=epay_notify requests_per_s=$(kv "$ENOTIFY_LINE" rps) p50_ms=$(kv "$ENOTIFY_LINE" p50_ms)" \
+        "p99_ms=$(kv "$ENOTIFY_LINE" p99_ms) errors=$(wrk_errors "$ENOTIFY_LINE") pending_before=$EPENDING" \
+        "payments_applied=$((P1 - P0)) applied_per_s=$(fmt 1 "$((P1 - P0)) / $(kv "$ENOTIFY_LINE" duration_s)")" \
+        "all_sent_once=$([ "$(kv "$ENOTIFY_LINE" requests)" -le "$EPENDING" ] && echo yes || echo no)"
 tessera_stop
 CHECK_OUT=$("$TESSERA_BIN" check --db "$BENCH_TMP/pay/t.db" 2>&1) && CHECK=ok || CHECK=broken
 record_cmd "$TESSERA_BIN check --db $BENCH_TMP/pay/t.db"

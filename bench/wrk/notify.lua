@@ -1,8 +1,9 @@
--- notify.lua — POST /api/v1/pay/sandbox/notify: signed sandbox notices read from a file,
--- each sent once, spread over the wrk threads; after the last one a thread starts again
--- (repeats are acknowledged without changes; the report counts applied payments from the
--- database, not requests). File: one notice a line, "SIGNATURE<TAB>BODY".
--- usage: wrk ... -s notify.lua URL/api/v1/pay/sandbox/notify -- FILE THREADS
+-- notify.lua — signed payment notices read from a file, each sent once, spread over the wrk
+-- threads; after the last one a thread starts again (repeats are acknowledged without
+-- changes; the report counts applied payments from the database, not requests).
+-- sandbox (default): POST /api/v1/pay/sandbox/notify, a line is "SIGNATURE<TAB>BODY";
+-- epay: GET /api/v1/pay/epay/notify?QUERY, a line is the signed query string.
+-- usage: wrk ... -s notify.lua URL -- FILE THREADS [sandbox|epay]
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
@@ -10,15 +11,19 @@ dofile(dir .. "report.lua")
 local notices, next_notice = {}, 1
 
 function init(args)
-  local file, threads = args[1], tonumber(args[2] or "1")
+  local file, threads, mode = args[1], tonumber(args[2] or "1"), args[3] or "sandbox"
   if file == nil then error("usage: notify.lua -- FILE THREADS") end
   local n = 0
   for line in io.lines(file) do
     n = n + 1
     if (n - 1) % threads == (bench_thread_id or 1) - 1 then
-      local signature, body = line:match("^([^\t]+)\t(.*)$")
-      table.insert(notices, wrk.format("POST", "/api/v1/pay/sandbox/notify",
-        { ["Content-Type"] = "application/json", ["Sandbox-Signature"] = signature }, body))
+      if mode == "epay" then
+        table.insert(notices, wrk.format("GET", "/api/v1/pay/epay/notify?" .. line))
+      else
+        local signature, body = line:match("^([^\t]+)\t(.*)$")
+        table.insert(notices, wrk.format("POST", "/api/v1/pay/sandbox/notify",
+          { ["Content-Type"] = "application/json", ["Sandbox-Signature"] = signature }, body))
+      end
     end
   end
   if #notices == 0 then error("notify.lua: no notices for this thread") end

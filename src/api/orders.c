@@ -45,16 +45,16 @@ struct order_job {
 };
 
 /* The link a provider's API gave for the order: WeChat Pay's code_url (the QR content),
- * Alipay's qr_code, Stripe's client_secret (for Stripe.js) with its PaymentIntent. */
+ * Alipay's qr_code (shown as code_url too), Stripe's client_secret (for Stripe.js) with its
+ * PaymentIntent. */
 static enum status orders_append_link(struct request *req, struct buf *out,
                                       const struct store_order *order, enum pay_provider provider) {
     struct buf link;
     buf_init(&link, LIMIT_PAY_LINK_BYTES + 1);
     char intent[LIMIT_PAY_REF_BYTES + 1];
     enum status status = store_order_link(request_reader(req), order->id, &link, intent);
-    const char *name = provider == PAY_WECHATPAY ? "code_url"
-                       : provider == PAY_ALIPAY  ? "qr_code"
-                                                 : "client_secret";
+    /* Alipay's precreate qr_code is, like WeChat Pay's code_url, what the QR code holds */
+    const char *name = provider == PAY_STRIPE ? "client_secret" : "code_url";
     if (status == STATUS_OK && link.len > 0) {
         status = buf_printf(out, ",\"%s\":", name);
         if (status == STATUS_OK) status = json_append_string(out, link.data);

@@ -169,8 +169,8 @@ static enum status sandbox_reconcile_apply(struct db *db, struct writer_cmd *cmd
     job->reconciled = 0;
     int64_t ids[LIMIT_PAY_WORKER_BATCH];
     int count = 0;
-    enum status status = store_orders_to_query(db, "sandbox", job->now_s, job->after_s,
-                                               job->after_s, ids, LIMIT_PAY_WORKER_BATCH, &count);
+    enum status status = store_orders_to_query(db, "sandbox", job->now_s, job->after_s, ids,
+                                               LIMIT_PAY_WORKER_BATCH, &count);
     for (int i = 0; status == STATUS_OK && i < count; i++) {
         char ref[24];
         store_order_ref(ids[i], ref);
@@ -205,9 +205,8 @@ struct pick_cmd {
 
 static enum status pick_apply(struct db *db, struct writer_cmd *cmd) {
     struct pick_cmd *pick = (struct pick_cmd *)cmd;
-    enum status status =
-        store_orders_to_query(db, pick->provider, pick->now_s, pick->after_s, pick->after_s,
-                              pick->ids, LIMIT_PAY_WORKER_BATCH, &pick->count);
+    enum status status = store_orders_to_query(db, pick->provider, pick->now_s, pick->after_s,
+                                               pick->ids, LIMIT_PAY_WORKER_BATCH, &pick->count);
     struct buf link;
     buf_init(&link, LIMIT_PAY_LINK_BYTES + 1);
     for (int i = 0; status == STATUS_OK && i < pick->count; i++) {

@@ -98,8 +98,7 @@
 #define LIMIT_REPORT_CODES LIMIT_ORDER_QUANTITY /* codes marked invalid in one request */
 #define LIMIT_PAY_WORKER_MS 1000                /* refunds and reconciliation run this often */
 #define LIMIT_PAY_WORKER_BATCH 32               /* refunds or queries per round */
-#define LIMIT_RECONCILE_AFTER_S 60              /* a pending order is queried once this old … */
-#define LIMIT_RECONCILE_EVERY_S 60 /* … and again this often while it stays pending */
+#define LIMIT_RECONCILE_AFTER_S 60 /* a pending order is queried this old, then this often */
 
 /* Installments (src/domain/installment*.c). Defaults are what a plan gets unless the
  * configuration overrides them; the bounds are what a configuration may set. */

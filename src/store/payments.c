@@ -267,18 +267,18 @@ enum status store_payment_confirm(struct db *db, int64_t order_id, const char *t
 }
 
 enum status store_orders_to_query(struct db *db, const char *provider, int64_t now_s,
-                                  int64_t after_s, int64_t every_s, int64_t *ids, int capacity,
-                                  int *count_out) {
+                                  int64_t after_s, int64_t *ids, int capacity, int *count_out) {
     verify(db != 0 && provider != 0 && ids != 0 && capacity > 0 && count_out != 0);
     *count_out = 0;
+    /* last asked (or, never asked, created) at least after_s ago: a range of the partial
+     * index orders_to_query (migration 008), however many orders are pending */
     sqlite3_stmt *stmt = db_prepare(
         db, "SELECT id FROM orders WHERE status = 'pending_payment' AND provider = ? AND "
-            "created_at <= ? AND coalesce(queried_at, 0) <= ? ORDER BY coalesce(queried_at, 0), "
-            "id LIMIT ?");
+            "coalesce(queried_at, created_at) <= ? ORDER BY coalesce(queried_at, created_at) "
+            "LIMIT ?");
     db_bind_text(stmt, 1, provider);
     sqlite3_bind_int64(stmt, 2, now_s - after_s);
-    sqlite3_bind_int64(stmt, 3, now_s - every_s);
-    sqlite3_bind_int(stmt, 4, capacity);
+    sqlite3_bind_int(stmt, 3, capacity);
     int rc = 0;
     while (*count_out < capacity && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
         ids[(*count_out)++] = sqlite3_column_int64(stmt, 0);

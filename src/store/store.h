@@ -278,10 +278,11 @@ void store_order_ref(int64_t order_id, char out[24]);
 bool store_order_ref_parse(const char *ref, int64_t *order_id);
 
 /* Pending gateway orders of a provider to ask about (reconciliation): created at least
- * after_s ago and not asked within every_s; marked asked now. At most capacity ids. */
+ * after_s ago and not asked within after_s, longest-waiting first; marked asked now. At most
+ * capacity ids. */
 must_check enum status store_orders_to_query(struct db *db, const char *provider, int64_t now_s,
-                                             int64_t after_s, int64_t every_s, int64_t *ids,
-                                             int capacity, int *count_out);
+                                             int64_t after_s, int64_t *ids, int capacity,
+                                             int *count_out);
 
 /* What a provider's "create payment" answered for a gateway order: the link the buyer pays
  * with and the provider's id of the payment (may be NULL). */

@@ -1,7 +1,8 @@
 """test_pay_gateways.py — orders paid through WeChat Pay, Alipay, Stripe and EPay end to end
 on a running server whose provider base URLs point at the fake providers of
 fake_providers.py (which check every request as the provider would): the order asks the
-provider for the payment (WeChat Pay's code_url, Alipay's qr_code, Stripe's client_secret)
+provider for the payment (WeChat Pay's code_url, Alipay's qr_code as code_url, Stripe's
+client_secret)
 and shows it; the provider is paid but its notice never comes, and reconciliation finds the
 payment and delivers the order; support refunds a code marked invalid and the payment worker
 has the provider refund it. A provider that cannot create the payment leaves nothing
@@ -99,7 +100,7 @@ def test_wechatpay_order_created_reconciled_and_refunded(world):
 def test_alipay_and_stripe_orders_show_their_payment_and_are_reconciled(world):
     shop = Shop(world.server, price=500)
     r = shop.order(payment={"method": "gateway", "provider": "alipay"})
-    assert r.status == 201 and r.json()["qr_code"].startswith("https://qr.alipay.com/"), r
+    assert r.status == 201 and r.json()["code_url"].startswith("https://qr.alipay.com/"), r
     ali = r.json()
     world.p.alipay.orders[f"T{ali['id']}"] = {"total": "5.00", "state": "TRADE_SUCCESS",
                                               "trade_no": "2026120122001" + secrets.token_hex(4)}

@@ -4,3 +4,13 @@
 -- the order shows them again and reconciliation and refunds can name the payment.
 ALTER TABLE orders ADD COLUMN pay_link TEXT;
 ALTER TABLE orders ADD COLUMN provider_payment_id TEXT;
+
+-- Reconciliation asks about pending orders last asked (or, never asked, created) longest
+-- ago: an index on exactly that, so picking a batch is a range scan however many orders
+-- are pending (store_orders_to_query).
+CREATE INDEX orders_to_query ON orders (provider, coalesce(queried_at, created_at))
+    WHERE status = 'pending_payment';
+
+-- The payment worker looks every second for payments owed back that have no refund yet:
+-- only those rows, never a scan of every payment.
+CREATE INDEX payments_refund_due ON payments (id) WHERE refund_due = 1;
