@@ -8,7 +8,11 @@
 #     sent once each (wrk, notify.lua); applied payments/s are counted in the database
 #   4 EPay: orders (a signed submit.php URL each), then one signed GET notice per pending
 #     EPay order (notify.lua in its epay mode)
-#   5 tessera check afterwards
+#   5 WeChat Pay: orders whose Native payment is created at the fake WeChat Pay API
+#     (bench/wechat_world.py, tests/api/fake_providers.py: bounded by that Python fake), then
+#     one signed, encrypted notice per pending order, sent for DURATION (repeats after the
+#     first pass: verified, answered from the dedupe)
+#   6 tessera check afterwards
 # Writes bench/out/pay-<timestamp>.md and prints BENCH / PAYBENCH lines. Environment: as
 # run.sh (DURATION CONNECTIONS THREADS WARMUP TESSERA_BIN BENCH_TMPDIR KEEP_TMP), PAY_CODES.
 set -euo pipefail
@@ -34,12 +38,19 @@ gen_codes "$PAY_CODES" PAY "$BENCH_TMP/codes.txt"
 import_codes "$BENCH_TMP/pay/t.db" "$BENCH_TMP/codes.txt"
 SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 EPAY_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-printf '{"sandbox":{"secret":"%s"},"epay":{"pid":"1001","key":"%s","submit_url":"https://pay.example/submit.php","notify_url":"https://shop.example/api/v1/pay/epay/notify"}}\n' \
-    "$SECRET" "$EPAY_KEY" >"$BENCH_TMP/pay.json"
-record_cmd "echo '{\"sandbox\":{\"secret\":\"...\"},\"epay\":{\"pid\":\"1001\",\"key\":\"...\",\"submit_url\":…,\"notify_url\":…}}' > pay.json"
+EXTRA=$(printf '{"sandbox":{"secret":"%s"},"epay":{"pid":"1001","key":"%s","submit_url":"https://pay.example/submit.php","notify_url":"https://shop.example/api/v1/pay/epay/notify"}}' \
+    "$SECRET" "$EPAY_KEY")
+# the fake WeChat Pay API (tests/api/fake_providers.py) and its merchant configuration,
+# merged with the sandbox and EPay settings above; it also signs WeChat Pay notices later
+mkdir -p "$BENCH_TMP/wechat"
+coproc WECHAT { exec python3 "$BENCH_DIR/wechat_world.py" "$BENCH_TMP/wechat" "$EXTRA"; }
+read -r READY PAY_CONFIG <&"${WECHAT[0]}"
+[ "$READY" = READY ] || bench_die "wechat_world.py did not start"
+cp "$PAY_CONFIG" "$BENCH_TMP/pay.json"
+record_cmd "python3 bench/wechat_world.py DIR '{\"sandbox\":{\"secret\":\"...\"},\"epay\":{\"pid\":\"1001\",\"key\":\"...\",…}}'  # pay.json: the fake WeChat Pay API, sandbox, EPay"
 
 # the payment configuration, and no expiry during the run
-tessera_start "$BENCH_TMP/pay/t.db" pay --pay-config "$BENCH_TMP/pay.json" --pay-timeout-s 86400
+tessera_start "$BENCH_TMP/pay/t.db" pay --pay-config "$PAY_CONFIG" --pay-timeout-s 86400
 login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
 LUA="$BENCH_DIR/wrk/orders.lua"
 URL="$TS_URL/api/v1/orders"
@@ -117,6 +128,26 @@ summary "step=epay_notify requests_per_s=$(kv "$ENOTIFY_LINE" rps) p50_ms=$(kv "
         "p99_ms=$(kv "$ENOTIFY_LINE" p99_ms) errors=$(wrk_errors "$ENOTIFY_LINE") pending_before=$EPENDING" \
         "payments_applied=$((P1 - P0)) applied_per_s=$(fmt 1 "$((P1 - P0)) / $(kv "$ENOTIFY_LINE" duration_s)")" \
         "all_sent_once=$([ "$(kv "$ENOTIFY_LINE" requests)" -le "$EPENDING" ] && echo yes || echo no)"
+bench_log "5. WeChat Pay: orders (a Native payment created at the fake API each), then notices"
+wrk_run wechat "$DURATION" "$LUA" "$URL" "$BUYER_TOKEN" "$BENCH_RUN_ID-x" "$SKU" wechatpay
+WECHAT_LINE=$WRK_LINE
+summary "step=wechat_orders orders_per_s=$(kv "$WECHAT_LINE" rps) p50_ms=$(kv "$WECHAT_LINE" p50_ms)" \
+        "p99_ms=$(kv "$WECHAT_LINE" p99_ms) errors=$(wrk_errors "$WECHAT_LINE") bound_by=the_python_fake_api"
+echo "notices $BENCH_TMP/pay/t.db $BENCH_TMP/wechat-notices.txt" >&"${WECHAT[1]}"
+read -r DONE WPENDING <&"${WECHAT[0]}"
+[ "$DONE" = DONE ] || bench_die "wechat_world.py made no notices"
+record_cmd "(wechat_world.py: one notice per pending WeChat Pay order, signed with the platform key, resource sealed with the APIv3 key) > wechat-notices.txt"
+P0=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments WHERE provider = 'wechatpay'")
+wrk_run wechat-notify "$DURATION" "$BENCH_DIR/wrk/notify.lua" "$TS_URL/api/v1/pay/wechatpay/notify" \
+    "$BENCH_TMP/wechat-notices.txt" "$THREADS" wechatpay
+WNOTIFY_LINE=$WRK_LINE
+P1=$(sqlite3 "$BENCH_TMP/pay/t.db" "SELECT count(*) FROM payments WHERE provider = 'wechatpay'")
+# fewer orders than the run sends notices: after the first pass every notice is a verified
+# repeat, answered from the payment's unique (provider, transaction) without a change
+summary "step=wechat_notify verified_notices_per_s=$(kv "$WNOTIFY_LINE" rps) p50_ms=$(kv "$WNOTIFY_LINE" p50_ms)" \
+        "p99_ms=$(kv "$WNOTIFY_LINE" p99_ms) errors=$(wrk_errors "$WNOTIFY_LINE") pending_before=$WPENDING" \
+        "payments_applied=$((P1 - P0)) requests=$(kv "$WNOTIFY_LINE" requests)"
+echo quit >&"${WECHAT[1]}"
 tessera_stop
 CHECK_OUT=$("$TESSERA_BIN" check --db "$BENCH_TMP/pay/t.db" 2>&1) && CHECK=ok || CHECK=broken
 record_cmd "$TESSERA_BIN check --db $BENCH_TMP/pay/t.db"
