@@ -68,6 +68,7 @@ void api_pay_confirm(struct request *req);
 void api_orders_invalid_codes(struct request *req);
 void api_orders_refund(struct request *req);
 void api_orders_refunds_list(struct request *req);
+void api_refunds_settle(struct request *req);
 void api_credit_get(struct request *req);
 void api_credit_put(struct request *req);
 void api_credit_quote(struct request *req);

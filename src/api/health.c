@@ -49,13 +49,14 @@ static enum status health_pay(struct buf *out, struct pay_worker *worker) {
         "tessera_pay_refunds_total{outcome=\"succeeded\"} %llu\n"
         "tessera_pay_refunds_total{outcome=\"failed\"} %llu\n"
         "tessera_pay_refunds_total{outcome=\"retried\"} %llu\n"
+        "tessera_pay_refunds_total{outcome=\"unknown\"} %llu\n"
         "# TYPE tessera_pay_orders_reconciled_total counter\n"
         "tessera_pay_orders_reconciled_total %llu\n"
         "# TYPE tessera_pay_worker_rounds_total counter\n"
         "tessera_pay_worker_rounds_total %llu\n",
         (unsigned long long)stats.refunds_succeeded, (unsigned long long)stats.refunds_failed,
-        (unsigned long long)stats.refunds_retried, (unsigned long long)stats.orders_reconciled,
-        (unsigned long long)stats.rounds);
+        (unsigned long long)stats.refunds_retried, (unsigned long long)stats.refunds_unknown,
+        (unsigned long long)stats.orders_reconciled, (unsigned long long)stats.rounds);
 }
 
 void api_metrics(struct request *req) {

@@ -116,12 +116,10 @@ static enum status notice_apply(struct db *db, struct api_job *base) {
                                     job->notice.event,
                                     job->notice.amount,
                                     job->notice.currency};
-    enum status status = STATUS_OK;
-    if (job->provider == PAY_SANDBOX) /* the sandbox keeps its own record, for queries */
+    enum status status = store_payment_apply(db, &payment, base->now_s, &job->outcome, &job->order);
+    if (status == STATUS_OK && job->provider == PAY_SANDBOX) /* its own record, for queries */
         status = store_sandbox_record(db, job->notice.order_ref, job->notice.transaction,
                                       job->notice.amount, job->notice.currency, base->now_s);
-    if (status != STATUS_OK) return status;
-    status = store_payment_apply(db, &payment, base->now_s, &job->outcome, &job->order);
     if (status == STATUS_UNKNOWN_ORDER || status == STATUS_PAYMENT_MISMATCH) {
         /* nothing was written; the refusal is what gets recorded */
         job->verified = status;

@@ -105,10 +105,14 @@ static void worker_refund_call(struct pay_worker *worker, const struct store_ref
         return;
     }
     /* a refusal is final; anything else (no answer, an answer not to be believed) is tried
-     * again under the same refund reference, which the provider deduplicates */
+     * again under the same refund reference, where the provider deduplicates it; a provider
+     * that may refund twice if asked twice (EPay) is not asked again: a person checks at the
+     * provider and settles it (POST /api/v1/refunds/{id}/settlement) */
     bool refused =
         status == STATUS_OK || status == STATUS_PROVIDER_REFUSED || status == STATUS_INVALID_VALUE;
-    settle->result = refused ? STORE_REFUND_FAILED : STORE_REFUND_RETRY;
+    settle->result = refused                        ? STORE_REFUND_FAILED
+                     : pay_refund_dedupes(provider) ? STORE_REFUND_RETRY
+                                                    : STORE_REFUND_UNKNOWN;
     struct buf error;
     buf_init(&error, sizeof settle->error);
     if (buf_printf(&error, "%s: %s", status == STATUS_OK ? "refused" : status_code(status),
@@ -143,8 +147,12 @@ static void worker_refunds(struct pay_worker *worker) {
         if (settle.result == STORE_REFUND_SUCCEEDED) worker->stats.refunds_succeeded++;
         if (settle.result == STORE_REFUND_FAILED) worker->stats.refunds_failed++;
         if (settle.result == STORE_REFUND_RETRY) worker->stats.refunds_retried++;
+        if (settle.result == STORE_REFUND_UNKNOWN) worker->stats.refunds_unknown++;
         pthread_mutex_unlock(&worker->lock);
-        if (settle.result == STORE_REFUND_RETRY) {
+        if (settle.result == STORE_REFUND_UNKNOWN) {
+            log_warn("pay: refund %lld through %s needs a person: %s", (long long)refund->id,
+                     refund->provider, settle.error);
+        } else if (settle.result == STORE_REFUND_RETRY) {
             log_warn("pay: refund %lld through %s waits: %s", (long long)refund->id,
                      refund->provider, settle.error);
         } else {

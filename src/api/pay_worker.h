@@ -23,7 +23,8 @@ struct pay_worker_config {
 };
 
 struct pay_worker_stats {
-    uint64_t rounds, refunds_succeeded, refunds_failed, refunds_retried, orders_reconciled;
+    uint64_t rounds, refunds_succeeded, refunds_failed, refunds_retried, refunds_unknown;
+    uint64_t orders_reconciled;
 };
 
 must_check enum status pay_worker_start(const struct pay_worker_config *config,

@@ -6,6 +6,8 @@
  *        where the money came from: 201 with the refund — "succeeded" for a wallet order,
  *        "pending" for a gateway order until its provider accepts it (api/pay_worker.c)
  *   GET  /api/v1/orders/{id}/refunds   the order's refunds and what is still refundable
+ *   POST /api/v1/refunds/{id}/settlement (admin)   a person settles a refund whose outcome
+ *        at the provider is unknown, or sends a failed refund of a payment owed back again
  * Codes the buyer was shown are refundable only once marked invalid (store/refunds.c). */
 #include <sodium.h>
 #include <stdio.h>
@@ -45,19 +47,24 @@ static enum status refund_append(struct buf *out, const struct store_refund *ref
     return status == STATUS_OK ? buf_append(out, "}", 1) : status;
 }
 
-/* The order's buyer, for the refund's risk event. */
+/* The refund's risk event, of the order's buyer. The event, its decision and its row live in
+ * the job: a batch re-run records the same decision again instead of deciding twice. */
+struct refund_event {
+    struct risk_event event;
+    struct risk_decision decision;
+    int64_t row; /* 0 until decided */
+};
+
 static enum status refund_risk(struct db *db, struct api_job *base, const struct store_order *order,
-                               int64_t amount) {
+                               int64_t amount, struct refund_event *record) {
     struct risk_live *risk = request_risk(base->req);
     if (risk == 0) return STATUS_OK;
     struct store_user buyer;
     enum status status = store_user_by_id(db, order->buyer_id, &buyer);
     if (status != STATUS_OK) return status;
-    static struct risk_event event; /* the writer thread's */
-    static struct risk_decision decision;
-    int64_t event_row = 0;
-    risk_event_refund(&event, buyer.username, order, amount, "refund", base->now_s);
-    return risk_live_emit(risk, db, &event, &decision, &event_row, base->now_s);
+    if (record->row == 0)
+        risk_event_refund(&record->event, buyer.username, order, amount, "refund", base->now_s);
+    return risk_live_emit(risk, db, &record->event, &record->decision, &record->row, base->now_s);
 }
 
 /* ---- POST /api/v1/orders/{id}/invalid-codes ---- */
@@ -161,6 +168,7 @@ struct refund_job {
     char key[LIMIT_IDEMPOTENCY_KEY_BYTES + 1];
     bool replayed;
     struct store_refund refund;
+    struct refund_event risk;
 };
 
 static enum status refund_apply(struct db *db, struct api_job *base) {
@@ -170,7 +178,8 @@ static enum status refund_apply(struct db *db, struct api_job *base) {
     if (status != STATUS_OK || job->replayed) return status;
     struct store_order order;
     status = store_order_get(db, job->refund.order_id, &order);
-    return status == STATUS_OK ? refund_risk(db, base, &order, job->refund.amount) : status;
+    return status == STATUS_OK ? refund_risk(db, base, &order, job->refund.amount, &job->risk)
+                               : status;
 }
 
 static void refund_finish(struct request *req) {
@@ -261,4 +270,72 @@ void api_orders_refunds_list(struct request *req) {
         return;
     }
     request_json(req, 200);
+}
+
+/* ---- POST /api/v1/refunds/{id}/settlement (admin) ----
+ * {"outcome":"succeeded"|"failed"|"retry","reason"[,"provider_refund_id"]}: a person settles
+ * a refund the payment worker could not (status unknown: checked at the provider), or has a
+ * failed refund of a payment owed back sent again. */
+
+struct settle_job {
+    struct api_job base;
+    int64_t refund_id, actor_id;
+    enum store_refund_resolution resolution;
+    char reason[LIMIT_REASON_BYTES + 1];
+    char provider_refund_id[LIMIT_PAY_REF_BYTES + 1];
+    struct store_refund refund;
+};
+
+static enum status settle_apply(struct db *db, struct api_job *base) {
+    struct settle_job *job = (struct settle_job *)base;
+    return store_refund_resolve(db, job->refund_id, job->resolution, job->provider_refund_id,
+                                job->reason, job->actor_id, base->now_s, &job->refund);
+}
+
+static void settle_finish(struct request *req) {
+    struct settle_job *job = req->work;
+    enum status status = job->base.status;
+    if (status == STATUS_OK) status = refund_append(&req->response, &job->refund);
+    if (status != STATUS_OK) {
+        request_error(req, status, 0);
+    } else {
+        request_json(req, 200);
+    }
+    free(job);
+}
+
+void api_refunds_settle(struct request *req) {
+    int64_t id = 0;
+    if (!api_parse_id(req->params[0], &id)) {
+        request_error(req, STATUS_UNKNOWN_REFUND, 0);
+        return;
+    }
+    const char *outcome = 0, *reason = 0, *provider_refund_id = 0;
+    struct json_field fields[] = {
+        {"outcome", JSON_FIELD_STRING, true, 16, &outcome, 0, 0, 0},
+        {"reason", JSON_FIELD_STRING, true, LIMIT_REASON_BYTES, &reason, 0, 0, 0},
+        {"provider_refund_id", JSON_FIELD_STRING, false, LIMIT_PAY_REF_BYTES, &provider_refund_id,
+         0, 0, 0},
+    };
+    json_t *root = 0;
+    if (!api_parse(req, fields, 3, &root)) return;
+    static const char *const names[] = {"succeeded", "failed", "retry"};
+    int which = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(outcome, names[i]) == 0) which = i;
+    if (which < 0) {
+        json_decref(root);
+        request_error(req, STATUS_INVALID_VALUE, "outcome must be succeeded, failed or retry");
+        return;
+    }
+    struct settle_job *job = mem_calloc(1, sizeof *job);
+    job->refund_id = id;
+    job->actor_id = req->user.id;
+    job->resolution = (enum store_refund_resolution)which;
+    (void)text_copy(job->reason, sizeof job->reason, reason);
+    if (provider_refund_id != 0)
+        (void)text_copy(job->provider_refund_id, sizeof job->provider_refund_id,
+                        provider_refund_id);
+    json_decref(root);
+    api_job_write(req, &job->base, settle_apply, settle_finish);
 }

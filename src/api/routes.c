@@ -29,6 +29,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders/{}/refunds", "orders_refund", SUPPORT | ADMIN, api_orders_refund, 0},
     {"GET", "/api/v1/orders/{}/refunds", "orders_refunds", BUYER | SUPPORT | ADMIN,
      api_orders_refunds_list, 0},
+    {"POST", "/api/v1/refunds/{}/settlement", "refunds_settle", ADMIN, api_refunds_settle, 0},
     {"GET", "/api/v1/credit", "credit_get", BUYER, api_credit_get, 0},
     {"GET", "/api/v1/credit/quote", "credit_quote", BUYER, api_credit_quote, 0},
     {"PUT", "/api/v1/credit/{}", "credit_put", ADMIN | RISK, api_credit_put, 0},

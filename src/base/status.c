@@ -62,6 +62,11 @@ static const struct status_info status_table[STATUS_COUNT] = {
     [STATUS_NOT_REFUNDABLE] = {409, "not_refundable",
                                "more than the order's refundable amount: codes the buyer saw "
                                "are refundable only once support marked them invalid"},
+    [STATUS_UNKNOWN_REFUND] = {404, "unknown_refund", "no such refund"},
+    [STATUS_REFUND_SETTLED] = {409, "refund_settled",
+                               "the refund is not waiting for a person to settle it"},
+    [STATUS_TOO_MANY_PLANS] = {409, "too_many_plans",
+                               "the buyer has as many open installment plans as allowed"},
     [STATUS_CREDIT_NOT_ALLOWED] = {403, "credit_not_allowed",
                                    "credit cannot buy high-liquidity goods"},
     [STATUS_INSUFFICIENT_CREDIT] = {402, "insufficient_credit",

@@ -45,6 +45,9 @@ enum status {
     STATUS_SECOND_ADMIN_REQUIRED, /* 409 a confirmation above the limit needs another admin */
     STATUS_UNKNOWN_PROVIDER,    /* 422 a payment provider Tessera does not have or is not set up */
     STATUS_NOT_REFUNDABLE,      /* 409 more than the order's refundable amount */
+    STATUS_UNKNOWN_REFUND,      /* 404 */
+    STATUS_REFUND_SETTLED,      /* 409 a refund that is not waiting for a person */
+    STATUS_TOO_MANY_PLANS,      /* 409 a buyer with LIMIT_CREDIT_PLANS open plans */
     STATUS_CREDIT_NOT_ALLOWED,  /* 403 credit cannot buy high-liquidity goods */
     STATUS_INSUFFICIENT_CREDIT, /* 402 the credit line's available amount is too small */
     STATUS_NO_CREDIT_LINE,      /* 404 the buyer has no credit line */

@@ -58,6 +58,8 @@ bool pay_ref_safe(const char *text) {
     return true;
 }
 
+bool pay_refund_dedupes(enum pay_provider provider) { return provider != PAY_EPAY; }
+
 bool pay_can_call(const struct pay_config *config, enum pay_provider provider,
                   enum pay_operation operation) {
     verify(config != 0 && (unsigned)operation < PAY_OPERATION_COUNT);

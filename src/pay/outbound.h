@@ -99,6 +99,9 @@ struct pay_refund_result {
 must_check enum status pay_outbound_init(void);
 void pay_outbound_cleanup(void);
 
+/* Whether the provider deduplicates refunds by our refund reference, so a refund whose
+ * answer was lost may be sent again (not EPay: a second request may refund twice). */
+bool pay_refund_dedupes(enum pay_provider provider);
 /* Whether config sets provider up for operation (keys, URLs; see docs/PAYMENTS.md). */
 bool pay_can_call(const struct pay_config *config, enum pay_provider provider,
                   enum pay_operation operation);

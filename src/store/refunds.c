@@ -362,6 +362,41 @@ static int64_t refund_backoff_s(int attempts) {
     return wait < LIMIT_REFUND_RETRY_MAX_S ? wait : LIMIT_REFUND_RETRY_MAX_S;
 }
 
+/* Marks the refund settled as status (with the provider's refund id, or why not); a failed
+ * refund of an order is booked back and the order refundable again; a succeeded refund of a
+ * payment owed back clears refund_due. Audited as action by actor_id (0: the worker). */
+static enum status refund_finish(struct db *db, struct store_refund *refund, const char *status_to,
+                                 const char *provider_refund_id, const char *error,
+                                 int64_t actor_id, const char *action, int64_t now_s) {
+    bool ok = strcmp(status_to, "succeeded") == 0, failed = strcmp(status_to, "failed") == 0;
+    sqlite3_stmt *stmt = db_prepare(
+        db, "UPDATE refunds SET status = ?, attempts = attempts + 1, provider_refund_id = "
+            "coalesce(?, provider_refund_id), last_error = ?, settled_at = ? WHERE id = ?");
+    db_bind_text(stmt, 1, status_to);
+    if (provider_refund_id != 0 && provider_refund_id[0] != 0)
+        db_bind_text(stmt, 2, provider_refund_id);
+    if (!ok) db_bind_text(stmt, 3, error != 0 && error[0] != 0 ? error : "refused");
+    if (ok || failed) sqlite3_bind_int64(stmt, 4, now_s);
+    sqlite3_bind_int64(stmt, 5, refund->id);
+    enum status status = db_step_done(db, stmt);
+    if (status == STATUS_OK && ok && refund->payment_id > 0 &&
+        strcmp(refund->kind, "payment") == 0) {
+        stmt = db_prepare(db, "UPDATE payments SET refund_due = 0 WHERE id = ?");
+        sqlite3_bind_int64(stmt, 1, refund->payment_id);
+        status = db_step_done(db, stmt);
+    }
+    if (status == STATUS_OK && failed && strcmp(refund->kind, "order") == 0) {
+        struct store_order order;
+        status = store_order_get(db, refund->order_id, &order);
+        if (status == STATUS_OK)
+            status = refund_book(db, &order, refund, true, actor_id, error, now_s);
+        if (status == STATUS_OK) status = refund_order_total(db, order.id, -refund->amount);
+    }
+    if (status == STATUS_OK) status = refund_get(db, refund->id, refund);
+    if (status == STATUS_OK) status = refund_audit(db, actor_id, action, refund, error, now_s);
+    return status;
+}
+
 enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_refund_result result,
                                 const char *provider_refund_id, const char *error, int64_t now_s,
                                 struct store_refund *out) {
@@ -370,39 +405,45 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
     if (status == STATUS_NOT_FOUND) return STATUS_NOT_FOUND;
     if (status != STATUS_OK) return status;
     if (strcmp(out->status, "pending") != 0) return STATUS_OK; /* settled before: no-op */
-    sqlite3_stmt *stmt = 0;
     if (result == STORE_REFUND_RETRY) {
-        stmt = db_prepare(db, "UPDATE refunds SET attempts = attempts + 1, last_error = ?, "
-                              "next_attempt_at = ? WHERE id = ?");
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET attempts = attempts + 1, "
+                                            "last_error = ?, next_attempt_at = ? WHERE id = ?");
         db_bind_text(stmt, 1, error != 0 ? error : "");
         sqlite3_bind_int64(stmt, 2, now_s + refund_backoff_s(out->attempts + 1));
         sqlite3_bind_int64(stmt, 3, refund_id);
         status = db_step_done(db, stmt);
         return status == STATUS_OK ? refund_get(db, refund_id, out) : status;
     }
-    bool ok = result == STORE_REFUND_SUCCEEDED;
-    stmt = db_prepare(db, "UPDATE refunds SET status = ?, attempts = attempts + 1, "
-                          "provider_refund_id = ?, last_error = ?, settled_at = ? WHERE id = ?");
-    db_bind_text(stmt, 1, ok ? "succeeded" : "failed");
-    if (provider_refund_id != 0 && provider_refund_id[0] != 0)
-        db_bind_text(stmt, 2, provider_refund_id);
-    if (!ok) db_bind_text(stmt, 3, error != 0 ? error : "refused");
-    sqlite3_bind_int64(stmt, 4, now_s);
-    sqlite3_bind_int64(stmt, 5, refund_id);
-    status = db_step_done(db, stmt);
-    if (status == STATUS_OK && out->payment_id > 0 && strcmp(out->kind, "payment") == 0 && ok) {
-        stmt = db_prepare(db, "UPDATE payments SET refund_due = 0 WHERE id = ?");
-        sqlite3_bind_int64(stmt, 1, out->payment_id);
+    static const char *const to[] = {"succeeded", "retry", "failed", "unknown"};
+    static const char *const actions[] = {"refund.succeed", "", "refund.fail", "refund.unknown"};
+    return refund_finish(db, out, to[result], provider_refund_id, error, 0, actions[result], now_s);
+}
+
+enum status store_refund_resolve(struct db *db, int64_t refund_id,
+                                 enum store_refund_resolution resolution,
+                                 const char *provider_refund_id, const char *reason,
+                                 int64_t actor_id, int64_t now_s, struct store_refund *out) {
+    verify(db != 0 && reason != 0 && actor_id > 0 && out != 0);
+    enum status status = refund_get(db, refund_id, out);
+    if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_REFUND;
+    if (status != STATUS_OK) return status;
+    bool unknown = strcmp(out->status, "unknown") == 0;
+    /* a failed refund of a payment owed back may be sent again; a failed refund of an order
+     * was booked back: support makes a new one */
+    bool again = strcmp(out->status, "failed") == 0 && strcmp(out->kind, "payment") == 0;
+    if (resolution == STORE_REFUND_RESOLVE_RETRY && (unknown || again)) {
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET status = 'pending', "
+                                            "next_attempt_at = ?, settled_at = NULL WHERE id = ?");
+        sqlite3_bind_int64(stmt, 1, now_s);
+        sqlite3_bind_int64(stmt, 2, refund_id);
         status = db_step_done(db, stmt);
+        if (status == STATUS_OK) status = refund_get(db, refund_id, out);
+        if (status == STATUS_OK)
+            status = refund_audit(db, actor_id, "refund.retry", out, reason, now_s);
+        return status;
     }
-    if (status == STATUS_OK && !ok && strcmp(out->kind, "order") == 0) {
-        struct store_order order;
-        status = store_order_get(db, out->order_id, &order);
-        if (status == STATUS_OK) status = refund_book(db, &order, out, true, 0, error, now_s);
-        if (status == STATUS_OK) status = refund_order_total(db, order.id, -out->amount);
-    }
-    if (status == STATUS_OK) status = refund_get(db, refund_id, out);
-    if (status == STATUS_OK)
-        status = refund_audit(db, 0, ok ? "refund.succeed" : "refund.fail", out, error, now_s);
-    return status;
+    if (!unknown) return STATUS_REFUND_SETTLED;
+    bool ok = resolution == STORE_REFUND_RESOLVE_SUCCEEDED;
+    return refund_finish(db, out, ok ? "succeeded" : "failed", provider_refund_id, reason, actor_id,
+                         ok ? "refund.resolve.succeed" : "refund.resolve.fail", now_s);
 }

@@ -422,12 +422,27 @@ enum store_refund_result {
     STORE_REFUND_SUCCEEDED, /* the provider accepted it */
     STORE_REFUND_RETRY,     /* the provider could not be reached: try again later */
     STORE_REFUND_FAILED,    /* the provider refused it: booked back, the order refundable again */
+    STORE_REFUND_UNKNOWN,   /* no clear answer from a provider a refund cannot safely be sent
+                               to twice (EPay): 'unknown' until a person settles it */
 };
 /* Records the provider's answer to a pending refund (a settled one is left as it is). */
 must_check enum status store_refund_settle(struct db *db, int64_t refund_id,
                                            enum store_refund_result result,
                                            const char *provider_refund_id, const char *error,
                                            int64_t now_s, struct store_refund *out);
+enum store_refund_resolution {
+    STORE_REFUND_RESOLVE_SUCCEEDED, /* the provider did refund it (checked at the provider) */
+    STORE_REFUND_RESOLVE_FAILED,    /* it did not: booked back, the order refundable again */
+    STORE_REFUND_RESOLVE_RETRY,     /* send it again (unknown, or a failed payment refund) */
+};
+/* A person settles a refund the worker could not: an 'unknown' one as succeeded or failed,
+ * or sends an 'unknown' one (or a failed refund of a payment owed back) again. Audited with
+ * the reason. STATUS_UNKNOWN_REFUND; STATUS_REFUND_SETTLED when there is nothing to settle. */
+must_check enum status store_refund_resolve(struct db *db, int64_t refund_id,
+                                            enum store_refund_resolution resolution,
+                                            const char *provider_refund_id, const char *reason,
+                                            int64_t actor_id, int64_t now_s,
+                                            struct store_refund *out);
 
 /* ---- reviews of held orders (store/reviews.c) ---- */
 /* Approve: deliver (escrow → revenue). Reject: codes back to stock, escrow → wallet, the

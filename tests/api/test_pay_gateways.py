@@ -150,18 +150,49 @@ def test_a_provider_that_fails_leaves_nothing_and_refunds_are_retried_or_booked_
     listed = shop.buyer.get(f"/api/v1/orders/{epay['id']}/refunds").json()
     assert listed["refunded"] == 0 and listed["refundable"] == 300, listed
     assert_check(world.server)
-    # unreachable: pending with the reason, tried again after the backoff, then succeeded
+    # EPay cannot take a refund twice safely: with no clear answer the refund is not sent
+    # again but waits for a person, who checks at EPay and settles it
     world.p.epay.reset("5xx_always")
     r = world.support.post(f"/api/v1/orders/{epay['id']}/refunds",
                            {"amount": 300, "reason": "dead"})
     assert r.status == 201, r
-    retry = r.json()
+    unclear = r.json()
+    waiting = wait_for(lambda: settled(shop, epay["id"], unclear["id"], "unknown"))
+    assert "provider_unavailable" in waiting["error"], waiting
+    time.sleep(1.5)
+    assert world.p.epay.attempts == 1, world.p.epay.attempts  # sent once, never again
+    settle = f"/api/v1/refunds/{unclear['id']}/settlement"
+    assert_error(world.support.post(settle, {"outcome": "succeeded", "reason": "x"}), 403,
+                 "forbidden")
+    admin = shop.admin
+    assert_error(admin.post(settle, {"outcome": "maybe", "reason": "x"}), 422, "invalid_value")
+    assert_error(admin.post(settle, {"outcome": "succeeded"}), 400, "invalid_field")
+    assert_error(admin.post("/api/v1/refunds/999999/settlement",
+                            {"outcome": "failed", "reason": "x"}), 404, "unknown_refund")
+    r = admin.post(settle, {"outcome": "succeeded", "reason": "EPay's console shows it refunded",
+                            "provider_refund_id": "EP-RF-1"})
+    assert r.status == 200 and r.json()["status"] == "succeeded", r
+    assert r.json()["provider_refund_id"] == "EP-RF-1", r
+    assert_error(admin.post(settle, {"outcome": "failed", "reason": "x"}), 409, "refund_settled")
+    assert order_status(shop, epay["id"]) == "delivered"  # 300 of 600 refunded
+    assert_check(world.server)
+    # a provider that deduplicates (WeChat Pay): pending with the reason, sent again after
+    # the backoff, then succeeded
+    world.p.wechat.reset("ok")
+    r = shop.order(quantity=1, payment={"method": "gateway", "provider": "wechatpay"})
+    assert r.status == 201, r
+    wx = r.json()
+    world.p.wechat.orders[f"T{wx['id']}"] = {"total": 300, "state": "SUCCESS",
+                                             "transaction_id": "4200000002" + secrets.token_hex(4)}
+    wait_for(lambda: order_status(shop, wx["id"]) == "delivered")
+    world.p.wechat.reset("5xx_always")
+    retry = refund_one(world, shop, wx["id"], 300)
     waiting = wait_for(lambda: next((x for x in shop.buyer.get(
-        f"/api/v1/orders/{epay['id']}/refunds").json()["refunds"]
+        f"/api/v1/orders/{wx['id']}/refunds").json()["refunds"]
         if x["id"] == retry["id"] and "error" in x), None))
     assert waiting["status"] == "pending" and "provider_unavailable" in waiting["error"], waiting
-    world.p.epay.reset("ok")
-    wait_for(lambda: settled(shop, epay["id"], retry["id"]), timeout=30)
+    world.p.wechat.reset("ok")
+    wait_for(lambda: settled(shop, wx["id"], retry["id"]), timeout=30)
     assert_check(world.server)
 
 

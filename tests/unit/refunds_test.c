@@ -194,11 +194,71 @@ static void a_payment_owed_back_becomes_one_refund(void **state) {
     assert_true(unit_db_check_ok(&f->t));
 }
 
+static enum status resolve(struct fixture *f, int64_t id, enum store_refund_resolution how,
+                           struct store_refund *out) {
+    unit_db_begin(&f->t);
+    enum status status =
+        store_refund_resolve(&f->t.db, id, how, "PRF9", "checked", f->support, NOW + 50, out);
+    unit_db_end(&f->t, status);
+    return status;
+}
+
+static void an_unclear_refund_waits_for_a_person(void **state) {
+    struct fixture *f = *state;
+    struct store_refund r, now, list[4];
+    assert_int_equal(mark(f, "R-1"), STATUS_OK);
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    assert_int_equal(settle(f, r.id, STORE_REFUND_UNKNOWN, NOW + 4, &now), STATUS_OK);
+    assert_string_equal(now.status, "unknown");
+    assert_int_equal(due(f, NOW + 100000, list, 4), 0); /* never sent again by itself */
+    assert_int_equal(clearing(f), -2 * PRICE + PRICE);  /* still booked as given back */
+    assert_true(unit_db_check_ok(&f->t));
+    assert_int_equal(refund(f, 1, &r), STATUS_NOT_REFUNDABLE); /* it still counts */
+    /* the person finds it was not refunded: booked back, refundable again */
+    assert_int_equal(resolve(f, now.id, STORE_REFUND_RESOLVE_FAILED, &now), STATUS_OK);
+    assert_string_equal(now.status, "failed");
+    assert_int_equal(clearing(f), -2 * PRICE);
+    assert_true(unit_db_check_ok(&f->t));
+    /* a failed refund of an order is settled for good: support makes a new one */
+    assert_int_equal(resolve(f, now.id, STORE_REFUND_RESOLVE_RETRY, &now), STATUS_REFUND_SETTLED);
+    assert_int_equal(resolve(f, 999, STORE_REFUND_RESOLVE_RETRY, &now), STATUS_UNKNOWN_REFUND);
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    assert_int_equal(settle(f, r.id, STORE_REFUND_UNKNOWN, NOW + 5, &now), STATUS_OK);
+    assert_int_equal(resolve(f, r.id, STORE_REFUND_RESOLVE_RETRY, &now), STATUS_OK);
+    assert_string_equal(now.status, "pending");
+    assert_int_equal(due(f, NOW + 50, list, 4), 1);
+    assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 51, &now), STATUS_OK);
+    assert_int_equal(resolve(f, r.id, STORE_REFUND_RESOLVE_SUCCEEDED, &now), STATUS_REFUND_SETTLED);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void a_failed_payment_refund_can_be_sent_again(void **state) {
+    struct fixture *f = *state;
+    struct store_payment p = {"sandbox", f->order.id, "TX3", "EV3", 2 * PRICE, "CNY"};
+    enum store_payment_outcome outcome;
+    struct store_order order;
+    unit_db_begin(&f->t);
+    assert_int_equal(store_payment_apply(&f->t.db, &p, NOW + 5, &outcome, &order), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    struct store_refund list[4], now;
+    assert_int_equal(due(f, NOW + 6, list, 4), 1);
+    assert_int_equal(settle(f, list[0].id, STORE_REFUND_FAILED, NOW + 7, &now), STATUS_OK);
+    assert_int_equal(due(f, NOW + 8, list, 4), 0); /* not adopted a second time */
+    assert_int_equal(resolve(f, now.id, STORE_REFUND_RESOLVE_RETRY, &now), STATUS_OK);
+    assert_int_equal(due(f, NOW + 50, list, 4), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM refunds"), 1);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_refused_refund_is_booked_back, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(a_payment_owed_back_becomes_one_refund, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_unclear_refund_waits_for_a_person, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_failed_payment_refund_can_be_sent_again, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);

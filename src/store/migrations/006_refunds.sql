@@ -5,7 +5,9 @@
 --
 -- instrument: 'wallet' (back to the buyer's wallet, at once), 'gateway' (through the
 -- provider's refund API: 'pending' until the provider accepts it, then 'succeeded', or
--- 'failed' and the money booked back), 'credit' (back to the credit line).
+-- 'failed' and the money booked back; 'unknown' when a provider whose refunds cannot be
+-- sent twice safely (EPay) gave no clear answer: a person checks and settles it), 'credit'
+-- (back to the credit line).
 -- A gateway refund names the payment it returns (payment_id); a refund of a payment that
 -- was never delivered (a duplicate or late payment, a rejected review) has kind 'payment'.
 CREATE TABLE refunds (
@@ -19,7 +21,7 @@ CREATE TABLE refunds (
     amount INTEGER NOT NULL CHECK (amount > 0),
     currency TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status = 'pending' OR status = 'succeeded' OR
-                                status = 'failed'),
+                                status = 'failed' OR status = 'unknown'),
     provider_refund_id TEXT,
     reason TEXT NOT NULL,
     idempotency_key TEXT,
