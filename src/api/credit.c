@@ -3,7 +3,9 @@
  *   GET  /api/v1/credit (buyer)   limit, used, available, and each plan with its schedule
  *   GET  /api/v1/credit/quote?sku=…&quantity=…&periods=… (buyer)   the cost before buying:
  *        fee, installments and the annualised rate (IRR method), per COMPLIANCE.md
- *   POST /api/v1/credit/repayments (buyer) {"amount"}   from the wallet, oldest period first
+ *   POST /api/v1/credit/repayments (buyer) {"amount"} [Idempotency-Key]   from the credit
+ *        balance, then the wallet, oldest period first; a repeat under the key answers the
+ *        first repayment again
  *   POST /api/v1/credit/plans/{order_id}/payoff (buyer) {"amount"}   settles a plan now for
  *        exactly its payoff (shown in GET /api/v1/credit); fees not yet due are waived
  * A credit order is POST /api/v1/orders with "payment":{"method":"credit","periods":N}. */
@@ -249,17 +251,20 @@ void api_credit_quote(struct request *req) {
 struct repay_job {
     struct api_job base;
     int64_t buyer_id, order_id, amount; /* order_id > 0: a payoff of that plan */
+    char key[LIMIT_IDEMPOTENCY_KEY_BYTES + 1];
+    bool has_key, replayed;
     struct installment_amounts applied;
     struct store_credit_line line;
 };
 
 static enum status repay_apply(struct db *db, struct api_job *base) {
     struct repay_job *job = (struct repay_job *)base;
-    enum status status =
-        job->order_id > 0
-            ? store_credit_payoff(db, job->buyer_id, job->order_id, job->amount, base->now_s,
-                                  &job->applied)
-            : store_credit_repay(db, job->buyer_id, job->amount, base->now_s, &job->applied);
+    const char *key = job->has_key ? job->key : 0;
+    enum status status = job->order_id > 0
+                             ? store_credit_payoff(db, job->buyer_id, job->order_id, job->amount,
+                                                   key, base->now_s, &job->applied, &job->replayed)
+                             : store_credit_repay(db, job->buyer_id, job->amount, key, base->now_s,
+                                                  &job->applied, &job->replayed);
     if (status == STATUS_OK) status = store_credit_get(db, job->buyer_id, &job->line);
     return status;
 }
@@ -283,6 +288,13 @@ static void repay_finish(struct request *req) {
 }
 
 static void repay_start(struct request *req, int64_t order_id) {
+    const char *key = request_header(req, "Idempotency-Key");
+    if (key != 0 && (key[0] == 0 || strlen(key) > LIMIT_IDEMPOTENCY_KEY_BYTES ||
+                     !text_printable(key, strlen(key)))) {
+        request_error(req, STATUS_INVALID_VALUE,
+                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
+        return;
+    }
     int64_t amount = 0;
     struct json_field fields[] = {{"amount", JSON_FIELD_INT, true, 0, 0, &amount, 0, 0}};
     json_t *root = 0;
@@ -297,6 +309,8 @@ static void repay_start(struct request *req, int64_t order_id) {
     job->buyer_id = req->user.id;
     job->order_id = order_id;
     job->amount = amount;
+    job->has_key = key != 0;
+    if (key != 0) (void)text_copy(job->key, sizeof job->key, key);
     api_job_write(req, &job->base, repay_apply, repay_finish);
 }
 

@@ -341,13 +341,63 @@ static enum status owed_one(void *context, const struct store_credit_plan *credi
     return STATUS_OK;
 }
 
-enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, int64_t now_s,
-                               struct installment_amounts *applied) {
-    verify(db != 0 && applied != 0);
+/* The first answer under (buyer, key), if any: *found, or STATUS_IDEMPOTENCY_CONFLICT when
+ * the key was used for another request. */
+static enum status credit_key_find(struct db *db, int64_t buyer_id, const char *key,
+                                   const char *request, struct installment_amounts *applied,
+                                   bool *found) {
+    *found = false;
+    if (key == 0) return STATUS_OK;
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT request, principal, fee, late_fee, total, "
+                                        "fee_waived FROM credit_repayments WHERE user_id = ? "
+                                        "AND key = ?");
+    sqlite3_bind_int64(stmt, 1, buyer_id);
+    db_bind_text(stmt, 2, key);
+    enum status status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_OK;
+    if (status != STATUS_OK) return status;
+    bool same = strcmp(db_text(stmt, 0), request) == 0;
+    applied->principal = sqlite3_column_int64(stmt, 1);
+    applied->fee = sqlite3_column_int64(stmt, 2);
+    applied->late_fee = sqlite3_column_int64(stmt, 3);
+    applied->total = sqlite3_column_int64(stmt, 4);
+    applied->fee_waived = sqlite3_column_int64(stmt, 5);
+    sqlite3_reset(stmt);
+    if (!same) return STATUS_IDEMPOTENCY_CONFLICT;
+    *found = true;
+    return STATUS_OK;
+}
+
+static enum status credit_key_remember(struct db *db, int64_t buyer_id, const char *key,
+                                       const char *request,
+                                       const struct installment_amounts *applied, int64_t now_s) {
+    if (key == 0) return STATUS_OK;
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO credit_repayments(user_id, key, request, principal, fee, late_fee, "
+            "total, fee_waived, created_at) VALUES(?,?,?,?,?,?,?,?,?)");
+    sqlite3_bind_int64(stmt, 1, buyer_id);
+    db_bind_text(stmt, 2, key);
+    db_bind_text(stmt, 3, request);
+    sqlite3_bind_int64(stmt, 4, applied->principal);
+    sqlite3_bind_int64(stmt, 5, applied->fee);
+    sqlite3_bind_int64(stmt, 6, applied->late_fee);
+    sqlite3_bind_int64(stmt, 7, applied->total);
+    sqlite3_bind_int64(stmt, 8, applied->fee_waived);
+    sqlite3_bind_int64(stmt, 9, now_s);
+    return db_step_done(db, stmt);
+}
+
+enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, const char *key,
+                               int64_t now_s, struct installment_amounts *applied, bool *replayed) {
+    verify(db != 0 && applied != 0 && replayed != 0);
     memset(applied, 0, sizeof *applied);
     if (amount <= 0 || amount > LIMIT_AMOUNT_MINOR) return STATUS_INVALID_AMOUNT;
+    char request[48];
+    snprintf(request, sizeof request, "repay:%lld", (long long)amount);
+    enum status status = credit_key_find(db, buyer_id, key, request, applied, replayed);
+    if (status != STATUS_OK || *replayed) return status;
     struct store_credit_line line;
-    enum status status = store_credit_get(db, buyer_id, &line);
+    status = store_credit_get(db, buyer_id, &line);
     if (status != STATUS_OK) return status;
     struct owed_walk owed = {now_s, 0};
     status = store_credit_plan_each(db, buyer_id, owed_one, &owed);
@@ -364,15 +414,22 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     if (status != STATUS_OK) return status;
     verify(walk.left == 0);
     *applied = walk.applied;
-    return credit_audit(db, buyer_id, "credit.repay", applied, now_s);
+    status = credit_key_remember(db, buyer_id, key, request, applied, now_s);
+    return status == STATUS_OK ? credit_audit(db, buyer_id, "credit.repay", applied, now_s)
+                               : status;
 }
 
 enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_id, int64_t amount,
-                                int64_t now_s, struct installment_amounts *applied) {
-    verify(db != 0 && applied != 0);
+                                const char *key, int64_t now_s, struct installment_amounts *applied,
+                                bool *replayed) {
+    verify(db != 0 && applied != 0 && replayed != 0);
     memset(applied, 0, sizeof *applied);
+    char request[64];
+    snprintf(request, sizeof request, "payoff:%lld:%lld", (long long)order_id, (long long)amount);
+    enum status status = credit_key_find(db, buyer_id, key, request, applied, replayed);
+    if (status != STATUS_OK || *replayed) return status;
     struct store_credit_plan *credit = mem_alloc(sizeof *credit);
-    enum status status = store_credit_plan_load(db, order_id, credit);
+    status = store_credit_plan_load(db, order_id, credit);
     if (status == STATUS_OK && credit->buyer_id != buyer_id) status = STATUS_UNKNOWN_ORDER;
     struct store_credit_line line;
     if (status == STATUS_OK) status = store_credit_get(db, buyer_id, &line);
@@ -387,6 +444,8 @@ enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_i
     if (status == STATUS_OK)
         status =
             credit_pay_plan(db, credit, true, amount, line.currency, &credit_left, now_s, applied);
+    if (status == STATUS_OK)
+        status = credit_key_remember(db, buyer_id, key, request, applied, now_s);
     if (status == STATUS_OK) status = credit_audit(db, buyer_id, "credit.payoff", applied, now_s);
     free(credit);
     return status;

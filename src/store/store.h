@@ -348,13 +348,17 @@ must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id,
                                               store_credit_plan_fn fn, void *context);
 /* A repayment from the wallet, oldest plan first, each oldest period first (late fee, fee,
  * principal). STATUS_NOTHING_OWED, STATUS_INVALID_AMOUNT above what is owed,
- * STATUS_INSUFFICIENT_FUNDS. Audited. */
+ * STATUS_INSUFFICIENT_FUNDS. Audited. With an idempotency key (NULL: none), a repeat of the
+ * same request answers the first one (*replayed, nothing taken again); another request under
+ * the key is STATUS_IDEMPOTENCY_CONFLICT. */
 must_check enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount,
-                                          int64_t now_s, struct installment_amounts *applied);
-/* Settles one plan now for exactly its payoff quote (fees not yet due waived). */
+                                          const char *key, int64_t now_s,
+                                          struct installment_amounts *applied, bool *replayed);
+/* Settles one plan now for exactly its payoff quote (fees not yet due waived); the key as
+ * for store_credit_repay. */
 must_check enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_id,
-                                           int64_t amount, int64_t now_s,
-                                           struct installment_amounts *applied);
+                                           int64_t amount, const char *key, int64_t now_s,
+                                           struct installment_amounts *applied, bool *replayed);
 /* Gives amount of a credit order back to its credit line: principal (and repaid fee) into
  * the receivable, from revenue — or from escrow when a held order is rejected — and the
  * rest of the schedule cancelled. Never to the wallet. */

@@ -116,8 +116,13 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
                      "invalid_amount")
         assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 0}), 422,
                      "invalid_amount")
-        r = buyer.post("/api/v1/credit/repayments", {"amount": 1015})
+        key = {"Idempotency-Key": "repay-1"}
+        r = buyer.post("/api/v1/credit/repayments", {"amount": 1015}, headers=key)
         assert r.status == 200, r
+        again = buyer.post("/api/v1/credit/repayments", {"amount": 1015}, headers=key)
+        assert again.status == 200 and again.json()["applied"] == r.json()["applied"], again
+        assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 500}, headers=key), 409,
+                     "idempotency_conflict")
         assert r.json()["applied"] == {"principal": 1000, "fee": 15, "late_fee": 0,
                                        "total": 1015}, r
         assert r.json()["used"] == 2000 and balance(buyer) == 10000 - 1015

@@ -49,3 +49,19 @@ CREATE TABLE credit_periods (
     late_fee_waived INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (order_id, idx)
 ) STRICT, WITHOUT ROWID;
+
+-- A repayment or payoff under an Idempotency-Key: a client's retry answers the first one
+-- again instead of taking the money twice. request is what the key was used for
+-- ("repay:AMOUNT", "payoff:ORDER:AMOUNT").
+CREATE TABLE credit_repayments (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    principal INTEGER NOT NULL,
+    fee INTEGER NOT NULL,
+    late_fee INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    fee_waived INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+) STRICT, WITHOUT ROWID;
