@@ -94,7 +94,7 @@ void api_credit_get(struct request *req) {
                             (long long)line.credit_balance, line.currency);
     struct plans_out walk = {&req->response, now_s, 0};
     if (status == STATUS_OK)
-        status = store_credit_plan_each(db, req->user.id, credit_plan_one, &walk);
+        status = store_credit_plan_each(db, req->user.id, false, credit_plan_one, &walk);
     if (status == STATUS_OK) status = buf_append(&req->response, "]}", 2);
     if (status != STATUS_OK) {
         request_error(req, status, 0);

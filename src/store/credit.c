@@ -68,7 +68,14 @@ enum status store_credit_can_buy(struct db *db, int64_t buyer_id, const char *cu
     if (status != STATUS_OK) return status;
     if (strcmp(line.currency, currency) != 0 || line.available < amount)
         return STATUS_INSUFFICIENT_CREDIT;
-    return STATUS_OK;
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT count(*) FROM credit_plans WHERE buyer_id = ? AND closed = 0");
+    sqlite3_bind_int64(stmt, 1, buyer_id);
+    status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    int64_t open = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return open < LIMIT_CREDIT_PLANS ? STATUS_OK : STATUS_TOO_MANY_PLANS;
 }
 
 static enum status credit_used_add(struct db *db, int64_t buyer_id, int64_t delta) {
@@ -82,14 +89,18 @@ static enum status credit_used_add(struct db *db, int64_t buyer_id, int64_t delt
 }
 
 enum status store_credit_plan_save(struct db *db, int64_t order_id,
-                                   const struct installment_plan *plan) {
+                                   const struct installment_plan *plan, int64_t now_s) {
     verify(db != 0 && plan != 0 && installment_valid(plan));
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE credit_plans SET principal_refunded = ?, "
-                                        "fee_returned = ?, cancelled = ? WHERE order_id = ?");
+    enum installment_state state = installment_state(plan, now_s);
+    bool closed = state == INSTALLMENT_PAID_OFF || state == INSTALLMENT_CANCELLED;
+    sqlite3_stmt *stmt =
+        db_prepare(db, "UPDATE credit_plans SET principal_refunded = ?, fee_returned = ?, "
+                       "cancelled = ?, closed = ? WHERE order_id = ?");
     sqlite3_bind_int64(stmt, 1, plan->principal_refunded);
     sqlite3_bind_int64(stmt, 2, plan->fee_returned);
     sqlite3_bind_int(stmt, 3, plan->cancelled ? 1 : 0);
-    sqlite3_bind_int64(stmt, 4, order_id);
+    sqlite3_bind_int(stmt, 4, closed ? 1 : 0);
+    sqlite3_bind_int64(stmt, 5, order_id);
     enum status status = db_step_done(db, stmt);
     if (status == STATUS_OK) verify(sqlite3_changes(db->handle) == 1);
     stmt = db_prepare(
@@ -196,16 +207,21 @@ enum status store_credit_open(struct db *db, const struct store_order *order, in
     for (int c = 0; c < (int)(sizeof values / sizeof values[0]); c++)
         sqlite3_bind_int64(stmt, c + 1, values[c]);
     status = db_step_done(db, stmt);
-    if (status == STATUS_OK) status = store_credit_plan_save(db, order->id, plan);
+    if (status == STATUS_OK) status = store_credit_plan_save(db, order->id, plan, now_s);
     if (status == STATUS_OK) status = credit_used_add(db, order->buyer_id, order->amount);
     return status;
 }
 
-enum status store_credit_plan_each(struct db *db, int64_t buyer_id, store_credit_plan_fn fn,
-                                   void *context) {
+enum status store_credit_plan_each(struct db *db, int64_t buyer_id, bool open_only,
+                                   store_credit_plan_fn fn, void *context) {
     verify(db != 0 && fn != 0);
-    sqlite3_stmt *stmt =
-        db_prepare(db, "SELECT order_id FROM credit_plans WHERE buyer_id = ? ORDER BY order_id");
+    /* open plans oldest first (there are at most LIMIT_CREDIT_PLANS), then closed ones
+     * newest first while there is room */
+    sqlite3_stmt *stmt = db_prepare(
+        db, open_only ? "SELECT order_id FROM credit_plans WHERE buyer_id = ? AND closed = 0 "
+                        "ORDER BY order_id"
+                      : "SELECT order_id FROM credit_plans WHERE buyer_id = ? ORDER BY closed, "
+                        "CASE closed WHEN 0 THEN order_id ELSE -order_id END");
     sqlite3_bind_int64(stmt, 1, buyer_id);
     int64_t ids[LIMIT_CREDIT_PLANS];
     int count = 0, rc = 0;
@@ -269,7 +285,8 @@ static enum status credit_pay_plan(struct db *db, struct store_credit_plan *cred
                                    credit->order_id, now_s);
     if (status == STATUS_OK && applied->principal > 0)
         status = credit_used_add(db, credit->buyer_id, -applied->principal);
-    if (status == STATUS_OK) status = store_credit_plan_save(db, credit->order_id, &credit->plan);
+    if (status == STATUS_OK)
+        status = store_credit_plan_save(db, credit->order_id, &credit->plan, now_s);
     return status;
 }
 
@@ -400,7 +417,7 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     status = store_credit_get(db, buyer_id, &line);
     if (status != STATUS_OK) return status;
     struct owed_walk owed = {now_s, 0};
-    status = store_credit_plan_each(db, buyer_id, owed_one, &owed);
+    status = store_credit_plan_each(db, buyer_id, true, owed_one, &owed);
     if (status != STATUS_OK) return status;
     if (owed.total == 0) return STATUS_NOTHING_OWED;
     if (amount > owed.total) return STATUS_INVALID_AMOUNT; /* never kept as an overpayment */
@@ -410,7 +427,7 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     if (status != STATUS_OK) return status;
     struct repay_walk walk = {db,       amount, credit_left, now_s, line.currency, {0, 0, 0, 0, 0},
                               STATUS_OK};
-    status = store_credit_plan_each(db, buyer_id, repay_one, &walk);
+    status = store_credit_plan_each(db, buyer_id, true, repay_one, &walk);
     if (status != STATUS_OK) return status;
     verify(walk.left == 0);
     *applied = walk.applied;
@@ -484,7 +501,7 @@ enum status store_credit_refund(struct db *db, const struct store_order *order, 
     }
     if (status == STATUS_OK && out->principal_cancelled > 0)
         status = credit_used_add(db, order->buyer_id, -out->principal_cancelled);
-    if (status == STATUS_OK) status = store_credit_plan_save(db, order->id, &credit->plan);
+    if (status == STATUS_OK) status = store_credit_plan_save(db, order->id, &credit->plan, now_s);
     free(credit);
     return status;
 }

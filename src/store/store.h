@@ -329,7 +329,7 @@ must_check enum status store_credit_set(struct db *db, int64_t user_id, int64_t 
 must_check enum status store_credit_get(struct db *db, int64_t user_id,
                                         struct store_credit_line *out);
 /* Whether the buyer's line can take amount in currency now (no writes):
- * STATUS_NO_CREDIT_LINE, STATUS_INSUFFICIENT_CREDIT. */
+ * STATUS_NO_CREDIT_LINE, STATUS_INSUFFICIENT_CREDIT, STATUS_TOO_MANY_PLANS. */
 must_check enum status store_credit_can_buy(struct db *db, int64_t buyer_id, const char *currency,
                                             int64_t amount);
 /* The plan of a new credit order (periods 3, 6 or 12; the default terms), its first period
@@ -340,11 +340,14 @@ must_check enum status store_credit_open(struct db *db, const struct store_order
  * installment invariants. */
 must_check enum status store_credit_plan_load(struct db *db, int64_t order_id,
                                               struct store_credit_plan *out);
+/* Saves what the domain changed; the plan is closed once paid off or cancelled at now_s. */
 must_check enum status store_credit_plan_save(struct db *db, int64_t order_id,
-                                              const struct installment_plan *plan);
+                                              const struct installment_plan *plan, int64_t now_s);
 typedef enum status (*store_credit_plan_fn)(void *context, const struct store_credit_plan *plan);
-/* The buyer's plans, oldest first (at most LIMIT_CREDIT_PLANS). */
-must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id,
+/* The buyer's open plans oldest first (never more than LIMIT_CREDIT_PLANS: a new credit order
+ * is refused at that many), then, unless open_only, closed ones newest first, at most
+ * LIMIT_CREDIT_PLANS in all. */
+must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id, bool open_only,
                                               store_credit_plan_fn fn, void *context);
 /* A repayment from the wallet, oldest plan first, each oldest period first (late fee, fee,
  * principal). STATUS_NOTHING_OWED, STATUS_INVALID_AMOUNT above what is owed,

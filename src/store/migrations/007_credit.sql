@@ -29,9 +29,10 @@ CREATE TABLE credit_plans (
     principal_refunded INTEGER NOT NULL DEFAULT 0,
     fee_returned INTEGER NOT NULL DEFAULT 0,
     cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled = 0 OR cancelled = 1),
+    closed INTEGER NOT NULL DEFAULT 0 CHECK (closed = 0 OR closed = 1), -- paid off or cancelled
     created_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX credit_plans_buyer ON credit_plans (buyer_id, order_id);
+CREATE INDEX credit_plans_buyer ON credit_plans (buyer_id, closed, order_id);
 
 CREATE TABLE credit_periods (
     order_id INTEGER NOT NULL REFERENCES credit_plans(order_id),

@@ -1,0 +1,116 @@
+/* credit_test.c — credit orders in the store: a buyer holds at most LIMIT_CREDIT_PLANS open
+ * plans (the next credit order is refused, never silently beyond what a repayment walks);
+ * a plan paid off closes and makes room; repayments see every open plan; `store_check` holds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "unit_db.h"
+
+#define NOW 1800000000LL
+#define PRICE 100
+
+struct fixture {
+    struct unit_db t;
+    int64_t product, buyer;
+};
+
+static int fixture_setup(void **state) {
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    unit_db_open(&f->t);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_setup(&f->t.db, &f->t.vault, "not-a-real-hash", false, NOW), STATUS_OK);
+    unit_db_product(&f->t, "SKU-C", PRICE, PRICE, NOW, &f->product);
+    unit_db_exec(&f->t, "UPDATE products SET liquidity = 'low'");
+    assert_int_equal(store_user_create(&f->t.db, "payer", "h", ROLE_BUYER, NOW, &f->buyer),
+                     STATUS_OK);
+    assert_int_equal(store_credit_set(&f->t.db, f->buyer, 1000000, "CNY", 1, NOW), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    store_cache_reset(&f->t.db);
+    assert_int_equal(unit_db_codes(&f->t, f->product, "C", LIMIT_CREDIT_PLANS + 2, 0, NOW).imported,
+                     LIMIT_CREDIT_PLANS + 2);
+    *state = f;
+    return 0;
+}
+
+static int fixture_teardown(void **state) {
+    struct fixture *f = *state;
+    unit_db_close(&f->t);
+    free(f);
+    return 0;
+}
+
+static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
+    char key[32];
+    snprintf(key, sizeof key, "k%d", n);
+    struct store_order_request r;
+    memset(&r, 0, sizeof r);
+    r.buyer_id = f->buyer;
+    r.sku = "SKU-C";
+    r.quantity = 1;
+    r.idempotency_key = key;
+    memset(r.request_hash, n & 0xFF, sizeof r.request_hash);
+    r.now_s = NOW;
+    r.credit_periods = 3;
+    struct store_order_result result;
+    memset(&result, 0, sizeof result);
+    unit_db_begin(&f->t);
+    enum status status = store_order_place(&f->t.db, &r, &result);
+    unit_db_end(&f->t, status);
+    if (status == STATUS_OK) *order_id = result.order.id;
+    store_order_result_free(&result);
+    return status;
+}
+
+static void a_buyer_holds_at_most_the_limit_of_open_plans(void **state) {
+    struct fixture *f = *state;
+    int64_t first = 0, id = 0;
+    for (int i = 0; i < LIMIT_CREDIT_PLANS; i++)
+        assert_int_equal(credit_order(f, i, i == 0 ? &first : &id), STATUS_OK);
+    assert_int_equal(credit_order(f, LIMIT_CREDIT_PLANS, &id), STATUS_TOO_MANY_PLANS);
+    assert_int_equal(unit_db_int(&f->t, "SELECT used FROM credit_lines"),
+                     (int64_t)LIMIT_CREDIT_PLANS * PRICE);
+    /* the oldest plan paid off: closed, room for one more */
+    struct installment_amounts quote, applied;
+    struct store_credit_plan plan;
+    assert_int_equal(store_credit_plan_load(&f->t.db, first, &plan), STATUS_OK);
+    assert_int_equal(installment_payoff_quote(&plan.plan, NOW, &quote), STATUS_OK);
+    assert_int_equal(quote.total, PRICE); /* no period due: the fees are waived */
+    unit_db_begin(&f->t);
+    assert_int_equal(
+        store_wallet_credit(&f->t.db, "payer", 10 * PRICE, "CNY", "top-up", 1, NOW, &id),
+        STATUS_OK);
+    bool replayed = true;
+    assert_int_equal(
+        store_credit_payoff(&f->t.db, f->buyer, first, quote.total, 0, NOW, &applied, &replayed),
+        STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_false(replayed);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM credit_plans WHERE closed = 1"), 1);
+    assert_int_equal(credit_order(f, LIMIT_CREDIT_PLANS + 1, &id), STATUS_OK);
+    /* a repayment reaches the newest plan too: everything owed can be paid */
+    int64_t owed = unit_db_int(&f->t, "SELECT sum(principal + fee - principal_paid - "
+                                      "principal_cancelled - fee_paid - fee_waived) FROM "
+                                      "credit_periods");
+    unit_db_begin(&f->t);
+    assert_int_equal(store_wallet_credit(&f->t.db, "payer", owed, "CNY", "top-up", 1, NOW, &id),
+                     STATUS_OK);
+    assert_int_equal(store_credit_repay(&f->t.db, f->buyer, owed, 0, NOW, &applied, &replayed),
+                     STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(applied.total, owed);
+    assert_int_equal(unit_db_int(&f->t, "SELECT used FROM credit_lines"), 0);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM credit_plans WHERE closed = 0"), 0);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_buyer_holds_at_most_the_limit_of_open_plans,
+                                        fixture_setup, fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, 0, 0);
+}
