@@ -27,6 +27,9 @@ void api_job_write(struct request *req, struct api_job *job, api_apply_fn apply,
 /* Suspends req and runs fn on the offload pool; fn must end with request_resume. */
 void api_job_offload(struct request *req, struct api_job *job, void (*fn)(void *),
                      request_finish_fn finish);
+/* The same on another pool (request_pay_calls: calls to payment providers). */
+void api_job_offload_to(struct request *req, struct offload *pool, struct api_job *job,
+                        void (*fn)(void *), request_finish_fn finish);
 /* From an offload job: continue on the writer; finish is the one given at first. */
 void api_job_write_next(struct api_job *job, api_apply_fn apply);
 

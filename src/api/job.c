@@ -42,15 +42,20 @@ void api_job_write(struct request *req, struct api_job *job, api_apply_fn apply,
     api_job_write_next(job, apply);
 }
 
-void api_job_offload(struct request *req, struct api_job *job, void (*fn)(void *),
-                     request_finish_fn finish) {
-    verify(req != 0 && job != 0 && fn != 0 && finish != 0);
+void api_job_offload_to(struct request *req, struct offload *pool, struct api_job *job,
+                        void (*fn)(void *), request_finish_fn finish) {
+    verify(req != 0 && pool != 0 && job != 0 && fn != 0 && finish != 0);
     job->req = req;
     request_wait(req, finish, job);
-    if (offload_submit(request_offload(req), fn, job) != STATUS_OK) {
+    if (offload_submit(pool, fn, job) != STATUS_OK) {
         job->status = STATUS_BUSY;
         request_resume(req);
     }
+}
+
+void api_job_offload(struct request *req, struct api_job *job, void (*fn)(void *),
+                     request_finish_fn finish) {
+    api_job_offload_to(req, request_offload(req), job, fn, finish);
 }
 
 bool api_parse(struct request *req, struct json_field *fields, int count, json_t **root) {

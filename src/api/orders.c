@@ -41,6 +41,7 @@ struct order_job {
     enum status refused; /* STATUS_RISK_BLOCKED or STATUS_CHALLENGE_REQUIRED, else OK */
     /* a payment created at the provider (WeChat Pay, Alipay, Stripe) */
     enum status created;
+    bool create_ran, abandoned;
     struct pay_create_result payment;
 };
 
@@ -200,6 +201,7 @@ static enum status orders_link_apply(struct db *db, struct api_job *base) {
 
 static void orders_create_payment(void *arg) {
     struct order_job *job = arg;
+    job->create_ran = true;
     const struct store_order *order = &job->result.order;
     enum pay_provider provider = PAY_SANDBOX;
     verify(pay_provider_parse(order->provider, &provider));
@@ -213,6 +215,15 @@ static void orders_create_payment(void *arg) {
 
 static void orders_created_finish(struct request *req) {
     struct order_job *job = req->work;
+    if (!job->create_ran && !job->abandoned && request_can_wait(req)) {
+        /* the provider was never asked (its pool is full): nothing may stay reserved */
+        job->abandoned = true;
+        job->created = STATUS_BUSY;
+        job->base.status = STATUS_OK;
+        job->base.now_s = 0;
+        api_job_write(req, &job->base, orders_link_apply, orders_created_finish);
+        return;
+    }
     if (job->base.status == STATUS_OK && job->created != STATUS_OK) {
         char message[LIMIT_REASON_BYTES + 64];
         snprintf(message, sizeof message, "the provider could not create the payment: %s",
@@ -250,7 +261,8 @@ static void orders_place_finish(struct request *req) {
     if (job->base.status == STATUS_OK && job->refused == STATUS_OK && !job->result.replayed &&
         request_can_wait(req) && strcmp(order->status, "pending_payment") == 0 &&
         pay_provider_parse(order->provider, &provider) && pay_creates_remotely(provider)) {
-        api_job_offload(req, &job->base, orders_create_payment, orders_created_finish);
+        api_job_offload_to(req, request_pay_calls(req), &job->base, orders_create_payment,
+                           orders_created_finish);
         return;
     }
     if (job->base.status != STATUS_OK) {

@@ -31,6 +31,13 @@ struct pay_worker {
     struct pay_worker_stats stats; /* under lock */
 };
 
+static bool worker_stopping(struct pay_worker *worker) {
+    pthread_mutex_lock(&worker->lock);
+    bool stopping = worker->stopping;
+    pthread_mutex_unlock(&worker->lock);
+    return stopping;
+}
+
 /* ---- refunds ---- */
 
 struct due_cmd {
@@ -132,7 +139,7 @@ static void worker_refunds(struct pay_worker *worker) {
         free(due);
         return;
     }
-    for (int i = 0; i < due->count; i++) {
+    for (int i = 0; i < due->count && !worker_stopping(worker); i++) {
         const struct store_refund *refund = &due->refunds[i];
         struct settle_cmd settle = {.cmd.apply = settle_apply, .refund_id = refund->id};
         worker_refund_call(worker, refund, &settle);
@@ -249,7 +256,7 @@ static int worker_reconcile_remote(struct pay_worker *worker, enum pay_provider 
     const struct pick_cmd *pick = picked;
     int applied = 0;
     if (writer_call(worker->config.writer, &picked->cmd) != STATUS_OK) picked->count = 0;
-    for (int i = 0; i < pick->count; i++) {
+    for (int i = 0; i < pick->count && !worker_stopping(worker); i++) {
         char ref[24];
         store_order_ref(pick->ids[i], ref);
         struct pay_query_request request = {ref, pick->intents[i][0] ? pick->intents[i] : 0};

@@ -29,7 +29,8 @@ struct pay_worker_stats {
 
 must_check enum status pay_worker_start(const struct pay_worker_config *config,
                                         struct pay_worker **out);
-/* Finishes the round in progress and joins the thread; call before stopping the writer. */
+/* Stops after the provider call in progress (each is bounded by the outbound timeouts) and
+ * joins the thread; call before stopping the writer. */
 void pay_worker_stop(struct pay_worker *worker);
 void pay_worker_stats(struct pay_worker *worker, struct pay_worker_stats *out);
 

@@ -96,8 +96,9 @@
 #define LIMIT_REFUND_RETRY_FIRST_S 10 /* a refund the provider did not answer waits this long */
 #define LIMIT_REFUND_RETRY_MAX_S 3600 /* … doubling up to this */
 #define LIMIT_REPORT_CODES LIMIT_ORDER_QUANTITY /* codes marked invalid in one request */
-#define LIMIT_PAY_WORKER_MS 1000                /* refunds and reconciliation run this often */
-#define LIMIT_PAY_WORKER_BATCH 32               /* refunds or queries per round */
+#define LIMIT_PAY_CALL_THREADS 4   /* threads creating payments at providers for orders */
+#define LIMIT_PAY_WORKER_MS 1000   /* refunds and reconciliation run this often */
+#define LIMIT_PAY_WORKER_BATCH 32  /* refunds or queries per round */
 #define LIMIT_RECONCILE_AFTER_S 60 /* a pending order is queried this old, then this often */
 
 /* Installments (src/domain/installment*.c). Defaults are what a plan gets unless the

@@ -73,6 +73,9 @@ const char *request_header(struct request *req, const char *name);
 struct db *request_reader(struct request *req);
 struct writer *request_writer(struct request *req);
 struct offload *request_offload(struct request *req);
+/* The pool that calls payment providers (creating payments), apart from request_offload's
+ * (passwords), so a slow provider never delays a login. */
+struct offload *request_pay_calls(struct request *req);
 /* The risk engine: only inside a writer command (the writer thread owns it); NULL when the
  * server runs without one (never, in tessera serve). */
 struct risk_live *request_risk(struct request *req);

@@ -37,6 +37,7 @@ struct server {
     struct pay_config *pay;
     int64_t pay_timeout_s;
     struct offload *offload;
+    struct offload *pay_calls; /* calls to payment providers (LIMIT_PAY_CALL_THREADS) */
     struct pay_worker *pay_worker;
     struct vault vault;
     char db_path[4096];
@@ -51,6 +52,10 @@ struct server {
 
 struct offload *request_offload(struct request *req) {
     return req->server->offload;
+}
+
+struct offload *request_pay_calls(struct request *req) {
+    return req->server->pay_calls;
 }
 
 struct risk_live *request_risk(struct request *req) {
@@ -494,9 +499,14 @@ enum status server_start(const struct server_config *config, struct server **out
     if (status == STATUS_OK) writer_set_tick(server->writer, server_tick, LIMIT_TICK_MS);
     if (status == STATUS_OK) status = offload_start(SERVER_OFFLOAD_THREADS, &server->offload);
     if (status == STATUS_OK) {
+        status = offload_start(LIMIT_PAY_CALL_THREADS, &server->pay_calls);
+        if (status != STATUS_OK) offload_stop(server->offload);
+    }
+    if (status == STATUS_OK) {
         struct pay_worker_config worker = {server->writer, server->pay, LIMIT_PAY_WORKER_MS,
                                            config->reconcile_after_s};
         status = pay_worker_start(&worker, &server->pay_worker);
+        if (status != STATUS_OK) offload_stop(server->pay_calls);
         if (status != STATUS_OK) offload_stop(server->offload);
     }
     if (status != STATUS_OK) {
@@ -517,6 +527,7 @@ enum status server_start(const struct server_config *config, struct server **out
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         pay_worker_stop(server->pay_worker);
+        offload_stop(server->pay_calls);
         offload_stop(server->offload);
         writer_stop(server->writer);
         risk_live_free(server->risk);
@@ -552,6 +563,7 @@ void server_stop(struct server *server) {
     }
     MHD_stop_daemon(server->daemon);
     pay_worker_stop(server->pay_worker);
+    offload_stop(server->pay_calls);
     offload_stop(server->offload);
     writer_stop(server->writer);
     risk_live_free(server->risk); /* the writer is gone: nobody else touches it */

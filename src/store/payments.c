@@ -134,6 +134,33 @@ enum status store_payment_apply(struct db *db, const struct store_payment *payme
     return status;
 }
 
+/* An unpaid order gives its codes back and becomes 'expired' (audited). */
+static enum status order_release(struct db *db, int64_t order_id, int64_t product_id,
+                                 int64_t quantity, int64_t now_s) {
+    sqlite3_stmt *stmt = db_prepare(
+        db, "UPDATE codes SET state = 0, order_id = NULL WHERE order_id = ? AND state = 1");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    verify(sqlite3_changes(db->handle) == quantity); /* a pending order holds its codes */
+    stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, quantity);
+    sqlite3_bind_int64(stmt, 2, product_id);
+    status = db_step_done(db, stmt);
+    if (status == STATUS_OK) {
+        stmt = db_prepare(db, "UPDATE orders SET status = 'expired' WHERE id = ? AND "
+                              "status = 'pending_payment'");
+        sqlite3_bind_int64(stmt, 1, order_id);
+        status = db_step_done(db, stmt);
+    }
+    if (status == STATUS_OK) {
+        char object[48];
+        snprintf(object, sizeof object, "order:%lld", (long long)order_id);
+        status = store_audit_append(db, 0, "order.expire", object, "{}", now_s);
+    }
+    return status;
+}
+
 enum status store_orders_expire(struct db *db, int64_t now_s, int limit, int64_t *expired_out) {
     verify(db != 0 && limit > 0 && expired_out != 0);
     *expired_out = 0;
@@ -154,27 +181,7 @@ enum status store_orders_expire(struct db *db, int64_t now_s, int limit, int64_t
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != 0) return STATUS_DB;
     enum status status = STATUS_OK;
     for (int i = 0; status == STATUS_OK && i < count; i++) {
-        sqlite3_stmt *stmt = db_prepare(
-            db, "UPDATE codes SET state = 0, order_id = NULL WHERE order_id = ? AND state = 1");
-        sqlite3_bind_int64(stmt, 1, ids[i][0]);
-        status = db_step_done(db, stmt);
-        if (status != STATUS_OK) break;
-        verify(sqlite3_changes(db->handle) == ids[i][2]); /* a pending order holds its codes */
-        stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
-        sqlite3_bind_int64(stmt, 1, ids[i][2]);
-        sqlite3_bind_int64(stmt, 2, ids[i][1]);
-        status = db_step_done(db, stmt);
-        if (status == STATUS_OK) {
-            stmt = db_prepare(db, "UPDATE orders SET status = 'expired' WHERE id = ? AND "
-                                  "status = 'pending_payment'");
-            sqlite3_bind_int64(stmt, 1, ids[i][0]);
-            status = db_step_done(db, stmt);
-        }
-        if (status == STATUS_OK) {
-            char object[48];
-            snprintf(object, sizeof object, "order:%lld", (long long)ids[i][0]);
-            status = store_audit_append(db, 0, "order.expire", object, "{}", now_s);
-        }
+        status = order_release(db, ids[i][0], ids[i][1], ids[i][2], now_s);
         if (status == STATUS_OK) (*expired_out)++;
     }
     return status;
@@ -331,13 +338,11 @@ enum status store_order_abandon(struct db *db, int64_t order_id, int64_t now_s) 
     enum status status = store_order_get(db, order_id, &order);
     if (status != STATUS_OK) return status;
     if (strcmp(order.status, "pending_payment") != 0) return STATUS_OK;
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET expires_at = ? WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, now_s);
-    sqlite3_bind_int64(stmt, 2, order_id);
-    status = db_step_done(db, stmt);
-    int64_t expired = 0;
-    /* the same release as any unpaid order's, now: its deadline is now */
-    if (status == STATUS_OK)
-        status = store_orders_expire(db, now_s, LIMIT_EXPIRE_PER_TICK, &expired);
-    return status;
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT product_id FROM orders WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status;
+    int64_t product_id = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return order_release(db, order_id, product_id, order.quantity, now_s);
 }

@@ -196,7 +196,40 @@ def test_a_provider_that_fails_leaves_nothing_and_refunds_are_retried_or_booked_
     assert_check(world.server)
 
 
+@with_world
+def test_a_slow_provider_never_delays_logins(world):
+    shop = Shop(world.server, codes=20, price=100)
+    name = unique("late")
+    world.server.make_user(shop.admin, name, password="pw-late-user-1")
+    world.p.wechat.reset("slow")  # every create waits past the client's timeout, then retried
+    import threading
+    answers = []
+
+    def buy():  # a connection each: the harness's clients are not shared between threads
+        c = world.server.client(shop.buyer.token)
+        answers.append(c.post("/api/v1/orders", {"sku": shop.sku, "quantity": 1, "payment": {
+            "method": "gateway", "provider": "wechatpay"}}, headers={"Idempotency-Key": unique("k")}))
+        c.close()
+
+    buyers = [threading.Thread(target=buy) for _ in range(8)]
+    for t in buyers:
+        t.start()
+    time.sleep(0.3)  # the creations are in flight
+    started = time.time()
+    world.server.login(name, "pw-late-user-1")
+    took = time.time() - started
+    for t in buyers:
+        t.join()
+    assert took < 1.0, f"a login took {took:.2f} s while a provider was slow"
+    assert all(a.status == 504 and a.json()["error"]["code"] == "provider_timeout"
+               for a in answers), answers[:2]
+    assert shop.stock() == 20  # nothing stays reserved
+    world.p.wechat.reset("ok")
+    assert_check(world.server)
+
+
 if __name__ == "__main__":
     harness.main([test_wechatpay_order_created_reconciled_and_refunded,
                   test_alipay_and_stripe_orders_show_their_payment_and_are_reconciled,
-                  test_a_provider_that_fails_leaves_nothing_and_refunds_are_retried_or_booked_back])
+                  test_a_provider_that_fails_leaves_nothing_and_refunds_are_retried_or_booked_back,
+                  test_a_slow_provider_never_delays_logins])
