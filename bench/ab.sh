@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# ab.sh — orders/s of two tessera binaries, alternating on this machine in one run, so a
+# change's effect on the order path is measured against its baseline under the same noise:
+#   BIN_A (default build/release/tessera) and BIN_B (required), each with its own database
+#   (made by that binary: `tessera init`, the run.sh catalog, ORDER_CODES codes, the empty
+#   rule file), ROUNDS (default 3) rounds of wrk POST /api/v1/orders (DURATION, warm-up
+#   first) A then B; prints a BENCH line per run and the ratio B ÷ A per round and in all.
+# Example: git worktree add /tmp/base fe00a47 && (cd /tmp/base && make build) &&
+#          BIN_B=build/release/tessera BIN_A=/tmp/base/build/release/tessera bash bench/ab.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BIN_A=${BIN_A:-$REPO_DIR/build/release/tessera}
+BIN_B=${BIN_B:?BIN_B: the binary to compare with BIN_A}
+ROUNDS=${ROUNDS:-3}
+ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$ROUNDS" \
+                                 'BEGIN { printf "%d", 40000 * (d + w) * r + 100000 }')}
+bench_setup
+
+gen_codes "$ORDER_CODES" AB "$BENCH_TMP/codes.txt"
+for side in A B; do
+    bin_var=BIN_$side
+    TESSERA_BIN=${!bin_var}
+    make_template "$BENCH_TMP/$side"
+    import_codes "$BENCH_TMP/$side/t.db" "$BENCH_TMP/codes.txt"
+done
+
+LUA="$BENCH_DIR/wrk/orders.lua"
+declare -A RPS
+for round in $(seq 1 "$ROUNDS"); do
+    for side in A B; do
+        bin_var=BIN_$side
+        TESSERA_BIN=${!bin_var}
+        tessera_start "$BENCH_TMP/$side/t.db" "ab-$side-$round"
+        login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
+        wrk_run "warm-$side-$round" "$WARMUP" "$LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
+            "$BENCH_RUN_ID-w$side$round" "$SKU"
+        wrk_run "orders-$side-$round" "$DURATION" "$LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
+            "$BENCH_RUN_ID-$side$round" "$SKU"
+        RPS[$side$round]=$(kv "$WRK_LINE" rps)
+        summary "step=ab side=$side round=$round orders_per_s=${RPS[$side$round]}" \
+                "p50_ms=$(kv "$WRK_LINE" p50_ms) p99_ms=$(kv "$WRK_LINE" p99_ms)" \
+                "errors=$(wrk_errors "$WRK_LINE")"
+        tessera_stop
+    done
+    summary "step=ab_round round=$round b_over_a=$(fmt 3 "${RPS[B$round]} / ${RPS[A$round]}")"
+done
+SUM_A=0
+SUM_B=0
+for round in $(seq 1 "$ROUNDS"); do
+    SUM_A=$(calc "$SUM_A + ${RPS[A$round]}")
+    SUM_B=$(calc "$SUM_B + ${RPS[B$round]}")
+done
+summary "step=ab_total rounds=$ROUNDS a_mean=$(fmt 1 "$SUM_A / $ROUNDS") b_mean=$(fmt 1 "$SUM_B / $ROUNDS")" \
+        "b_over_a=$(fmt 3 "$SUM_B / $SUM_A")"
