@@ -188,6 +188,26 @@ enum status installment_plan_init(const struct installment_terms *terms, int64_t
     return STATUS_OK;
 }
 
+enum status installment_plan_start(const struct installment_terms *terms, int64_t principal,
+                                   int periods, int64_t purchase_s, struct installment_plan *plan) {
+    verify(terms != 0 && plan != 0);
+    if (!in_range(purchase_s, 0, LIMIT_INSTALLMENT_TIME_MAX_S)) return STATUS_INVALID_VALUE;
+    if (plan_index(periods) < 0) return STATUS_INVALID_PLAN;
+    struct installment_plan result;
+    enum status status = installment_plan_init(terms, principal, periods,
+                                               installment_add_months(purchase_s, 1), &result);
+    if (status != STATUS_OK) return status;
+    /* each due date from the purchase itself, so a month end never pulls the later ones
+     * earlier (Jan 31 → Feb 28, Mar 31, Apr 30, not Feb 28, Mar 28, Apr 28) */
+    for (int i = 0; i < periods; i++) {
+        result.period[i].due_at_s = installment_add_months(purchase_s, i + 1);
+        if (result.period[i].due_at_s > LIMIT_INSTALLMENT_TIME_MAX_S) return STATUS_INVALID_VALUE;
+    }
+    verify(installment_valid(&result));
+    *plan = result;
+    return STATUS_OK;
+}
+
 enum status installment_quote(const struct installment_terms *terms, int64_t principal, int periods,
                               struct installment_quote *quote) {
     verify(terms != 0 && quote != 0);

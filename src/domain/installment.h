@@ -156,6 +156,12 @@ struct installment_plan {
 must_check enum status installment_plan_init(const struct installment_terms *terms,
                                              int64_t principal, int periods, int64_t first_due_s,
                                              struct installment_plan *plan);
+/* The plan of a purchase made at purchase_s: as installment_plan_init, with period i due
+ * i + 1 calendar months after the purchase (each clamped to its month's end on its own: a
+ * purchase on Jan 31 is due Feb 28 or 29, Mar 31, Apr 30, …). */
+must_check enum status installment_plan_start(const struct installment_terms *terms,
+                                              int64_t principal, int periods, int64_t purchase_s,
+                                              struct installment_plan *plan);
 /* True when every invariant of a plan holds; the store checks a plan it loads with it. The
  * functions below assert it. */
 bool installment_valid(const struct installment_plan *plan);

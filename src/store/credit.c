@@ -189,8 +189,8 @@ enum status store_credit_open(struct db *db, const struct store_order *order, in
     verify(db != 0 && order != 0 && strcmp(order->payment, "credit") == 0);
     struct store_credit_plan credit;
     memset(&credit, 0, sizeof credit);
-    enum status status = installment_plan_init(&installment_default_terms, order->amount, periods,
-                                               installment_add_months(now_s, 1), &credit.plan);
+    enum status status = installment_plan_start(&installment_default_terms, order->amount, periods,
+                                                now_s, &credit.plan);
     struct installment_apr apr;
     if (status == STATUS_OK)
         status = installment_apr(order->amount, credit.plan.fee, periods, &apr);

@@ -662,8 +662,33 @@ static void invalid_plans_are_detected(void **state) {
     assert_string_equal(installment_state_name(INSTALLMENT_CANCELLED), "cancelled");
 }
 
+/* A purchase on a month's last day: every due date is counted from the purchase, so the
+ * clamp of a short month never pulls the later ones earlier. */
+static void due_dates_count_from_the_purchase(void **state) {
+    (void)state;
+    struct tm jan31 = {.tm_year = 127, .tm_mon = 0, .tm_mday = 31, .tm_hour = 9};
+    struct installment_plan plan;
+    assert_int_equal(installment_plan_start(&installment_default_terms, 1200, 12,
+                                            (int64_t)timegm(&jan31), &plan),
+                     STATUS_OK);
+    static const int days[12] = {28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31};
+    for (int i = 0; i < 12; i++) {
+        time_t due = (time_t)plan.period[i].due_at_s;
+        struct tm at;
+        assert_non_null(gmtime_r(&due, &at));
+        assert_int_equal(at.tm_mday, days[i]);
+        assert_int_equal(at.tm_mon, (i + 1) % 12);
+        assert_int_equal(at.tm_hour, 9);
+    }
+    assert_int_equal(installment_plan_start(&installment_default_terms, 1200, 5, 0, &plan),
+                     STATUS_INVALID_PLAN);
+    assert_int_equal(installment_plan_start(&installment_default_terms, 1200, 3, -1, &plan),
+                     STATUS_INVALID_VALUE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(due_dates_count_from_the_purchase),
         cmocka_unit_test(fees_round_half_up),
         cmocka_unit_test(terms_and_plans),
         cmocka_unit_test(ten_thousand_fen_over_three_periods),
