@@ -59,16 +59,21 @@ static enum status credit_plan_one(void *context, const struct store_credit_plan
     enum installment_state state = installment_state(plan, walk->now_s);
     memset(&payoff, 0, sizeof payoff);
     enum status status = STATUS_OK;
-    if (state != INSTALLMENT_PAID_OFF && state != INSTALLMENT_CANCELLED)
+    if (credit->held) { /* waiting for a review: nothing is due yet */
+        memset(&due, 0, sizeof due);
+        installment_outstanding(plan, credit->created_at, &owed);
+    } else if (state != INSTALLMENT_PAID_OFF && state != INSTALLMENT_CANCELLED) {
         status = installment_payoff_quote(plan, walk->now_s, &payoff);
+    }
     if (status == STATUS_OK && walk->count++ > 0) status = buf_append(walk->out, ",", 1);
     if (status == STATUS_OK)
-        status = buf_printf(walk->out,
-                            "{\"order_id\":%lld,\"periods\":%d,\"principal\":%lld,\"fee\":%lld,"
-                            "\"fee_bp\":%lld,\"apr_bp\":%lld,\"state\":\"%s\",",
-                            (long long)credit->order_id, plan->periods, (long long)plan->principal,
-                            (long long)plan->fee, (long long)plan->fee_bp,
-                            (long long)credit->apr_bp, installment_state_name(state));
+        status =
+            buf_printf(walk->out,
+                       "{\"order_id\":%lld,\"periods\":%d,\"principal\":%lld,\"fee\":%lld,"
+                       "\"fee_bp\":%lld,\"apr_bp\":%lld,\"state\":\"%s\",",
+                       (long long)credit->order_id, plan->periods, (long long)plan->principal,
+                       (long long)plan->fee, (long long)plan->fee_bp, (long long)credit->apr_bp,
+                       credit->held ? "held" : installment_state_name(state));
     if (status == STATUS_OK) status = credit_amounts(walk->out, "outstanding", &owed);
     if (status == STATUS_OK) status = buf_append(walk->out, ",", 1);
     if (status == STATUS_OK) status = credit_amounts(walk->out, "due", &due);
@@ -76,7 +81,9 @@ static enum status credit_plan_one(void *context, const struct store_credit_plan
         status = buf_printf(walk->out, ",\"payoff\":%lld,\"schedule\":[", (long long)payoff.total);
     for (int i = 0; status == STATUS_OK && i < plan->periods; i++) {
         if (i > 0) status = buf_append(walk->out, ",", 1);
-        if (status == STATUS_OK) status = credit_period(walk->out, plan, i, walk->now_s);
+        if (status == STATUS_OK)
+            status =
+                credit_period(walk->out, plan, i, credit->held ? credit->created_at : walk->now_s);
     }
     return status == STATUS_OK ? buf_append(walk->out, "]}", 2) : status;
 }

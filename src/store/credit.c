@@ -107,7 +107,8 @@ enum status store_credit_plan_save(struct db *db, int64_t order_id,
         db, "INSERT INTO credit_periods(order_id, idx, due_at, principal, fee, principal_paid, "
             "principal_cancelled, fee_paid, fee_waived, late_fee_accrued_e4, late_days_charged, "
             "late_fee_paid, late_fee_waived) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(order_id, idx) DO UPDATE SET principal_paid = excluded.principal_paid, "
+            "ON CONFLICT(order_id, idx) DO UPDATE SET due_at = excluded.due_at, principal = "
+            "excluded.principal, fee = excluded.fee, principal_paid = excluded.principal_paid, "
             "principal_cancelled = excluded.principal_cancelled, fee_paid = excluded.fee_paid, "
             "fee_waived = excluded.fee_waived, late_fee_accrued_e4 = "
             "excluded.late_fee_accrued_e4, late_days_charged = excluded.late_days_charged, "
@@ -141,7 +142,7 @@ enum status store_credit_plan_load(struct db *db, int64_t order_id, struct store
     sqlite3_stmt *stmt = db_prepare(
         db, "SELECT buyer_id, periods, principal, fee_bp, fee, apr_bp, grace_s, "
             "late_fee_daily_bp, late_fee_cap_bp, principal_refunded, fee_returned, cancelled, "
-            "created_at FROM credit_plans WHERE order_id = ?");
+            "created_at, held FROM credit_plans WHERE order_id = ?");
     sqlite3_bind_int64(stmt, 1, order_id);
     enum status status = db_step_row(db, stmt);
     if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_ORDER;
@@ -161,6 +162,7 @@ enum status store_credit_plan_load(struct db *db, int64_t order_id, struct store
     plan->fee_returned = sqlite3_column_int64(stmt, 10);
     plan->cancelled = sqlite3_column_int(stmt, 11) != 0;
     out->created_at = sqlite3_column_int64(stmt, 12);
+    out->held = sqlite3_column_int(stmt, 13) != 0;
     sqlite3_reset(stmt);
     if (plan->periods < 1 || plan->periods > LIMIT_INSTALLMENT_PERIODS) return STATUS_DB;
     stmt = db_prepare(db, "SELECT due_at, principal, fee, principal_paid, principal_cancelled, "
@@ -185,7 +187,7 @@ enum status store_credit_plan_load(struct db *db, int64_t order_id, struct store
 }
 
 enum status store_credit_open(struct db *db, const struct store_order *order, int periods,
-                              int64_t now_s) {
+                              bool held, int64_t now_s) {
     verify(db != 0 && order != 0 && strcmp(order->payment, "credit") == 0);
     struct store_credit_plan credit;
     memset(&credit, 0, sizeof credit);
@@ -198,12 +200,12 @@ enum status store_credit_open(struct db *db, const struct store_order *order, in
     const struct installment_plan *plan = &credit.plan;
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO credit_plans(order_id, buyer_id, periods, principal, fee_bp, fee, "
-            "apr_bp, grace_s, late_fee_daily_bp, late_fee_cap_bp, created_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+            "apr_bp, grace_s, late_fee_daily_bp, late_fee_cap_bp, created_at, held) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     const int64_t values[] = {
         order->id, order->buyer_id, periods,       plan->principal,         plan->fee_bp,
         plan->fee, apr.apr_bp,      plan->grace_s, plan->late_fee_daily_bp, plan->late_fee_cap_bp,
-        now_s};
+        now_s,     held ? 1 : 0};
     for (int c = 0; c < (int)(sizeof values / sizeof values[0]); c++)
         sqlite3_bind_int64(stmt, c + 1, values[c]);
     status = db_step_done(db, stmt);
@@ -219,7 +221,7 @@ enum status store_credit_plan_each(struct db *db, int64_t buyer_id, bool open_on
      * newest first while there is room */
     sqlite3_stmt *stmt = db_prepare(
         db, open_only ? "SELECT order_id FROM credit_plans WHERE buyer_id = ? AND closed = 0 "
-                        "ORDER BY order_id"
+                        "AND held = 0 ORDER BY order_id"
                       : "SELECT order_id FROM credit_plans WHERE buyer_id = ? ORDER BY closed, "
                         "CASE closed WHEN 0 THEN order_id ELSE -order_id END");
     sqlite3_bind_int64(stmt, 1, buyer_id);
@@ -502,6 +504,33 @@ enum status store_credit_refund(struct db *db, const struct store_order *order, 
     if (status == STATUS_OK && out->principal_cancelled > 0)
         status = credit_used_add(db, order->buyer_id, -out->principal_cancelled);
     if (status == STATUS_OK) status = store_credit_plan_save(db, order->id, &credit->plan, now_s);
+    if (status == STATUS_OK && credit->held) { /* a rejected review: the plan never started */
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE credit_plans SET held = 0 WHERE order_id = ?");
+        sqlite3_bind_int64(stmt, 1, order->id);
+        status = db_step_done(db, stmt);
+    }
+    free(credit);
+    return status;
+}
+
+enum status store_credit_start(struct db *db, int64_t order_id, int64_t now_s) {
+    verify(db != 0);
+    struct store_credit_plan *credit = mem_alloc(sizeof *credit);
+    enum status status = store_credit_plan_load(db, order_id, credit);
+    if (status == STATUS_OK && !credit->held) status = STATUS_DB; /* only a held plan starts */
+    struct installment_plan started;
+    if (status == STATUS_OK)
+        status = installment_plan_start(&installment_default_terms, credit->plan.principal,
+                                        credit->plan.periods, now_s, &started);
+    if (status == STATUS_OK &&
+        (started.fee != credit->plan.fee || started.periods != credit->plan.periods))
+        status = STATUS_DB; /* the terms a plan was sold with never change */
+    if (status == STATUS_OK) {
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE credit_plans SET held = 0 WHERE order_id = ?");
+        sqlite3_bind_int64(stmt, 1, order_id);
+        status = db_step_done(db, stmt);
+    }
+    if (status == STATUS_OK) status = store_credit_plan_save(db, order_id, &started, now_s);
     free(credit);
     return status;
 }

@@ -338,7 +338,8 @@ enum status store_order_commit(struct db *db, const struct store_order_request *
         status = store_order_pay(db, request, &result->order, plan->wallet_id, hold);
     }
     if (status == STATUS_OK && request->credit_periods > 0)
-        status = store_credit_open(db, &result->order, request->credit_periods, request->now_s);
+        status =
+            store_credit_open(db, &result->order, request->credit_periods, hold, request->now_s);
     if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
     if (status == STATUS_OK) {
         const char *action = gateway ? "order.pending" : hold ? "order.hold" : "order.deliver";

@@ -72,6 +72,8 @@ enum status store_review_decide(struct db *db, int64_t order_id, bool approve, c
     const char *new_status = approve ? "delivered" : "cancelled";
     status = review_move(db, order, approve, actor_id, note, now_s);
     if (status == STATUS_OK && !approve) status = review_release_codes(db, order);
+    if (status == STATUS_OK && approve && strcmp(order->payment, "credit") == 0)
+        status = store_credit_start(db, order_id, now_s); /* its schedule starts now */
     if (status == STATUS_OK) {
         sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET status = ? WHERE id = ? AND "
                                             "status = 'review'");

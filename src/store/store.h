@@ -318,6 +318,7 @@ struct store_credit_line {
 
 struct store_credit_plan {
     int64_t order_id, buyer_id, apr_bp, created_at;
+    bool held; /* its order waits for a review: the schedule has not started */
     struct installment_plan plan;
 };
 
@@ -332,10 +333,14 @@ must_check enum status store_credit_get(struct db *db, int64_t user_id,
  * STATUS_NO_CREDIT_LINE, STATUS_INSUFFICIENT_CREDIT, STATUS_TOO_MANY_PLANS. */
 must_check enum status store_credit_can_buy(struct db *db, int64_t buyer_id, const char *currency,
                                             int64_t amount);
-/* The plan of a new credit order (periods 3, 6 or 12; the default terms), its first period
- * due a month from now; raises the line's used amount. The ledger move is the caller's. */
+/* The plan of a new credit order (periods 3, 6 or 12; the default terms), period i due i + 1
+ * months from now; raises the line's used amount. held: the order waits for a review, and
+ * the plan with it (nothing due, nothing repayable) until store_credit_start. The ledger
+ * move is the caller's. */
 must_check enum status store_credit_open(struct db *db, const struct store_order *order,
-                                         int periods, int64_t now_s);
+                                         int periods, bool held, int64_t now_s);
+/* A held plan whose order was approved: its schedule starts now. */
+must_check enum status store_credit_start(struct db *db, int64_t order_id, int64_t now_s);
 /* STATUS_UNKNOWN_ORDER when the order has no plan; STATUS_DB for a plan that breaks the
  * installment invariants. */
 must_check enum status store_credit_plan_load(struct db *db, int64_t order_id,
@@ -345,8 +350,8 @@ must_check enum status store_credit_plan_save(struct db *db, int64_t order_id,
                                               const struct installment_plan *plan, int64_t now_s);
 typedef enum status (*store_credit_plan_fn)(void *context, const struct store_credit_plan *plan);
 /* The buyer's open plans oldest first (never more than LIMIT_CREDIT_PLANS: a new credit order
- * is refused at that many), then, unless open_only, closed ones newest first, at most
- * LIMIT_CREDIT_PLANS in all. */
+ * is refused at that many; open_only: not held ones), then, unless open_only, closed ones
+ * newest first, at most LIMIT_CREDIT_PLANS in all. */
 must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id, bool open_only,
                                               store_credit_plan_fn fn, void *context);
 /* A repayment from the wallet, oldest plan first, each oldest period first (late fee, fee,

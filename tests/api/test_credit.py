@@ -212,7 +212,14 @@ def test_a_credit_order_held_and_rejected_goes_back_to_the_line():
         r = order(buyer, low, 2, periods=12)
         assert r.status == 202 and r.json()["status"] == "review" and "codes" not in r.json(), r
         held = r.json()
-        assert credit(buyer)["used"] == 1400
+        line = credit(buyer)
+        assert line["used"] == 1400 and line["plans"][0]["state"] == "held", line
+        assert line["plans"][0]["due"]["total"] == 0 and line["plans"][0]["payoff"] == 0, line
+        # nothing is due or repayable while a person decides
+        assert admin.post("/api/v1/wallet/credits", {"username": name, "amount": 5000,
+                                                     "reason": "top-up"}).status == 201
+        assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 100}), 409,
+                     "nothing_owed")
         assert_check(server)
         r = admin.post(f"/api/v1/risk/reviews/{held['id']}", {"decision": "reject",
                                                               "note": "cash-out pattern"})
@@ -220,7 +227,18 @@ def test_a_credit_order_held_and_rejected_goes_back_to_the_line():
         line = credit(buyer)
         assert line["used"] == 0 and line["available"] == 2000, line
         assert line["plans"][0]["state"] == "cancelled", line
-        assert balance(buyer) == 0  # never to the wallet
+        assert balance(buyer) == 5000 and line["credit_balance"] == 0, line  # nothing moved
+        # approved: the schedule starts at the approval
+        r = order(buyer, low, 1, periods=3)
+        assert r.status == 202, r
+        second = r.json()
+        r = admin.post(f"/api/v1/risk/reviews/{second['id']}", {"decision": "approve",
+                                                                "note": "known buyer"})
+        assert r.status == 200 and r.json()["status"] == "delivered", r
+        plan = next(p for p in credit(buyer)["plans"] if p["order_id"] == second["id"])
+        assert plan["state"] == "active" and plan["outstanding"]["principal"] == 700, plan
+        r = buyer.post("/api/v1/credit/repayments", {"amount": 100})
+        assert r.status == 200 and r.json()["applied"]["total"] == 100, r
         assert_check(server)
     finally:
         server.close()

@@ -30,6 +30,9 @@ CREATE TABLE credit_plans (
     fee_returned INTEGER NOT NULL DEFAULT 0,
     cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled = 0 OR cancelled = 1),
     closed INTEGER NOT NULL DEFAULT 0 CHECK (closed = 0 OR closed = 1), -- paid off or cancelled
+    -- 1 while its order waits for a review: nothing is due and nothing can be repaid; the
+    -- schedule starts when the order is approved
+    held INTEGER NOT NULL DEFAULT 0 CHECK (held = 0 OR held = 1),
     created_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX credit_plans_buyer ON credit_plans (buyer_id, closed, order_id);
