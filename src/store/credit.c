@@ -326,16 +326,23 @@ struct repay_walk {
     struct db *db;
     int64_t left, credit_left, now_s;
     const char *currency;
+    bool due_only; /* the first pass: only what is due (overdue first by age of plan) */
     struct installment_amounts applied;
     enum status status;
 };
 
-/* Oldest plan first: each takes what it is owed, until the amount is spent. */
+/* Oldest plan first: each takes what it is owed — in the first pass only what is due now, so
+ * an overdue installment of any plan is paid before one not yet due of another — until the
+ * amount is spent. */
 static enum status repay_one(void *context, const struct store_credit_plan *loaded) {
     struct repay_walk *walk = context;
     if (walk->left == 0) return STATUS_OK;
     struct installment_amounts owed;
-    installment_outstanding(&loaded->plan, walk->now_s, &owed);
+    if (walk->due_only) {
+        installment_due(&loaded->plan, walk->now_s, &owed);
+    } else {
+        installment_outstanding(&loaded->plan, walk->now_s, &owed);
+    }
     if (owed.total == 0) return STATUS_OK;
     struct store_credit_plan credit = *loaded;
     int64_t part = walk->left < owed.total ? walk->left : owed.total;
@@ -427,9 +434,12 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     status = credit_wallet_covers(db, buyer_id, line.currency,
                                   amount - (credit_left < amount ? credit_left : amount));
     if (status != STATUS_OK) return status;
-    struct repay_walk walk = {db,       amount, credit_left, now_s, line.currency, {0, 0, 0, 0, 0},
-                              STATUS_OK};
+    struct repay_walk walk = {db,   amount,          credit_left, now_s, line.currency,
+                              true, {0, 0, 0, 0, 0}, STATUS_OK};
     status = store_credit_plan_each(db, buyer_id, true, repay_one, &walk);
+    walk.due_only = false;
+    if (status == STATUS_OK && walk.left > 0)
+        status = store_credit_plan_each(db, buyer_id, true, repay_one, &walk);
     if (status != STATUS_OK) return status;
     verify(walk.left == 0);
     *applied = walk.applied;

@@ -43,7 +43,8 @@ static int fixture_teardown(void **state) {
     return 0;
 }
 
-static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
+static enum status credit_order_at(struct fixture *f, int n, int periods, int64_t now_s,
+                                   int64_t *order_id) {
     char key[32];
     snprintf(key, sizeof key, "k%d", n);
     struct store_order_request r;
@@ -53,8 +54,8 @@ static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
     r.quantity = 1;
     r.idempotency_key = key;
     memset(r.request_hash, n & 0xFF, sizeof r.request_hash);
-    r.now_s = NOW;
-    r.credit_periods = 3;
+    r.now_s = now_s;
+    r.credit_periods = periods;
     struct store_order_result result;
     memset(&result, 0, sizeof result);
     unit_db_begin(&f->t);
@@ -63,6 +64,55 @@ static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
     if (status == STATUS_OK) *order_id = result.order.id;
     store_order_result_free(&result);
     return status;
+}
+
+static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
+    return credit_order_at(f, n, 3, NOW, order_id);
+}
+
+static void top_up(struct fixture *f, int64_t amount) {
+    int64_t id = 0;
+    unit_db_begin(&f->t);
+    assert_int_equal(store_wallet_credit(&f->t.db, "payer", amount, "CNY", "top-up", 1, NOW, &id),
+                     STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+}
+
+static struct installment_amounts repay(struct fixture *f, int64_t amount, int64_t now_s) {
+    struct installment_amounts applied;
+    bool replayed = true;
+    unit_db_begin(&f->t);
+    assert_int_equal(store_credit_repay(&f->t.db, f->buyer, amount, 0, now_s, &applied, &replayed),
+                     STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    return applied;
+}
+
+/* An overdue installment of a newer plan is paid before one not yet due of an older plan. */
+static void what_is_due_is_paid_first(void **state) {
+    struct fixture *f = *state;
+    int64_t a = 0, b = 0;
+    const int64_t day = 86400;
+    assert_int_equal(credit_order_at(f, 1, 12, NOW, &a), STATUS_OK);
+    assert_int_equal(credit_order_at(f, 2, 3, NOW + 20 * day, &b), STATUS_OK);
+    top_up(f, 10 * PRICE);
+    struct store_credit_plan plan;
+    struct installment_amounts due;
+    assert_int_equal(store_credit_plan_load(&f->t.db, a, &plan), STATUS_OK);
+    installment_due(&plan.plan, NOW + 32 * day, &due);
+    (void)repay(f, due.total, NOW + 32 * day); /* A's first installment, on time */
+    /* day 56: B's first installment is overdue, A's second is not due yet */
+    assert_int_equal(store_credit_plan_load(&f->t.db, b, &plan), STATUS_OK);
+    installment_due(&plan.plan, NOW + 56 * day, &due);
+    assert_true(due.total > 0);
+    struct installment_amounts applied = repay(f, due.total, NOW + 56 * day);
+    assert_int_equal(applied.total, due.total);
+    assert_int_equal(store_credit_plan_load(&f->t.db, b, &plan), STATUS_OK);
+    installment_due(&plan.plan, NOW + 56 * day, &due);
+    assert_int_equal(due.total, 0); /* B is no longer overdue */
+    assert_int_equal(store_credit_plan_load(&f->t.db, a, &plan), STATUS_OK);
+    assert_int_equal(plan.plan.period[1].principal_paid, 0); /* A's future installment untouched */
+    assert_true(unit_db_check_ok(&f->t));
 }
 
 static void a_buyer_holds_at_most_the_limit_of_open_plans(void **state) {
@@ -111,6 +161,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_buyer_holds_at_most_the_limit_of_open_plans,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(what_is_due_is_paid_first, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
