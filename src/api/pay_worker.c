@@ -67,6 +67,17 @@ static enum status settle_apply(struct db *db, struct writer_cmd *cmd) {
                                settle->error, settle->now_s, &settle->refund);
 }
 
+struct sending_cmd {
+    struct writer_cmd cmd;
+    int64_t refund_id;
+    struct store_refund refund;
+};
+
+static enum status sending_apply(struct db *db, struct writer_cmd *cmd) {
+    struct sending_cmd *sending = (struct sending_cmd *)cmd;
+    return store_refund_sending(db, sending->refund_id, &sending->refund);
+}
+
 /* Asks the refund's provider to give the money back; fills the settle command. */
 static void worker_refund_call(struct pay_worker *worker, const struct store_refund *refund,
                                struct settle_cmd *settle) {
@@ -89,6 +100,14 @@ static void worker_refund_call(struct pay_worker *worker, const struct store_ref
         snprintf(settle->error, sizeof settle->error, "refunds through %s are not set up here",
                  refund->provider);
         return;
+    }
+    if (!pay_refund_dedupes(provider)) { /* marked being sent first: at most one request */
+        struct sending_cmd sending = {.cmd.apply = sending_apply, .refund_id = refund->id};
+        if (writer_call(worker->config.writer, &sending.cmd) != STATUS_OK) {
+            settle->result = STORE_REFUND_RETRY;
+            snprintf(settle->error, sizeof settle->error, "could not mark it being sent");
+            return;
+        }
     }
     char order_ref[24], refund_ref[24];
     store_order_ref(refund->order_id, order_ref);
@@ -145,7 +164,7 @@ static void worker_refunds(struct pay_worker *worker) {
         worker_refund_call(worker, refund, &settle);
         settle.now_s = clock_now_s();
         status = writer_call(worker->config.writer, &settle.cmd);
-        if (status != STATUS_OK) {
+        if (status != STATUS_OK) { /* a refund being sent stays 'unknown': a person settles it */
             log_error("pay: refund %lld not recorded (%s)", (long long)refund->id,
                       status_code(status));
             continue;

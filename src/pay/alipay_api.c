@@ -142,10 +142,16 @@ static enum status alipay_refused(json_t *response, struct pay_call *call) {
         !pay_json_ref(response, "code", true, call->provider_code, sizeof call->provider_code)) {
         call->provider_code[0] = 0;
     }
-    snprintf(call->message, sizeof call->message, "Alipay refused the request%s%s%s",
-             call->provider_code[0] ? " (" : "", call->provider_code,
-             call->provider_code[0] ? ")" : "");
-    return STATUS_PROVIDER_REFUSED;
+    /* code 20000 (isp.unknow-error) and *.SYSTEM_ERROR mean Alipay does not know the
+     * outcome: call again with the same parameters (its error table) — not a refusal */
+    json_t *code = json_object_get(response, "code");
+    size_t n = strlen(call->provider_code);
+    bool unknown = (json_is_string(code) && strcmp(json_string_value(code), "20000") == 0) ||
+                   (n >= 13 && strcmp(call->provider_code + n - 13, ".SYSTEM_ERROR") == 0);
+    snprintf(call->message, sizeof call->message, "Alipay %s the request%s%s%s",
+             unknown ? "could not complete" : "refused", call->provider_code[0] ? " (" : "",
+             call->provider_code, call->provider_code[0] ? ")" : "");
+    return unknown ? STATUS_PROVIDER_UNAVAILABLE : STATUS_PROVIDER_REFUSED;
 }
 
 static bool alipay_code_ok(json_t *response) {

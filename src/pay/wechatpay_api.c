@@ -72,9 +72,15 @@ static enum status wechatpay_refused(const struct pay_http_response *response,
     if (!pay_json_ref(root, "code", true, call->provider_code, sizeof call->provider_code))
         call->provider_code[0] = 0;
     json_decref(root);
-    snprintf(call->message, sizeof call->message, "WeChat Pay refused the request (HTTP %d%s%s)",
-             response->status, call->provider_code[0] ? ", " : "", call->provider_code);
-    return STATUS_PROVIDER_REFUSED;
+    /* SYSTEM_ERROR, FREQUENCY_LIMITED and BANKERROR are WeChat Pay saying "try again with the
+     * same request", not a refusal */
+    bool again = strcmp(call->provider_code, "SYSTEM_ERROR") == 0 ||
+                 strcmp(call->provider_code, "FREQUENCY_LIMITED") == 0 ||
+                 strcmp(call->provider_code, "BANKERROR") == 0;
+    snprintf(call->message, sizeof call->message, "WeChat Pay %s the request (HTTP %d%s%s)",
+             again ? "could not complete" : "refused", response->status,
+             call->provider_code[0] ? ", " : "", call->provider_code);
+    return again ? STATUS_PROVIDER_UNAVAILABLE : STATUS_PROVIDER_REFUSED;
 }
 
 /* Sends a signed request to api_base + path; STATUS_OK with a verified answer that is a 2xx,

@@ -404,7 +404,10 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
     enum status status = refund_get(db, refund_id, out);
     if (status == STATUS_NOT_FOUND) return STATUS_NOT_FOUND;
     if (status != STATUS_OK) return status;
-    if (strcmp(out->status, "pending") != 0) return STATUS_OK; /* settled before: no-op */
+    bool sending =
+        strcmp(out->status, "unknown") == 0 && strcmp(out->last_error, STORE_REFUND_SENDING) == 0;
+    if (strcmp(out->status, "pending") != 0 && !sending) return STATUS_OK;      /* settled: no-op */
+    if (sending && result == STORE_REFUND_RETRY) result = STORE_REFUND_UNKNOWN; /* never again */
     if (result == STORE_REFUND_RETRY) {
         sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET attempts = attempts + 1, "
                                             "last_error = ?, next_attempt_at = ? WHERE id = ?");
@@ -446,4 +449,17 @@ enum status store_refund_resolve(struct db *db, int64_t refund_id,
     bool ok = resolution == STORE_REFUND_RESOLVE_SUCCEEDED;
     return refund_finish(db, out, ok ? "succeeded" : "failed", provider_refund_id, reason, actor_id,
                          ok ? "refund.resolve.succeed" : "refund.resolve.fail", now_s);
+}
+
+enum status store_refund_sending(struct db *db, int64_t refund_id, struct store_refund *out) {
+    verify(db != 0 && out != 0);
+    enum status status = refund_get(db, refund_id, out);
+    if (status != STATUS_OK) return status;
+    if (strcmp(out->status, "pending") != 0) return STATUS_REFUND_SETTLED;
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET status = 'unknown', last_error = ? "
+                                        "WHERE id = ? AND status = 'pending'");
+    db_bind_text(stmt, 1, STORE_REFUND_SENDING);
+    sqlite3_bind_int64(stmt, 2, refund_id);
+    status = db_step_done(db, stmt);
+    return status == STATUS_OK ? refund_get(db, refund_id, out) : status;
 }

@@ -437,7 +437,14 @@ enum store_refund_result {
     STORE_REFUND_UNKNOWN,   /* no clear answer from a provider a refund cannot safely be sent
                                to twice (EPay): 'unknown' until a person settles it */
 };
-/* Records the provider's answer to a pending refund (a settled one is left as it is). */
+/* Before a refund goes to a provider that may refund twice if asked twice (EPay): the refund
+ * is marked 'unknown' ("sending") first, so a crash or a lost answer leaves it for a person,
+ * never for a second request. STATUS_REFUND_SETTLED unless it was pending. */
+#define STORE_REFUND_SENDING "sending to the provider"
+must_check enum status store_refund_sending(struct db *db, int64_t refund_id,
+                                            struct store_refund *out);
+/* Records the provider's answer to a pending refund, or to one being sent (then a retry is
+ * 'unknown': it is never sent again by itself); a settled one is left as it is. */
 must_check enum status store_refund_settle(struct db *db, int64_t refund_id,
                                            enum store_refund_result result,
                                            const char *provider_refund_id, const char *error,

@@ -18,6 +18,8 @@ how it answers:
   bad_signature    an answer that must not be believed (signed with another key; for the
                    unsigned providers, EPay and Stripe, an answer about another order)
   business_error   the provider's business error
+  busy             WeChat Pay and Alipay: "the outcome is unknown, call again" (FREQUENCY_LIMITED,
+                   code 20000 isp.unknow-error)
 """
 import base64
 import datetime
@@ -175,6 +177,8 @@ class WeChatPay(Fake):
         key = self.merchant.other_key if mode == "bad_signature" else None
         if mode == "business_error":
             return self.answer(400, {"code": "PARAM_ERROR", "message": "参数错误"}, key)
+        if mode == "busy":  # WeChat Pay's "try again with the same request"
+            return self.answer(429, {"code": "FREQUENCY_LIMITED", "message": "频率超限"}, key)
         url = urllib.parse.urlsplit(target)
         if method == "POST" and url.path == "/v3/pay/transactions/native":
             order = json.loads(body)
@@ -270,6 +274,10 @@ class Alipay(Fake):
             return self.answer(method, {"code": "40004", "msg": "Business Failed",
                                         "sub_code": "ACQ.TRADE_STATUS_ERROR",
                                         "sub_msg": "交易状态不合法"}, key)
+        if mode == "busy":  # Alipay does not know the outcome: call again, same parameters
+            return self.answer(method, {"code": "20000", "msg": "Service Currently Unavailable",
+                                        "sub_code": "isp.unknow-error", "sub_msg": "系统繁忙"},
+                               key)
         if method == "alipay.trade.precreate":
             assert form.get("notify_url", "").startswith("https://"), form
             assert re.fullmatch(r"\d+\.\d\d", biz["total_amount"]), biz

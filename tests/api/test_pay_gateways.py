@@ -112,10 +112,17 @@ def test_alipay_and_stripe_orders_show_their_payment_and_are_reconciled(world):
     intent.update(status="succeeded", amount_received=intent["amount"])
     wait_for(lambda: order_status(shop, ali["id"]) == "delivered" and
              order_status(shop, st["id"]) == "delivered")
-    # refunds through both
+    # refunds through both; Alipay busy at first ("call again"): retried, not refused
+    world.p.alipay.reset("busy")
     a = refund_one(world, shop, ali["id"], 500)
+    waiting = wait_for(lambda: next((x for x in shop.buyer.get(
+        f"/api/v1/orders/{ali['id']}/refunds").json()["refunds"]
+        if x["id"] == a["id"] and "error" in x), None))
+    assert waiting["status"] == "pending" and "provider_unavailable" in waiting["error"], waiting
+    world.p.alipay.reset("ok")
     s = refund_one(world, shop, st["id"], 500)
-    wait_for(lambda: settled(shop, ali["id"], a["id"]) and settled(shop, st["id"], s["id"]))
+    wait_for(lambda: settled(shop, ali["id"], a["id"]) and settled(shop, st["id"], s["id"]),
+             timeout=30)
     assert settled(shop, st["id"], s["id"])["provider_refund_id"].startswith("re_")
     assert order_status(shop, st["id"]) == "refunded"
     assert_check(world.server)

@@ -87,6 +87,20 @@ static enum status mark(struct fixture *f, const char *code) {
     return status;
 }
 
+/* The text of the order's code number index (0 or 1), opened from its seal. */
+static const char *order_code(struct fixture *f, int index) {
+    static char text[2][LIMIT_CODE_BYTES + 1];
+    struct store_sealed_code codes[2];
+    int count = 0;
+    assert_int_equal(store_order_codes(&f->t.db, f->order.id, codes, 2, &count), STATUS_OK);
+    assert_int_equal(count, 2);
+    size_t len = 0;
+    assert_int_equal(vault_code_open(&f->t.vault, codes[index].id, codes[index].sealed,
+                                     codes[index].len, text[index], sizeof text[index], &len),
+                     STATUS_OK);
+    return text[index];
+}
+
 static enum status refund(struct fixture *f, int64_t amount, struct store_refund *out) {
     struct store_refund_request request = {.order_id = f->order.id,
                                            .amount = amount,
@@ -126,7 +140,7 @@ static void a_refused_refund_is_booked_back(void **state) {
     struct store_refund r;
     assert_int_equal(refund(f, PRICE, &r), STATUS_NOT_REFUNDABLE); /* nothing marked yet */
     assert_int_equal(mark(f, "R-9"), STATUS_INVALID_VALUE);        /* not this order's */
-    assert_int_equal(mark(f, "R-1"), STATUS_OK);
+    assert_int_equal(mark(f, order_code(f, 0)), STATUS_OK);
     assert_int_equal(refund(f, PRICE + 1, &r), STATUS_NOT_REFUNDABLE);
     assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
     assert_string_equal(r.status, "pending");
@@ -206,7 +220,7 @@ static enum status resolve(struct fixture *f, int64_t id, enum store_refund_reso
 static void an_unclear_refund_waits_for_a_person(void **state) {
     struct fixture *f = *state;
     struct store_refund r, now, list[4];
-    assert_int_equal(mark(f, "R-1"), STATUS_OK);
+    assert_int_equal(mark(f, order_code(f, 0)), STATUS_OK);
     assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
     assert_int_equal(settle(f, r.id, STORE_REFUND_UNKNOWN, NOW + 4, &now), STATUS_OK);
     assert_string_equal(now.status, "unknown");
@@ -229,6 +243,36 @@ static void an_unclear_refund_waits_for_a_person(void **state) {
     assert_int_equal(due(f, NOW + 50, list, 4), 1);
     assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 51, &now), STATUS_OK);
     assert_int_equal(resolve(f, r.id, STORE_REFUND_RESOLVE_SUCCEEDED, &now), STATUS_REFUND_SETTLED);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+/* A refund to a provider that cannot take it twice is marked being sent first: whatever
+ * happens next (a crash, a lost answer), it is never sent again by itself. */
+static void a_refund_being_sent_is_never_sent_twice(void **state) {
+    struct fixture *f = *state;
+    struct store_refund r, now, list[4];
+    assert_int_equal(mark(f, order_code(f, 0)), STATUS_OK);
+    assert_int_equal(mark(f, order_code(f, 1)), STATUS_OK);
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_string_equal(now.status, "unknown");
+    assert_int_equal(due(f, NOW + 100000, list, 4), 0); /* a crash here: not due again */
+    assert_int_equal(settle(f, r.id, STORE_REFUND_RETRY, NOW + 5, &now), STATUS_OK);
+    assert_string_equal(now.status, "unknown"); /* no answer: a person, not a second request */
+    assert_int_equal(due(f, NOW + 100000, list, 4), 0);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_REFUND_SETTLED);
+    unit_db_end(&f->t, STATUS_REFUND_SETTLED);
+    /* the answer arrives for another one: recorded */
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 6, &now), STATUS_OK);
+    assert_string_equal(now.status, "succeeded");
+    assert_int_equal(now.last_error[0], 0);
     assert_true(unit_db_check_ok(&f->t));
 }
 
@@ -259,6 +303,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(an_unclear_refund_waits_for_a_person, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(a_failed_payment_refund_can_be_sent_again, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_refund_being_sent_is_never_sent_twice, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
