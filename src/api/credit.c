@@ -185,37 +185,27 @@ void api_credit_put(struct request *req) {
 
 /* ---- GET /api/v1/credit/quote ---- */
 
-static bool quote_arg(const char *query, const char *name, char *out, size_t size) {
-    size_t n = strlen(name);
-    for (const char *p = query; p && *p;) {
-        const char *end = strchr(p, '&');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=' && len - n - 1 < size) {
-            memcpy(out, p + n + 1, len - n - 1);
-            out[len - n - 1] = 0;
-            return true;
-        }
-        p = end ? end + 1 : 0;
-    }
-    return false;
+/* A query argument as a positive number; false when missing or not a decimal number. */
+static bool quote_number(struct request *req, const char *name, int64_t *out) {
+    const char *text = request_arg(req, name);
+    return text != 0 && text[0] != '0' && text_parse_int(text, strlen(text), out) == STATUS_OK;
 }
 
 void api_credit_quote(struct request *req) {
-    struct buf query;
-    buf_init(&query, LIMIT_URL_BYTES);
-    char sku[LIMIT_SKU_BYTES + 1], quantity_text[16], periods_text[16];
-    enum status status = request_query(req, &query);
-    const char *q = query.data ? query.data : "";
-    bool given = status == STATUS_OK && quote_arg(q, "sku", sku, sizeof sku) &&
-                 quote_arg(q, "quantity", quantity_text, sizeof quantity_text) &&
-                 quote_arg(q, "periods", periods_text, sizeof periods_text);
-    buf_free(&query);
+    const char *sku = request_arg(req, "sku");
     int64_t quantity = 0, periods = 0;
-    if (!given || text_parse_int(quantity_text, strlen(quantity_text), &quantity) != STATUS_OK ||
-        text_parse_int(periods_text, strlen(periods_text), &periods) != STATUS_OK) {
+    if (sku == 0 || sku[0] == 0 || strlen(sku) > LIMIT_SKU_BYTES) {
         request_error(
             req, STATUS_INVALID_FIELD,
             "the query needs sku, quantity and periods, e.g. ?sku=X&quantity=1&periods=3");
+        return;
+    }
+    if (!quote_number(req, "quantity", &quantity)) {
+        request_error(req, STATUS_INVALID_QUANTITY, "quantity must be 1 to 100");
+        return;
+    }
+    if (!quote_number(req, "periods", &periods)) {
+        request_error(req, STATUS_INVALID_PLAN, "periods must be 3, 6 or 12");
         return;
     }
     if (quantity < 1 || quantity > LIMIT_ORDER_QUANTITY) {
@@ -223,7 +213,7 @@ void api_credit_quote(struct request *req) {
         return;
     }
     struct store_product product;
-    status = store_product_by_sku(request_reader(req), sku, &product);
+    enum status status = store_product_by_sku(request_reader(req), sku, &product);
     if (status == STATUS_NOT_FOUND) status = STATUS_UNKNOWN_SKU;
     if (status == STATUS_OK && strcmp(product.liquidity, "high") == 0)
         status = STATUS_CREDIT_NOT_ALLOWED;
@@ -234,18 +224,19 @@ void api_credit_quote(struct request *req) {
         status = STATUS_INVALID_PLAN;
     if (status == STATUS_OK)
         status = installment_quote(&installment_default_terms, amount, (int)periods, &quote);
+    if (status == STATUS_OK) status = buf_append(&req->response, "{\"sku\":", 7);
+    if (status == STATUS_OK) status = json_append_string(&req->response, product.sku);
     if (status == STATUS_OK)
-        status = buf_printf(
-            &req->response,
-            "{\"sku\":\"%s\",\"quantity\":%lld,\"periods\":%d,\"principal\":%lld,\"fee\":%lld,"
-            "\"fee_bp\":%lld,\"total\":%lld,\"first_installment\":%lld,"
-            "\"last_installment\":%lld,\"apr_bp\":%lld,\"apr\":\"%lld.%02lld%%\","
-            "\"currency\":\"%s\",\"apr_method\":\"irr\"}",
-            product.sku, (long long)quantity, quote.periods, (long long)quote.principal,
-            (long long)quote.fee, (long long)quote.fee_bp, (long long)quote.total,
-            (long long)quote.first_total, (long long)quote.last_total, (long long)quote.apr.apr_bp,
-            (long long)(quote.apr.apr_bp / 100), (long long)(quote.apr.apr_bp % 100),
-            product.currency);
+        status = buf_printf(&req->response,
+                            ",\"quantity\":%lld,\"periods\":%d,\"principal\":%lld,\"fee\":%lld,"
+                            "\"fee_bp\":%lld,\"total\":%lld,\"first_installment\":%lld,"
+                            "\"last_installment\":%lld,\"apr_bp\":%lld,\"apr\":\"%lld.%02lld%%\","
+                            "\"currency\":\"%s\",\"apr_method\":\"irr\"}",
+                            (long long)quantity, quote.periods, (long long)quote.principal,
+                            (long long)quote.fee, (long long)quote.fee_bp, (long long)quote.total,
+                            (long long)quote.first_total, (long long)quote.last_total,
+                            (long long)quote.apr.apr_bp, (long long)(quote.apr.apr_bp / 100),
+                            (long long)(quote.apr.apr_bp % 100), product.currency);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
         return;

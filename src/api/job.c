@@ -98,5 +98,6 @@ bool api_content_type_is(struct request *req, const char *type) {
 
 bool api_parse_id(const char *text, int64_t *id) {
     verify(text != 0 && id != 0);
-    return text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
+    /* one spelling per id: "01" is not order 1 */
+    return text[0] != '0' && text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
 }

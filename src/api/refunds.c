@@ -201,8 +201,10 @@ void api_orders_refund(struct request *req) {
         return;
     }
     const char *key = request_header(req, "Idempotency-Key");
-    if (key != 0 && (key[0] == 0 || strlen(key) > LIMIT_IDEMPOTENCY_KEY_BYTES)) {
-        request_error(req, STATUS_INVALID_FIELD, "Idempotency-Key must be 1 to 128 bytes");
+    if (key != 0 && (key[0] == 0 || strlen(key) > LIMIT_IDEMPOTENCY_KEY_BYTES ||
+                     !text_printable(key, strlen(key)))) {
+        request_error(req, STATUS_INVALID_VALUE,
+                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
         return;
     }
     int64_t amount = 0;

@@ -69,6 +69,8 @@ void request_resume(struct request *req);
 
 /* A request header's value, or NULL. */
 const char *request_header(struct request *req, const char *name);
+/* A query argument's value, percent-decoded (the first when repeated), or NULL. */
+const char *request_arg(struct request *req, const char *name);
 /* The request's read connection (one per HTTP thread). */
 struct db *request_reader(struct request *req);
 struct writer *request_writer(struct request *req);

@@ -156,6 +156,11 @@ const char *request_header(struct request *req, const char *name) {
     return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
+const char *request_arg(struct request *req, const char *name) {
+    verify(req != 0 && name != 0);
+    return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
 void request_json(struct request *req, unsigned http_status) {
     verify(req != 0 && !req->answered);
     req->http_status = http_status;

@@ -97,7 +97,13 @@ static const struct check_rule check_rules[] = {
      "   WHERE o.payment != 'credit' OR p.principal != o.amount OR coalesce(d.s, 0) != p.principal"
      "   OR coalesce(d.f, 0) != p.fee)"
      " + (SELECT count(*) FROM orders o LEFT JOIN credit_plans p ON p.order_id = o.id"
-     "   WHERE o.payment = 'credit' AND p.order_id IS NULL)"},
+     "   WHERE o.payment = 'credit' AND p.order_id IS NULL)"
+     /* a closed plan owes no principal or fee; a held one is its order's review */
+     " + (SELECT count(*) FROM credit_plans p JOIN orders o ON o.id = p.order_id"
+     "   JOIN (SELECT order_id, sum(principal - principal_paid - principal_cancelled + fee"
+     "   - fee_paid - fee_waived) owed FROM credit_periods GROUP BY order_id) d"
+     "   ON d.order_id = p.order_id"
+     "   WHERE (p.closed = 1 AND d.owed != 0) OR (p.held = 1) != (o.status = 'review'))"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"

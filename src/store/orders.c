@@ -301,12 +301,13 @@ enum status store_order_prepare(struct db *db, const struct store_order_request 
     if (status != STATUS_OK) return status;
     status = money_mul(plan->product.price, request->quantity, &plan->amount);
     if (status != STATUS_OK) return status;
-    /* Every check comes before the first write (see writer.h). */
+    /* Every check comes before the first write (see writer.h); credit never buys goods that
+     * are as good as cash (COMPLIANCE.md), whether or not they are in stock. */
+    if (request->credit_periods > 0 && strcmp(plan->product.liquidity, "high") == 0)
+        return STATUS_CREDIT_NOT_ALLOWED;
     status = store_order_pick(db, &plan->product, request, result);
     plan->wallet_id = 0;
     if (status == STATUS_OK && request->credit_periods > 0) {
-        /* credit never buys goods that are as good as cash (COMPLIANCE.md) */
-        if (strcmp(plan->product.liquidity, "high") == 0) status = STATUS_CREDIT_NOT_ALLOWED;
         int64_t fee_bp = 0;
         if (status == STATUS_OK)
             status =

@@ -82,7 +82,14 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
                      "credit_not_allowed")
         assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=1&periods=5"), 422,
                      "invalid_plan")
-        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}"), 400, "invalid_field")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}"), 422, "invalid_quantity")
+        assert_error(buyer.get("/api/v1/credit/quote?quantity=1&periods=3"), 400, "invalid_field")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=1&periods=-3"), 422,
+                     "invalid_plan")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=99999999999999999999"
+                               "&periods=3"), 422, "invalid_quantity")
+        assert_error(buyer.get("/api/v1/credit/quote?sku=NO%20SUCH&quantity=1&periods=3"), 404,
+                     "unknown_sku")
         # credit cannot buy gift cards that are as good as cash
         assert_error(order(buyer, high, 1), 403, "credit_not_allowed")
         assert_error(order(buyer, low, 1, periods=5), 422, "invalid_plan")

@@ -77,6 +77,10 @@ def test_a_wallet_order_is_refunded_for_codes_marked_invalid(merchant):
         assert_error(shop.buyer.post(refunds, {"amount": 1, "reason": "me"}), 403, "forbidden")
         assert_error(support.post("/api/v1/orders/999999/refunds", {"amount": 1, "reason": "x"}),
                      404, "unknown_order")
+        assert_error(support.post(f"/api/v1/orders/0{oid}/refunds", {"amount": 1, "reason": "x"}),
+                     404, "unknown_order")  # one spelling per id
+        assert_error(support.post(refunds, {"amount": 1, "reason": "x"},
+                                  headers={"Idempotency-Key": "a\tb"}), 422, "invalid_value")
         assert balance(shop.buyer) == start
         key = {"Idempotency-Key": "rf-1"}
         r = support.post(refunds, {"amount": 1500, "reason": "two codes dead"}, headers=key)
