@@ -20,7 +20,8 @@
 #include "base/assert.h"
 #include "base/text.h"
 
-static enum status refund_append(struct buf *out, const struct store_refund *refund) {
+/* A refund as JSON; the provider's error text only for staff (staff), never for the buyer. */
+static enum status refund_append(struct buf *out, const struct store_refund *refund, bool staff) {
     char created[21];
     text_format_time(refund->created_at, created);
     enum status status = buf_printf(
@@ -40,7 +41,7 @@ static enum status refund_append(struct buf *out, const struct store_refund *ref
         status = buf_printf(out, ",\"provider_refund_id\":");
         if (status == STATUS_OK) status = json_append_string(out, refund->provider_refund_id);
     }
-    if (status == STATUS_OK && refund->last_error[0] != 0) {
+    if (status == STATUS_OK && staff && refund->last_error[0] != 0) {
         status = buf_printf(out, ",\"error\":");
         if (status == STATUS_OK) status = json_append_string(out, refund->last_error);
     }
@@ -185,7 +186,7 @@ static enum status refund_apply(struct db *db, struct api_job *base) {
 static void refund_finish(struct request *req) {
     struct refund_job *job = req->work;
     enum status status = job->base.status;
-    if (status == STATUS_OK) status = refund_append(&req->response, &job->refund);
+    if (status == STATUS_OK) status = refund_append(&req->response, &job->refund, true);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
     } else {
@@ -238,12 +239,13 @@ void api_orders_refund(struct request *req) {
 struct refund_list {
     struct buf *out;
     int count;
+    bool staff;
 };
 
 static enum status refund_list_one(void *context, const struct store_refund *refund) {
     struct refund_list *list = context;
     enum status status = list->count++ > 0 ? buf_append(list->out, ",", 1) : STATUS_OK;
-    return status == STATUS_OK ? refund_append(list->out, refund) : status;
+    return status == STATUS_OK ? refund_append(list->out, refund, list->staff) : status;
 }
 
 void api_orders_refunds_list(struct request *req) {
@@ -264,7 +266,7 @@ void api_orders_refunds_list(struct request *req) {
                             (long long)id, (long long)order.amount, order.currency,
                             (long long)refundable.invalid_codes, (long long)refundable.refunded,
                             (long long)refundable.refundable);
-    struct refund_list list = {&req->response, 0};
+    struct refund_list list = {&req->response, 0, req->user.role != ROLE_BUYER};
     if (status == STATUS_OK) status = store_refund_each(db, id, refund_list_one, &list);
     if (status == STATUS_OK) status = buf_append(&req->response, "]}", 2);
     if (status != STATUS_OK) {
@@ -297,7 +299,7 @@ static enum status settle_apply(struct db *db, struct api_job *base) {
 static void settle_finish(struct request *req) {
     struct settle_job *job = req->work;
     enum status status = job->base.status;
-    if (status == STATUS_OK) status = refund_append(&req->response, &job->refund);
+    if (status == STATUS_OK) status = refund_append(&req->response, &job->refund, true);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
     } else {
