@@ -75,7 +75,7 @@ struct sending_cmd {
 
 static enum status sending_apply(struct db *db, struct writer_cmd *cmd) {
     struct sending_cmd *sending = (struct sending_cmd *)cmd;
-    return store_refund_sending(db, sending->refund_id, &sending->refund);
+    return store_refund_sending(db, sending->refund_id, clock_now_s(), &sending->refund);
 }
 
 /* Asks the refund's provider to give the money back; fills the settle command. */
@@ -169,21 +169,23 @@ static void worker_refunds(struct pay_worker *worker) {
                       status_code(status));
             continue;
         }
+        /* what the database now says, which a person may have decided meanwhile */
+        const char *recorded = settle.refund.status;
         pthread_mutex_lock(&worker->lock);
-        if (settle.result == STORE_REFUND_SUCCEEDED) worker->stats.refunds_succeeded++;
-        if (settle.result == STORE_REFUND_FAILED) worker->stats.refunds_failed++;
-        if (settle.result == STORE_REFUND_RETRY) worker->stats.refunds_retried++;
-        if (settle.result == STORE_REFUND_UNKNOWN) worker->stats.refunds_unknown++;
+        if (strcmp(recorded, "succeeded") == 0) worker->stats.refunds_succeeded++;
+        if (strcmp(recorded, "failed") == 0) worker->stats.refunds_failed++;
+        if (strcmp(recorded, "pending") == 0) worker->stats.refunds_retried++;
+        if (strcmp(recorded, "unknown") == 0) worker->stats.refunds_unknown++;
         pthread_mutex_unlock(&worker->lock);
-        if (settle.result == STORE_REFUND_UNKNOWN) {
+        if (strcmp(recorded, "unknown") == 0) {
             log_warn("pay: refund %lld through %s needs a person: %s", (long long)refund->id,
                      refund->provider, settle.error);
-        } else if (settle.result == STORE_REFUND_RETRY) {
+        } else if (strcmp(recorded, "pending") == 0) {
             log_warn("pay: refund %lld through %s waits: %s", (long long)refund->id,
                      refund->provider, settle.error);
         } else {
             log_info("pay: refund %lld through %s %s", (long long)refund->id, refund->provider,
-                     settle.result == STORE_REFUND_SUCCEEDED ? "succeeded" : "failed");
+                     recorded);
         }
     }
     free(due);

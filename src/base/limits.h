@@ -94,7 +94,8 @@
 #define LIMIT_PAY_TIMEOUT_MAX_S 86400
 #define LIMIT_PAY_CONFIRM_ALONE_MINOR 50000 /* default: 补单 above ¥500 needs a second admin */
 #define LIMIT_REFUND_RETRY_FIRST_S 10 /* a refund the provider did not answer waits this long */
-#define LIMIT_REFUND_RETRY_MAX_S 3600 /* … doubling up to this */
+#define LIMIT_REFUND_IN_FLIGHT_S 300  /* a refund sent this recently may still be answered */
+#define LIMIT_REFUND_RETRY_MAX_S 3600           /* … doubling up to this */
 #define LIMIT_REPORT_CODES LIMIT_ORDER_QUANTITY /* codes marked invalid in one request */
 #define LIMIT_PAY_CALL_THREADS 4   /* threads creating payments at providers for orders */
 #define LIMIT_PAY_WORKER_MS 1000   /* refunds and reconciliation run this often */
@@ -171,5 +172,8 @@ _Static_assert(LIMIT_PAY_BACKOFF_MS > 0 && LIMIT_PAY_BACKOFF_MS <= LIMIT_PAY_BAC
 _Static_assert(LIMIT_PAY_OUTBOUND_BODY_BYTES >= 4 * LIMIT_PAY_VALUE_BYTES, "outbound body");
 _Static_assert((LIMIT_SESSION_CACHE_ENTRIES & (LIMIT_SESSION_CACHE_ENTRIES - 1)) == 0,
                "session cache size must be a power of two");
+
+_Static_assert(LIMIT_REFUND_IN_FLIGHT_S * 1000 > 2 * LIMIT_PAY_HTTP_TIMEOUT_MAX_MS,
+               "a refund in flight outlasts any one provider call");
 
 #endif

@@ -65,6 +65,11 @@ static const struct status_info status_table[STATUS_COUNT] = {
     [STATUS_UNKNOWN_REFUND] = {404, "unknown_refund", "no such refund"},
     [STATUS_REFUND_SETTLED] = {409, "refund_settled",
                                "the refund is not waiting for a person to settle it"},
+    [STATUS_REFUND_IN_FLIGHT] = {409, "refund_in_flight",
+                                 "the refund's request to the provider may still be on the way; "
+                                 "settle it once the provider has had time to answer"},
+    [STATUS_PLAN_HELD] = {409, "plan_held",
+                          "the plan's order waits for a review: nothing is due until then"},
     [STATUS_TOO_MANY_PLANS] = {409, "too_many_plans",
                                "the buyer has as many open installment plans as allowed"},
     [STATUS_CREDIT_NOT_ALLOWED] = {403, "credit_not_allowed",

@@ -47,6 +47,8 @@ enum status {
     STATUS_NOT_REFUNDABLE,      /* 409 more than the order's refundable amount */
     STATUS_UNKNOWN_REFUND,      /* 404 */
     STATUS_REFUND_SETTLED,      /* 409 a refund that is not waiting for a person */
+    STATUS_REFUND_IN_FLIGHT,    /* 409 its request to the provider may still be on the way */
+    STATUS_PLAN_HELD,           /* 409 the plan's order waits for a review */
     STATUS_TOO_MANY_PLANS,      /* 409 a buyer with LIMIT_CREDIT_PLANS open plans */
     STATUS_CREDIT_NOT_ALLOWED,  /* 403 credit cannot buy high-liquidity goods */
     STATUS_INSUFFICIENT_CREDIT, /* 402 the credit line's available amount is too small */

@@ -103,7 +103,12 @@ static const struct check_rule check_rules[] = {
      "   JOIN (SELECT order_id, sum(principal - principal_paid - principal_cancelled + fee"
      "   - fee_paid - fee_waived) owed FROM credit_periods GROUP BY order_id) d"
      "   ON d.order_id = p.order_id"
-     "   WHERE (p.closed = 1 AND d.owed != 0) OR (p.held = 1) != (o.status = 'review'))"},
+     "   WHERE (p.closed = 1 AND d.owed != 0) OR (p.held = 1) != (o.status = 'review'))"
+     /* a held plan is untouched: nothing paid, cancelled, waived or accrued, not closed */
+     " + (SELECT count(*) FROM credit_plans p JOIN credit_periods d ON d.order_id = p.order_id"
+     "   WHERE p.held = 1 AND (p.closed = 1 OR d.principal_paid != 0 OR"
+     "   d.principal_cancelled != 0 OR d.fee_paid != 0 OR d.fee_waived != 0 OR"
+     "   d.late_fee_accrued_e4 != 0 OR d.late_fee_paid != 0 OR d.late_fee_waived != 0))"},
     {"stock_matches_free_codes",
      "SELECT count(*) FROM products p LEFT JOIN (SELECT product_id, count(*) n FROM codes"
      " WHERE state = 0 GROUP BY product_id) c ON c.product_id = p.id"

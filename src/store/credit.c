@@ -460,6 +460,7 @@ enum status store_credit_payoff(struct db *db, int64_t buyer_id, int64_t order_i
     struct store_credit_plan *credit = mem_alloc(sizeof *credit);
     status = store_credit_plan_load(db, order_id, credit);
     if (status == STATUS_OK && credit->buyer_id != buyer_id) status = STATUS_UNKNOWN_ORDER;
+    if (status == STATUS_OK && credit->held) status = STATUS_PLAN_HELD; /* nothing due yet */
     struct store_credit_line line;
     if (status == STATUS_OK) status = store_credit_get(db, buyer_id, &line);
     struct installment_amounts quote;
@@ -528,10 +529,24 @@ enum status store_credit_start(struct db *db, int64_t order_id, int64_t now_s) {
     struct store_credit_plan *credit = mem_alloc(sizeof *credit);
     enum status status = store_credit_plan_load(db, order_id, credit);
     if (status == STATUS_OK && !credit->held) status = STATUS_DB; /* only a held plan starts */
+    for (int i = 0; status == STATUS_OK && i < credit->plan.periods; i++) {
+        const struct installment_period *p = &credit->plan.period[i];
+        if (p->principal_paid != 0 || p->principal_cancelled != 0 || p->fee_paid != 0 ||
+            p->fee_waived != 0 || p->late_fee_accrued_e4 != 0 || p->late_fee_paid != 0 ||
+            p->late_fee_waived != 0)
+            status = STATUS_DB; /* a held plan is never touched: a broken database */
+    }
+    /* the terms it was sold with, whatever the defaults are now */
+    struct installment_terms terms = installment_default_terms;
+    for (int i = 0; i < INSTALLMENT_PLAN_COUNT; i++)
+        terms.fee_bp[i] = credit->plan.fee_bp;
+    terms.grace_s = credit->plan.grace_s;
+    terms.late_fee_daily_bp = credit->plan.late_fee_daily_bp;
+    terms.late_fee_cap_bp = credit->plan.late_fee_cap_bp;
     struct installment_plan started;
     if (status == STATUS_OK)
-        status = installment_plan_start(&installment_default_terms, credit->plan.principal,
-                                        credit->plan.periods, now_s, &started);
+        status = installment_plan_start(&terms, credit->plan.principal, credit->plan.periods, now_s,
+                                        &started);
     if (status == STATUS_OK &&
         (started.fee != credit->plan.fee || started.periods != credit->plan.periods))
         status = STATUS_DB; /* the terms a plan was sold with never change */

@@ -406,7 +406,18 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
     if (status != STATUS_OK) return status;
     bool sending =
         strcmp(out->status, "unknown") == 0 && strcmp(out->last_error, STORE_REFUND_SENDING) == 0;
-    if (strcmp(out->status, "pending") != 0 && !sending) return STATUS_OK;      /* settled: no-op */
+    if (strcmp(out->status, "pending") != 0 && !sending) { /* settled before: kept as it is */
+        bool definite = result == STORE_REFUND_SUCCEEDED || result == STORE_REFUND_FAILED;
+        const char *said = result == STORE_REFUND_SUCCEEDED ? "succeeded" : "failed";
+        if (!definite || strcmp(out->status, said) == 0) return STATUS_OK;
+        /* the provider's word came after a person settled it otherwise: on the record */
+        char object[48], detail[160];
+        snprintf(object, sizeof object, "order:%lld", (long long)out->order_id);
+        snprintf(detail, sizeof detail,
+                 "{\"refund\":%lld,\"provider_said\":\"%s\",\"recorded\":\"%s\"}",
+                 (long long)out->id, said, out->status);
+        return store_audit_append(db, 0, "refund.answer_after_settlement", object, detail, now_s);
+    }
     if (sending && result == STORE_REFUND_RETRY) result = STORE_REFUND_UNKNOWN; /* never again */
     if (result == STORE_REFUND_RETRY) {
         sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET attempts = attempts + 1, "
@@ -431,6 +442,16 @@ enum status store_refund_resolve(struct db *db, int64_t refund_id,
     if (status == STATUS_NOT_FOUND) return STATUS_UNKNOWN_REFUND;
     if (status != STATUS_OK) return status;
     bool unknown = strcmp(out->status, "unknown") == 0;
+    if (unknown && strcmp(out->last_error, STORE_REFUND_SENDING) == 0) {
+        /* its request may still be on the way: the provider's answer comes first */
+        sqlite3_stmt *stmt = db_prepare(db, "SELECT next_attempt_at FROM refunds WHERE id = ?");
+        sqlite3_bind_int64(stmt, 1, refund_id);
+        status = db_step_row(db, stmt);
+        if (status != STATUS_OK) return status;
+        int64_t sent_at = sqlite3_column_int64(stmt, 0);
+        sqlite3_reset(stmt);
+        if (now_s - sent_at < LIMIT_REFUND_IN_FLIGHT_S) return STATUS_REFUND_IN_FLIGHT;
+    }
     /* a failed refund of a payment owed back may be sent again; a failed refund of an order
      * was booked back: support makes a new one */
     bool again = strcmp(out->status, "failed") == 0 && strcmp(out->kind, "payment") == 0;
@@ -451,15 +472,18 @@ enum status store_refund_resolve(struct db *db, int64_t refund_id,
                          ok ? "refund.resolve.succeed" : "refund.resolve.fail", now_s);
 }
 
-enum status store_refund_sending(struct db *db, int64_t refund_id, struct store_refund *out) {
+enum status store_refund_sending(struct db *db, int64_t refund_id, int64_t now_s,
+                                 struct store_refund *out) {
     verify(db != 0 && out != 0);
     enum status status = refund_get(db, refund_id, out);
     if (status != STATUS_OK) return status;
     if (strcmp(out->status, "pending") != 0) return STATUS_REFUND_SETTLED;
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET status = 'unknown', last_error = ? "
-                                        "WHERE id = ? AND status = 'pending'");
+    /* next_attempt_at keeps when it went out (an unknown refund is never attempted) */
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET status = 'unknown', last_error = ?, "
+                                        "next_attempt_at = ? WHERE id = ? AND status = 'pending'");
     db_bind_text(stmt, 1, STORE_REFUND_SENDING);
-    sqlite3_bind_int64(stmt, 2, refund_id);
+    sqlite3_bind_int64(stmt, 2, now_s);
+    sqlite3_bind_int64(stmt, 3, refund_id);
     status = db_step_done(db, stmt);
     return status == STATUS_OK ? refund_get(db, refund_id, out) : status;
 }

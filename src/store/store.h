@@ -441,7 +441,7 @@ enum store_refund_result {
  * is marked 'unknown' ("sending") first, so a crash or a lost answer leaves it for a person,
  * never for a second request. STATUS_REFUND_SETTLED unless it was pending. */
 #define STORE_REFUND_SENDING "sending to the provider"
-must_check enum status store_refund_sending(struct db *db, int64_t refund_id,
+must_check enum status store_refund_sending(struct db *db, int64_t refund_id, int64_t now_s,
                                             struct store_refund *out);
 /* Records the provider's answer to a pending refund, or to one being sent (then a retry is
  * 'unknown': it is never sent again by itself); a settled one is left as it is. */
@@ -456,7 +456,10 @@ enum store_refund_resolution {
 };
 /* A person settles a refund the worker could not: an 'unknown' one as succeeded or failed,
  * or sends an 'unknown' one (or a failed refund of a payment owed back) again. Audited with
- * the reason. STATUS_UNKNOWN_REFUND; STATUS_REFUND_SETTLED when there is nothing to settle. */
+ * the reason. STATUS_UNKNOWN_REFUND; STATUS_REFUND_SETTLED when there is nothing to settle;
+ * STATUS_REFUND_IN_FLIGHT while its request may still be on the way (sent less than
+ * LIMIT_REFUND_IN_FLIGHT_S ago). A provider's answer that arrives after a person settled it
+ * otherwise is kept in the audit log (refund.answer_after_settlement). */
 must_check enum status store_refund_resolve(struct db *db, int64_t refund_id,
                                             enum store_refund_resolution resolution,
                                             const char *provider_refund_id, const char *reason,

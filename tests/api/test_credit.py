@@ -227,6 +227,9 @@ def test_a_credit_order_held_and_rejected_goes_back_to_the_line():
                                                      "reason": "top-up"}).status == 201
         assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 100}), 409,
                      "nothing_owed")
+        assert_error(buyer.post(f"/api/v1/credit/plans/{held['id']}/payoff", {"amount": 1400}),
+                     409, "plan_held")
+        assert balance(buyer) == 5000
         assert_check(server)
         r = admin.post(f"/api/v1/risk/reviews/{held['id']}", {"decision": "reject",
                                                               "note": "cash-out pattern"})

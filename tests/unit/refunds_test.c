@@ -255,7 +255,7 @@ static void a_refund_being_sent_is_never_sent_twice(void **state) {
     assert_int_equal(mark(f, order_code(f, 1)), STATUS_OK);
     assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
     unit_db_begin(&f->t);
-    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_OK);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, NOW + 4, &now), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
     assert_string_equal(now.status, "unknown");
     assert_int_equal(due(f, NOW + 100000, list, 4), 0); /* a crash here: not due again */
@@ -263,16 +263,48 @@ static void a_refund_being_sent_is_never_sent_twice(void **state) {
     assert_string_equal(now.status, "unknown"); /* no answer: a person, not a second request */
     assert_int_equal(due(f, NOW + 100000, list, 4), 0);
     unit_db_begin(&f->t);
-    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_REFUND_SETTLED);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, NOW + 4, &now), STATUS_REFUND_SETTLED);
     unit_db_end(&f->t, STATUS_REFUND_SETTLED);
     /* the answer arrives for another one: recorded */
     assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
     unit_db_begin(&f->t);
-    assert_int_equal(store_refund_sending(&f->t.db, r.id, &now), STATUS_OK);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, NOW + 4, &now), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
     assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 6, &now), STATUS_OK);
     assert_string_equal(now.status, "succeeded");
     assert_int_equal(now.last_error[0], 0);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+/* A person cannot settle a refund whose request may still be on the way; the provider's
+ * answer after a person's settlement is kept on the record, never silently dropped. */
+static void a_refund_in_flight_waits_for_its_answer(void **state) {
+    struct fixture *f = *state;
+    struct store_refund r, now;
+    assert_int_equal(mark(f, order_code(f, 0)), STATUS_OK);
+    assert_int_equal(refund(f, PRICE, &r), STATUS_OK);
+    unit_db_begin(&f->t);
+    assert_int_equal(store_refund_sending(&f->t.db, r.id, NOW + 10, &now), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    struct store_refund after;
+    unit_db_begin(&f->t);
+    enum status status = store_refund_resolve(&f->t.db, r.id, STORE_REFUND_RESOLVE_FAILED, "",
+                                              "too soon", f->support, NOW + 20, &after);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_REFUND_IN_FLIGHT);
+    /* long after (a crash: no answer ever came) a person settles it */
+    unit_db_begin(&f->t);
+    status = store_refund_resolve(&f->t.db, r.id, STORE_REFUND_RESOLVE_FAILED, "", "checked",
+                                  f->support, NOW + 10 + LIMIT_REFUND_IN_FLIGHT_S, &after);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_OK);
+    assert_string_equal(after.status, "failed");
+    /* then the provider says it did refund: recorded in the audit log, the refund unchanged */
+    assert_int_equal(settle(f, r.id, STORE_REFUND_SUCCEEDED, NOW + 400, &now), STATUS_OK);
+    assert_string_equal(now.status, "failed");
+    assert_int_equal(count(f, "SELECT count(*) FROM audit WHERE action = "
+                              "'refund.answer_after_settlement'"),
+                     1);
     assert_true(unit_db_check_ok(&f->t));
 }
 
@@ -305,6 +337,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_failed_payment_refund_can_be_sent_again, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(a_refund_being_sent_is_never_sent_twice, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_refund_in_flight_waits_for_its_answer, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
