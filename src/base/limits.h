@@ -95,6 +95,7 @@
 #define LIMIT_PAY_CONFIRM_ALONE_MINOR 50000 /* default: 补单 above ¥500 needs a second admin */
 #define LIMIT_REFUND_RETRY_FIRST_S 10 /* a refund the provider did not answer waits this long */
 #define LIMIT_REFUND_IN_FLIGHT_S 300  /* a refund sent this recently may still be answered */
+#define LIMIT_REFUND_RETRY_WINDOW_S (20 * 3600) /* retried this long, then a person decides */
 #define LIMIT_REFUND_RETRY_MAX_S 3600           /* … doubling up to this */
 #define LIMIT_REPORT_CODES LIMIT_ORDER_QUANTITY /* codes marked invalid in one request */
 #define LIMIT_PAY_CALL_THREADS 4   /* threads creating payments at providers for orders */

@@ -419,6 +419,10 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
         return store_audit_append(db, 0, "refund.answer_after_settlement", object, detail, now_s);
     }
     if (sending && result == STORE_REFUND_RETRY) result = STORE_REFUND_UNKNOWN; /* never again */
+    /* providers forget a refund reference after a day (Stripe's Idempotency-Key: 24 h): past
+     * the window a retry could refund twice, so a person takes over */
+    if (result == STORE_REFUND_RETRY && now_s - out->created_at > LIMIT_REFUND_RETRY_WINDOW_S)
+        result = STORE_REFUND_UNKNOWN;
     if (result == STORE_REFUND_RETRY) {
         sqlite3_stmt *stmt = db_prepare(db, "UPDATE refunds SET attempts = attempts + 1, "
                                             "last_error = ?, next_attempt_at = ? WHERE id = ?");

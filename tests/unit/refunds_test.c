@@ -162,6 +162,15 @@ static void a_refused_refund_is_booked_back(void **state) {
     assert_int_equal(settle(f, list[0].id, STORE_REFUND_RETRY, NOW + 14, &now), STATUS_OK);
     assert_int_equal(due(f, NOW + 30, list, 4), 0);
     assert_int_equal(due(f, NOW + 34, list, 4), 1);
+    /* past the retry window (a provider forgets its dedupe key after a day) a person decides:
+     * tested on a copy of the state, then undone */
+    unit_db_exec(&f->t, "SAVEPOINT window");
+    assert_int_equal(store_refund_settle(&f->t.db, list[0].id, STORE_REFUND_RETRY, "", "no answer",
+                                         NOW + LIMIT_REFUND_RETRY_WINDOW_S + 10, &now),
+                     STATUS_OK);
+    assert_string_equal(now.status, "unknown");
+    unit_db_exec(&f->t, "ROLLBACK TO window");
+    unit_db_exec(&f->t, "RELEASE window");
     /* the provider refuses: booked back, refundable again, audited */
     assert_int_equal(settle(f, list[0].id, STORE_REFUND_FAILED, NOW + 35, &now), STATUS_OK);
     assert_string_equal(now.status, "failed");
