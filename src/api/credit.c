@@ -269,7 +269,12 @@ static enum status repay_apply(struct db *db, struct api_job *base) {
 
 static void repay_finish(struct request *req) {
     struct repay_job *job = req->work;
-    if (job->base.status != STATUS_OK) {
+    if (job->base.status == STATUS_INVALID_AMOUNT) { /* the amount was checked when parsed */
+        request_error(req, STATUS_INVALID_AMOUNT,
+                      job->order_id > 0 ? "the amount is not the plan's payoff now (GET "
+                                          "/api/v1/credit shows it)"
+                                        : "the amount is more than is owed on the credit line");
+    } else if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
     } else {
         enum status status = buf_append(&req->response, "{", 1);
