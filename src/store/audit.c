@@ -1,6 +1,7 @@
 /* audit.c — the append-only, hash-chained audit log. Each entry's hash covers the previous
  * entry's hash, so rewriting or deleting any entry breaks every later link (store/check.c
  * verifies the chain). Details hold ids and amounts, never codes or personal data. */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -41,4 +42,12 @@ enum status store_audit_append(struct db *db, int64_t actor_id, const char *acti
     enum status status = db_step_done(db, stmt);
     if (status == STATUS_OK) store_cache_audit_wrote(db, id, hash);
     return status;
+}
+
+enum status store_audit_of(struct db *db, int64_t actor_id, const char *action, const char *kind,
+                           int64_t id, const char *detail, int64_t now_s) {
+    verify(kind != 0);
+    char object[LIMIT_RISK_NAME_BYTES + 32];
+    snprintf(object, sizeof object, "%s:%lld", kind, (long long)id);
+    return store_audit_append(db, actor_id, action, object, detail, now_s);
 }

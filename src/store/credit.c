@@ -34,10 +34,9 @@ enum status store_credit_set(struct db *db, int64_t user_id, int64_t limit, cons
     status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     if (sqlite3_changes(db->handle) != 1) return STATUS_INVALID_VALUE; /* another currency */
-    char object[48], detail[64];
-    snprintf(object, sizeof object, "user:%lld", (long long)user_id);
+    char detail[64];
     snprintf(detail, sizeof detail, "{\"limit\":%lld}", (long long)limit);
-    return store_audit_append(db, actor_id, "credit.limit", object, detail, now_s);
+    return store_audit_of(db, actor_id, "credit.limit", "user", user_id, detail, now_s);
 }
 
 enum status store_credit_get(struct db *db, int64_t user_id, struct store_credit_line *out) {
@@ -302,13 +301,12 @@ static void amounts_add(struct installment_amounts *sum, const struct installmen
 
 static enum status credit_audit(struct db *db, int64_t buyer_id, const char *action,
                                 const struct installment_amounts *applied, int64_t now_s) {
-    char object[48], detail[160];
-    snprintf(object, sizeof object, "user:%lld", (long long)buyer_id);
+    char detail[160];
     snprintf(detail, sizeof detail,
              "{\"amount\":%lld,\"principal\":%lld,\"fee\":%lld,\"late_fee\":%lld}",
              (long long)applied->total, (long long)applied->principal, (long long)applied->fee,
              (long long)applied->late_fee);
-    return store_audit_append(db, buyer_id, action, object, detail, now_s);
+    return store_audit_of(db, buyer_id, action, "user", buyer_id, detail, now_s);
 }
 
 /* The wallet holds at least amount (checked before anything is written). */

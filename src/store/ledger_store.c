@@ -134,9 +134,8 @@ enum status store_wallet_credit(struct db *db, const char *username, int64_t amo
     }
     if (status == STATUS_INSUFFICIENT_FUNDS) return STATUS_OVERFLOW; /* funding never limits */
     if (status != STATUS_OK) return status;
-    char object[64], detail[96];
-    snprintf(object, sizeof object, "user:%lld", (long long)user.id);
+    char detail[96];
     snprintf(detail, sizeof detail, "{\"amount\":%lld,\"currency\":\"%s\",\"transfer\":%lld}",
              (long long)amount, currency, (long long)*transfer_id_out);
-    return store_audit_append(db, actor_id, "wallet.credit", object, detail, now_s);
+    return store_audit_of(db, actor_id, "wallet.credit", "user", user.id, detail, now_s);
 }

@@ -91,11 +91,10 @@ enum status store_order_codes(struct db *db, int64_t order_id, struct store_seal
 
 static enum status store_audit_reveal(struct db *db, const struct store_order *order,
                                       int64_t actor_id, const char *action, int64_t now_s) {
-    char object[48], detail[128];
-    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
+    char detail[128];
     snprintf(detail, sizeof detail, "{\"codes\":%lld,\"sku\":\"%s\"}", (long long)order->quantity,
              order->sku);
-    return store_audit_append(db, actor_id, action, object, detail, now_s);
+    return store_audit_of(db, actor_id, action, "order", order->id, detail, now_s);
 }
 
 enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id, int64_t now_s,

@@ -82,11 +82,10 @@ static enum status payment_settle(struct db *db, const struct store_order *order
 static enum status payment_audit(struct db *db, const struct store_order *order,
                                  const struct store_payment *payment, const char *outcome,
                                  int64_t now_s) {
-    char object[48], detail[160];
-    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
+    char detail[160];
     snprintf(detail, sizeof detail, "{\"provider\":\"%s\",\"amount\":%lld,\"outcome\":\"%s\"}",
              payment->provider, (long long)payment->amount, outcome);
-    return store_audit_append(db, 0, "payment.notice", object, detail, now_s);
+    return store_audit_of(db, 0, "payment.notice", "order", order->id, detail, now_s);
 }
 
 enum status store_payment_apply(struct db *db, const struct store_payment *payment, int64_t now_s,
@@ -154,9 +153,7 @@ static enum status order_release(struct db *db, int64_t order_id, int64_t produc
         status = db_step_done(db, stmt);
     }
     if (status == STATUS_OK) {
-        char object[48];
-        snprintf(object, sizeof object, "order:%lld", (long long)order_id);
-        status = store_audit_append(db, 0, "order.expire", object, "{}", now_s);
+        status = store_audit_of(db, 0, "order.expire", "order", order_id, "{}", now_s);
     }
     return status;
 }
@@ -209,8 +206,6 @@ static enum status confirm_find(struct db *db, int64_t order_id, const char *tra
 static enum status confirm_audit(struct db *db, int64_t actor_id, const char *action,
                                  const struct store_order *order, const char *reason,
                                  int64_t now_s) {
-    char object[48];
-    snprintf(object, sizeof object, "order:%lld", (long long)order->id);
     struct buf detail;
     buf_init(&detail, 2 * LIMIT_REASON_BYTES + 128);
     enum status status =
@@ -218,7 +213,7 @@ static enum status confirm_audit(struct db *db, int64_t actor_id, const char *ac
     if (status == STATUS_OK) status = text_append_json_string(&detail, reason);
     if (status == STATUS_OK) status = buf_append(&detail, "}", 1);
     if (status == STATUS_OK)
-        status = store_audit_append(db, actor_id, action, object, detail.data, now_s);
+        status = store_audit_of(db, actor_id, action, "order", order->id, detail.data, now_s);
     buf_free(&detail);
     return status;
 }

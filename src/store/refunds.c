@@ -58,8 +58,6 @@ static enum status refund_get(struct db *db, int64_t refund_id, struct store_ref
 static enum status refund_audit(struct db *db, int64_t actor_id, const char *action,
                                 const struct store_refund *refund, const char *reason,
                                 int64_t now_s) {
-    char object[48];
-    snprintf(object, sizeof object, "order:%lld", (long long)refund->order_id);
     struct buf detail;
     buf_init(&detail, 2 * LIMIT_REASON_BYTES + 160);
     enum status status = buf_printf(
@@ -69,7 +67,8 @@ static enum status refund_audit(struct db *db, int64_t actor_id, const char *act
     if (status == STATUS_OK && reason != 0) status = text_append_json_string(&detail, reason);
     if (status == STATUS_OK) status = buf_append(&detail, "}", 1);
     if (status == STATUS_OK)
-        status = store_audit_append(db, actor_id, action, object, detail.data, now_s);
+        status =
+            store_audit_of(db, actor_id, action, "order", refund->order_id, detail.data, now_s);
     buf_free(&detail);
     return status;
 }
@@ -139,10 +138,9 @@ enum status store_codes_report(struct db *db, const struct vault *vault, int64_t
     }
     if (status != STATUS_OK) return status;
     if (*marked_out > 0) {
-        char object[48], detail[64];
-        snprintf(object, sizeof object, "order:%lld", (long long)order_id);
+        char detail[64];
         snprintf(detail, sizeof detail, "{\"marked\":%d}", *marked_out);
-        status = store_audit_append(db, actor_id, "codes.invalid", object, detail, now_s);
+        status = store_audit_of(db, actor_id, "codes.invalid", "order", order_id, detail, now_s);
     }
     return status == STATUS_OK ? store_order_refundable(db, order, out) : status;
 }
@@ -411,12 +409,12 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
         const char *said = result == STORE_REFUND_SUCCEEDED ? "succeeded" : "failed";
         if (!definite || strcmp(out->status, said) == 0) return STATUS_OK;
         /* the provider's word came after a person settled it otherwise: on the record */
-        char object[48], detail[160];
-        snprintf(object, sizeof object, "order:%lld", (long long)out->order_id);
+        char detail[160];
         snprintf(detail, sizeof detail,
                  "{\"refund\":%lld,\"provider_said\":\"%s\",\"recorded\":\"%s\"}",
                  (long long)out->id, said, out->status);
-        return store_audit_append(db, 0, "refund.answer_after_settlement", object, detail, now_s);
+        return store_audit_of(db, 0, "refund.answer_after_settlement", "order", out->order_id,
+                              detail, now_s);
     }
     if (sending && result == STORE_REFUND_RETRY) result = STORE_REFUND_UNKNOWN; /* never again */
     /* providers forget a refund reference after a day (Stripe's Idempotency-Key: 24 h): past

@@ -100,12 +100,11 @@ enum status store_review_decide(struct db *db, int64_t order_id, bool approve, c
         status = db_step_done(db, stmt);
     }
     if (status == STATUS_OK) {
-        char object[48], detail[96];
-        snprintf(object, sizeof object, "order:%lld", (long long)order_id);
+        char detail[96];
         snprintf(detail, sizeof detail, "{\"decision\":\"%s\",\"amount\":%lld}",
                  approve ? "approve" : "reject", (long long)order->amount);
-        status = store_audit_append(db, actor_id, approve ? "review.approve" : "review.reject",
-                                    object, detail, now_s);
+        status = store_audit_of(db, actor_id, approve ? "review.approve" : "review.reject", "order",
+                                order_id, detail, now_s);
     }
     if (status == STATUS_OK) (void)text_copy(order->status, sizeof order->status, new_status);
     return status;

@@ -130,10 +130,9 @@ enum status store_ruleset_insert(struct db *db, const char *source, int64_t acto
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     *version_out = sqlite3_last_insert_rowid(db->handle);
-    char object[48], detail[64];
-    snprintf(object, sizeof object, "rules:%lld", (long long)*version_out);
+    char detail[64];
     snprintf(detail, sizeof detail, "{\"bytes\":%zu}", strlen(source));
-    return store_audit_append(db, actor_id, "risk.rules", object, detail, now_s);
+    return store_audit_of(db, actor_id, "risk.rules", "rules", *version_out, detail, now_s);
 }
 
 enum status store_ruleset_active(struct db *db, int64_t *version_out, struct buf *source) {

@@ -551,6 +551,10 @@ must_check enum status store_risk_list_each(struct db *db, const char *name, sto
 /* ---- audit log (store/audit.c) ---- */
 must_check enum status store_audit_append(struct db *db, int64_t actor_id, const char *action,
                                           const char *object, const char *detail, int64_t now_s);
+/* The same for the object "kind:id" ("order:12", "user:3"). */
+must_check enum status store_audit_of(struct db *db, int64_t actor_id, const char *action,
+                                      const char *kind, int64_t id, const char *detail,
+                                      int64_t now_s);
 
 /* ---- invariants (store/check.c) ---- */
 /* Runs every invariant; appends a JSON summary to out; *ok_out says whether all hold. */
