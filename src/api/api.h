@@ -37,6 +37,10 @@ void api_job_write_next(struct api_job *job, api_apply_fn apply);
 bool api_parse(struct request *req, struct json_field *fields, int count, json_t **root);
 /* True when the request's Content-Type is type (parameters such as charset ignored). */
 bool api_content_type_is(struct request *req, const char *type);
+/* The request's Idempotency-Key: false after answering 400 missing_idempotency_key (absent
+ * or empty when required) or 422 invalid_value (not 1 to 128 printable bytes); *key NULL when
+ * absent and not required. */
+bool api_idempotency_key(struct request *req, bool required, const char **key);
 /* Parses a path segment as a positive int64 id. */
 bool api_parse_id(const char *text, int64_t *id);
 /* Appends a code list ["…",…] opened from sealed codes; STATUS_TAMPERED on a bad seal. */

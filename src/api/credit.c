@@ -291,13 +291,8 @@ static void repay_finish(struct request *req) {
 }
 
 static void repay_start(struct request *req, int64_t order_id) {
-    const char *key = request_header(req, "Idempotency-Key");
-    if (key != 0 && (key[0] == 0 || strlen(key) > LIMIT_IDEMPOTENCY_KEY_BYTES ||
-                     !text_printable(key, strlen(key)))) {
-        request_error(req, STATUS_INVALID_VALUE,
-                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
-        return;
-    }
+    const char *key = 0;
+    if (!api_idempotency_key(req, false, &key)) return;
     int64_t amount = 0;
     struct json_field fields[] = {{"amount", JSON_FIELD_INT, true, 0, 0, &amount, 0, 0}};
     json_t *root = 0;

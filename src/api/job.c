@@ -101,3 +101,20 @@ bool api_parse_id(const char *text, int64_t *id) {
     /* one spelling per id: "01" is not order 1 */
     return text[0] != '0' && text_parse_int(text, strlen(text), id) == STATUS_OK && *id > 0;
 }
+
+bool api_idempotency_key(struct request *req, bool required, const char **key) {
+    verify(req != 0 && key != 0);
+    *key = request_header(req, "Idempotency-Key");
+    if (*key == 0 || ((*key)[0] == 0 && required)) {
+        if (!required) return true;
+        request_error(req, STATUS_MISSING_IDEMPOTENCY, 0);
+        return false;
+    }
+    size_t len = strlen(*key);
+    if (len == 0 || len > LIMIT_IDEMPOTENCY_KEY_BYTES || !text_printable(*key, len)) {
+        request_error(req, STATUS_INVALID_VALUE,
+                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
+        return false;
+    }
+    return true;
+}

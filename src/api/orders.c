@@ -329,22 +329,9 @@ static enum status orders_payment(struct request *req, const char *method, const
     return STATUS_OK;
 }
 
-static bool orders_key_valid(const char *key) {
-    size_t len = strlen(key);
-    return len > 0 && len <= LIMIT_IDEMPOTENCY_KEY_BYTES && text_printable(key, len);
-}
-
 void api_orders_create(struct request *req) {
-    const char *key = request_header(req, "Idempotency-Key");
-    if (key == 0 || key[0] == 0) {
-        request_error(req, STATUS_MISSING_IDEMPOTENCY, 0);
-        return;
-    }
-    if (!orders_key_valid(key)) {
-        request_error(req, STATUS_INVALID_VALUE,
-                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
-        return;
-    }
+    const char *key = 0;
+    if (!api_idempotency_key(req, true, &key)) return;
     const char *sku = 0, *method = 0, *provider_name = 0;
     int64_t quantity = 0, periods = 0;
     bool has_periods = false;

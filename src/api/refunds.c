@@ -201,13 +201,8 @@ void api_orders_refund(struct request *req) {
         request_error(req, STATUS_UNKNOWN_ORDER, 0);
         return;
     }
-    const char *key = request_header(req, "Idempotency-Key");
-    if (key != 0 && (key[0] == 0 || strlen(key) > LIMIT_IDEMPOTENCY_KEY_BYTES ||
-                     !text_printable(key, strlen(key)))) {
-        request_error(req, STATUS_INVALID_VALUE,
-                      "Idempotency-Key must be 1 to 128 bytes of printable UTF-8");
-        return;
-    }
+    const char *key = 0;
+    if (!api_idempotency_key(req, false, &key)) return;
     int64_t amount = 0;
     const char *reason = 0;
     struct json_field fields[] = {
