@@ -84,36 +84,13 @@ static bool scan_put(char *out, size_t cap, size_t *len, const char *bytes, size
 static int scan_escape(struct scan *s, char utf8[4]) {
     if (s->p >= s->end) return -1;
     char c = *s->p++;
-    switch (c) {
-    case '"':
-        utf8[0] = '"';
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *hit = c != 0 ? strchr(from, c) : 0;
+    if (hit != 0) { /* a one-character escape */
+        utf8[0] = to[hit - from];
         return 1;
-    case '\\':
-        utf8[0] = '\\';
-        return 1;
-    case '/':
-        utf8[0] = '/';
-        return 1;
-    case 'b':
-        utf8[0] = '\b';
-        return 1;
-    case 'f':
-        utf8[0] = '\f';
-        return 1;
-    case 'n':
-        utf8[0] = '\n';
-        return 1;
-    case 'r':
-        utf8[0] = '\r';
-        return 1;
-    case 't':
-        utf8[0] = '\t';
-        return 1;
-    case 'u':
-        break;
-    default:
-        return -1;
     }
+    if (c != 'u') return -1;
     uint32_t cp = 0;
     if (!scan_hex4(s, &cp)) return -1;
     if (cp >= 0xDC00 && cp <= 0xDFFF) return -1; /* a lone low surrogate */

@@ -430,9 +430,17 @@ enum status store_refund_settle(struct db *db, int64_t refund_id, enum store_ref
         status = db_step_done(db, stmt);
         return status == STATUS_OK ? refund_get(db, refund_id, out) : status;
     }
-    static const char *const to[] = {"succeeded", "retry", "failed", "unknown"};
-    static const char *const actions[] = {"refund.succeed", "", "refund.fail", "refund.unknown"};
-    return refund_finish(db, out, to[result], provider_refund_id, error, 0, actions[result], now_s);
+    bool ok = result == STORE_REFUND_SUCCEEDED, failed = result == STORE_REFUND_FAILED;
+    verify(ok || failed || result == STORE_REFUND_UNKNOWN);
+    return refund_finish(db, out,
+                         ok       ? "succeeded"
+                         : failed ? "failed"
+                                  : "unknown",
+                         provider_refund_id, error, 0,
+                         ok       ? "refund.succeed"
+                         : failed ? "refund.fail"
+                                  : "refund.unknown",
+                         now_s);
 }
 
 enum status store_refund_resolve(struct db *db, int64_t refund_id,
