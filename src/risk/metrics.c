@@ -66,21 +66,31 @@ double risk_metrics_auc(const struct risk_metrics *metrics) {
 
 static double metrics_ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0; }
 
+/* The figures both reports show, computed once. */
+struct metrics_figures {
+    double auc, flag_precision, flag_recall, block_precision, block_recall;
+};
+
+static struct metrics_figures metrics_figures(const struct risk_metrics *m) {
+    return (struct metrics_figures){risk_metrics_auc(m),
+                                    metrics_ratio(m->flagged_positive, m->flagged),
+                                    metrics_ratio(m->flagged_positive, m->positives),
+                                    metrics_ratio(m->blocked_positive, m->blocked),
+                                    metrics_ratio(m->blocked_positive, m->positives)};
+}
+
 enum status risk_metrics_format(const struct risk_metrics *metrics,
                                 const struct risk_program *program, struct buf *out) {
     verify(metrics != 0 && program != 0 && out != 0);
-    uint64_t p = metrics->positives;
+    struct metrics_figures f = metrics_figures(metrics);
     enum status status = buf_printf(
         out,
         "labeled %llu (fraud %llu)\nAUC %.4f\n"
         "review-or-worse: flagged %llu, precision %.4f, recall %.4f\n"
         "block: blocked %llu, precision %.4f, recall %.4f\nhits per rule (fraud among them):\n",
-        (unsigned long long)metrics->labeled, (unsigned long long)p, risk_metrics_auc(metrics),
-        (unsigned long long)metrics->flagged,
-        metrics_ratio(metrics->flagged_positive, metrics->flagged),
-        metrics_ratio(metrics->flagged_positive, p), (unsigned long long)metrics->blocked,
-        metrics_ratio(metrics->blocked_positive, metrics->blocked),
-        metrics_ratio(metrics->blocked_positive, p));
+        (unsigned long long)metrics->labeled, (unsigned long long)metrics->positives, f.auc,
+        (unsigned long long)metrics->flagged, f.flag_precision, f.flag_recall,
+        (unsigned long long)metrics->blocked, f.block_precision, f.block_recall);
     for (int r = 0; status == STATUS_OK && r < program->rule_count; r++) {
         status = buf_printf(out, "  %-32s %10llu  (%llu)%s\n", program->rules[r].name,
                             (unsigned long long)metrics->rule_hits[r],
@@ -93,18 +103,15 @@ enum status risk_metrics_format(const struct risk_metrics *metrics,
 enum status risk_metrics_json(const struct risk_metrics *metrics,
                               const struct risk_program *program, struct buf *out) {
     verify(metrics != 0 && program != 0 && out != 0);
-    uint64_t p = metrics->positives;
-    enum status status = buf_printf(
-        out,
-        "{\"labeled\":%llu,\"fraud\":%llu,\"auc\":%.6f,"
-        "\"review_or_worse\":{\"flagged\":%llu,\"precision\":%.6f,\"recall\":%.6f},"
-        "\"block\":{\"blocked\":%llu,\"precision\":%.6f,\"recall\":%.6f},\"rules\":[",
-        (unsigned long long)metrics->labeled, (unsigned long long)p, risk_metrics_auc(metrics),
-        (unsigned long long)metrics->flagged,
-        metrics_ratio(metrics->flagged_positive, metrics->flagged),
-        metrics_ratio(metrics->flagged_positive, p), (unsigned long long)metrics->blocked,
-        metrics_ratio(metrics->blocked_positive, metrics->blocked),
-        metrics_ratio(metrics->blocked_positive, p));
+    struct metrics_figures f = metrics_figures(metrics);
+    enum status status =
+        buf_printf(out,
+                   "{\"labeled\":%llu,\"fraud\":%llu,\"auc\":%.6f,"
+                   "\"review_or_worse\":{\"flagged\":%llu,\"precision\":%.6f,\"recall\":%.6f},"
+                   "\"block\":{\"blocked\":%llu,\"precision\":%.6f,\"recall\":%.6f},\"rules\":[",
+                   (unsigned long long)metrics->labeled, (unsigned long long)metrics->positives,
+                   f.auc, (unsigned long long)metrics->flagged, f.flag_precision, f.flag_recall,
+                   (unsigned long long)metrics->blocked, f.block_precision, f.block_recall);
     for (int r = 0; status == STATUS_OK && r < program->rule_count; r++) {
         status = buf_printf(out, "%s{\"rule\":\"%s\",\"hits\":%llu,\"fraud\":%llu,\"shadow\":%s}",
                             r ? "," : "", program->rules[r].name,
