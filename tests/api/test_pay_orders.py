@@ -53,6 +53,12 @@ class Shop:
         return self.buyer.post("/api/v1/orders", body,
                                headers={"Idempotency-Key": key or unique("key")})
 
+    def pay_on_page(self, order, outcome="paid"):
+        """The sandbox payment page's button for the order (paid, failed, paid_lost)."""
+        return self.server.client().request(
+            "POST", order["pay_url"], f"outcome={outcome}", raw=True,
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+
     def stock(self):
         products = self.server.client().get("/api/v1/products").json()["products"]
         return next(p["stock"] for p in products if p["sku"] == self.sku)
@@ -114,9 +120,7 @@ def test_a_sandbox_order_waits_then_is_paid_and_delivered(merchant):
                      "idempotency_conflict")
         page = server.client().get(order["pay_url"])
         assert page.status == 200 and b"<form" in page.body and b"pending_payment" in page.body
-        paid = server.client().request("POST", order["pay_url"], "outcome=paid", raw=True,
-                                       headers={"Content-Type":
-                                                "application/x-www-form-urlencoded"})
+        paid = shop.pay_on_page(order)
         assert paid.status == 200 and b"Paid" in paid.body, paid
         now = shop.buyer.get(f"/api/v1/orders/{order['id']}").json()
         assert now["status"] == "delivered", now

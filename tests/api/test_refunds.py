@@ -124,9 +124,7 @@ def test_a_gateway_order_is_refunded_through_its_provider(merchant):
         support = support_of(server, shop)
         order = shop.order(quantity=2, payment=SANDBOX).json()
         oid = order["id"]
-        paid = server.client().request("POST", order["pay_url"], "outcome=paid", raw=True,
-                                       headers={"Content-Type":
-                                                "application/x-www-form-urlencoded"})
+        paid = shop.pay_on_page(order)
         assert paid.status == 200, paid
         codes = shop.buyer.get(f"/api/v1/orders/{oid}/codes").json()["codes"]
         # a pending order (not delivered) cannot be marked or refunded
@@ -188,8 +186,7 @@ def test_a_payment_whose_notice_was_lost_is_reconciled(merchant):
         unpaid = shop.order(quantity=1, payment=SANDBOX).json()
         page = server.client().get(order["pay_url"])
         assert b"paid_lost" in page.body
-        r = server.client().request("POST", order["pay_url"], "outcome=paid_lost", raw=True,
-                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = shop.pay_on_page(order, "paid_lost")
         assert r.status == 200 and b"notice lost" in r.body, r
         got = wait_for(lambda: (lambda o: o if o["status"] == "delivered" else None)(
             shop.buyer.get(f"/api/v1/orders/{order['id']}").json()))

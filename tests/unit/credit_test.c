@@ -22,14 +22,10 @@ static int fixture_setup(void **state) {
     assert_non_null(f);
     unit_db_open(&f->t);
     unit_db_begin(&f->t);
-    assert_int_equal(store_setup(&f->t.db, &f->t.vault, "not-a-real-hash", false, NOW), STATUS_OK);
-    unit_db_product(&f->t, "SKU-C", PRICE, PRICE, NOW, &f->product);
+    unit_db_shop(&f->t, "SKU-C", PRICE, NOW, &f->product, &f->buyer);
     unit_db_exec(&f->t, "UPDATE products SET liquidity = 'low'");
-    assert_int_equal(store_user_create(&f->t.db, "payer", "h", ROLE_BUYER, NOW, &f->buyer),
-                     STATUS_OK);
     assert_int_equal(store_credit_set(&f->t.db, f->buyer, 1000000, "CNY", 1, NOW), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
-    store_cache_reset(&f->t.db);
     assert_int_equal(unit_db_codes(&f->t, f->product, "C", LIMIT_CREDIT_PLANS + 2, 0, NOW).imported,
                      LIMIT_CREDIT_PLANS + 2);
     *state = f;

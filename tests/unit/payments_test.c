@@ -27,10 +27,7 @@ static int fixture_setup(void **state) {
     assert_non_null(f);
     unit_db_open(&f->t);
     unit_db_begin(&f->t);
-    assert_int_equal(store_setup(&f->t.db, &f->t.vault, "not-a-real-hash", false, NOW), STATUS_OK);
-    unit_db_product(&f->t, "SKU-G", PRICE, PRICE, NOW, &f->product);
-    assert_int_equal(store_user_create(&f->t.db, "payer", "h", ROLE_BUYER, NOW, &f->buyer),
-                     STATUS_OK);
+    unit_db_shop(&f->t, "SKU-G", PRICE, NOW, &f->product, &f->buyer);
     unit_db_end(&f->t, STATUS_OK);
     assert_int_equal(unit_db_codes(&f->t, f->product, "G", CODES, 0, NOW).imported, CODES);
     *state = f;

@@ -28,10 +28,7 @@ static int fixture_setup(void **state) {
     assert_non_null(f);
     unit_db_open(&f->t);
     unit_db_begin(&f->t);
-    assert_int_equal(store_setup(&f->t.db, &f->t.vault, "not-a-real-hash", false, NOW), STATUS_OK);
-    unit_db_product(&f->t, "SKU-R", PRICE, PRICE, NOW, &f->product);
-    assert_int_equal(store_user_create(&f->t.db, "payer", "h", ROLE_BUYER, NOW, &f->buyer),
-                     STATUS_OK);
+    unit_db_shop(&f->t, "SKU-R", PRICE, NOW, &f->product, &f->buyer);
     assert_int_equal(store_user_create(&f->t.db, "helper", "h", ROLE_SUPPORT, NOW, &f->support),
                      STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);

@@ -98,6 +98,16 @@ static inline void unit_db_product(struct unit_db *t, const char *sku, int64_t p
     assert_int_equal(store_product_create(&t->db, &product, now_s, id), STATUS_OK);
 }
 
+/* Inside an open command: the platform accounts and admin (store_setup), a product of
+ * price (its face value too) and the buyer "payer". */
+static inline void unit_db_shop(struct unit_db *t, const char *sku, int64_t price, int64_t now_s,
+                                int64_t *product_id, int64_t *buyer_id) {
+    assert_int_equal(store_setup(&t->db, &t->vault, "not-a-real-hash", false, now_s), STATUS_OK);
+    unit_db_product(t, sku, price, price, now_s, product_id);
+    assert_int_equal(store_user_create(&t->db, "payer", "h", ROLE_BUYER, now_s, buyer_id),
+                     STATUS_OK);
+}
+
 /* Imports codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
 static inline struct store_import_result unit_db_codes(struct unit_db *t, int64_t product_id,
                                                        const char *prefix, int count,
