@@ -18,6 +18,7 @@
 
 #include "base/assert.h"
 #include "base/text.h"
+#include "fuzz_headers.h"
 #include "pay/config.h"
 #include "pay/form.h"
 #include "pay/providers.h"
@@ -61,33 +62,6 @@ static void fuzz_check(enum status status, const struct pay_notice *notice, cons
         verify(notice->amount >= 0 && notice->amount <= LIMIT_AMOUNT_MINOR);
         verify(money_currency_valid(notice->currency));
     }
-}
-
-/* "Name: value" lines up to a blank line, then the body. */
-static int fuzz_split_headers(char *text, size_t len, struct pay_header *headers, const char **body,
-                              size_t *body_len) {
-    int count = 0;
-    char *line = text, *end = text + len;
-    while (line < end) {
-        char *nl = memchr(line, '\n', (size_t)(end - line));
-        if (nl == 0) nl = end;
-        *nl = 0;
-        if (nl == line) {
-            line = nl + 1;
-            break;
-        }
-        char *colon = strchr(line, ':');
-        if (colon != 0 && count < LIMIT_HEADER_COUNT) {
-            *colon = 0;
-            headers[count].name = line;
-            headers[count].value = colon + 1 + (colon[1] == ' ');
-            count++;
-        }
-        line = nl + 1;
-    }
-    *body = line < end ? line : "";
-    *body_len = line < end ? (size_t)(end - line) : 0;
-    return count;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
