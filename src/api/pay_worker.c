@@ -4,8 +4,8 @@
  * writer records each answer. (2) For each provider that can be queried, the writer picks
  * pending orders old enough and marks them asked; a paid answer is applied exactly as a
  * notice would be (store_payment_apply: idempotent, amount checked). Providers are called
- * with src/pay/outbound.h (libcurl, timeouts, retries); the sandbox provider answers from its
- * own record (store/sandbox.c), inside the writer. */
+ * with src/pay/outbound.h (libcurl, timeouts, retries); the sandbox provider's answer is its
+ * own record (store/sandbox.c), read with the pick. */
 #include "api/pay_worker.h"
 
 #include <pthread.h>
@@ -193,42 +193,6 @@ static void worker_refunds(struct pay_worker *worker) {
 
 /* ---- reconciliation ---- */
 
-struct sandbox_cmd {
-    struct writer_cmd cmd;
-    int64_t now_s, after_s;
-    int reconciled;
-};
-
-/* Pending sandbox orders old enough, asked at the sandbox's own record; paid ones applied. */
-static enum status sandbox_reconcile_apply(struct db *db, struct writer_cmd *cmd) {
-    struct sandbox_cmd *job = (struct sandbox_cmd *)cmd;
-    job->reconciled = 0;
-    int64_t ids[LIMIT_PAY_WORKER_BATCH];
-    int count = 0;
-    enum status status = store_orders_to_query(db, "sandbox", job->now_s, job->after_s, ids,
-                                               LIMIT_PAY_WORKER_BATCH, &count);
-    for (int i = 0; status == STATUS_OK && i < count; i++) {
-        char ref[24];
-        store_order_ref(ids[i], ref);
-        struct store_sandbox_payment paid;
-        status = store_sandbox_query(db, ref, &paid);
-        if (status != STATUS_OK || !paid.paid) continue;
-        struct store_payment payment = {"sandbox",   ids[i],      paid.transaction,
-                                        "reconcile", paid.amount, paid.currency};
-        enum store_payment_outcome outcome = STORE_PAYMENT_REPEATED;
-        struct store_order order;
-        status = store_payment_apply(db, &payment, job->now_s, &outcome, &order);
-        if (status == STATUS_PAYMENT_MISMATCH || status == STATUS_UNKNOWN_ORDER) {
-            log_warn("pay: sandbox says order %s was paid, but not as the order (%s)", ref,
-                     status_code(status));
-            status = STATUS_OK; /* nothing written; the next order */
-            continue;
-        }
-        if (status == STATUS_OK && outcome == STORE_PAYMENT_APPLIED) job->reconciled++;
-    }
-    return status;
-}
-
 /* The pending orders of a provider old enough to ask about (marked asked). */
 struct pick_cmd {
     struct writer_cmd cmd;
@@ -237,20 +201,45 @@ struct pick_cmd {
     int count;
     int64_t ids[LIMIT_PAY_WORKER_BATCH];
     char intents[LIMIT_PAY_WORKER_BATCH][LIMIT_PAY_REF_BYTES + 1]; /* Stripe's pi_…, or "" */
+    /* the sandbox answers from its own record, read here in the same transaction */
+    struct store_sandbox_payment sandbox[LIMIT_PAY_WORKER_BATCH];
 };
 
 static enum status pick_apply(struct db *db, struct writer_cmd *cmd) {
     struct pick_cmd *pick = (struct pick_cmd *)cmd;
     enum status status = store_orders_to_query(db, pick->provider, pick->now_s, pick->after_s,
                                                pick->ids, LIMIT_PAY_WORKER_BATCH, &pick->count);
+    bool sandbox = strcmp(pick->provider, "sandbox") == 0;
     struct buf link;
     buf_init(&link, LIMIT_PAY_LINK_BYTES + 1);
     for (int i = 0; status == STATUS_OK && i < pick->count; i++) {
         link.len = 0;
         status = store_order_link(db, pick->ids[i], &link, pick->intents[i]);
+        if (status == STATUS_OK && sandbox) {
+            char ref[24];
+            store_order_ref(pick->ids[i], ref);
+            status = store_sandbox_query(db, ref, &pick->sandbox[i]);
+        }
     }
     buf_free(&link);
     return status;
+}
+
+/* What provider says of order_ref: the sandbox's record read with the pick, or a query. */
+static enum status worker_ask(struct pay_worker *worker, enum pay_provider provider,
+                              const struct pick_cmd *pick, int i, const char *ref,
+                              struct pay_query_result *result) {
+    memset(result, 0, sizeof *result);
+    if (provider != PAY_SANDBOX) {
+        struct pay_query_request request = {ref, pick->intents[i][0] ? pick->intents[i] : 0};
+        return pay_query(worker->config.pay, provider, &request, result);
+    }
+    const struct store_sandbox_payment *paid = &pick->sandbox[i];
+    result->found = result->paid = result->has_amount = paid->paid;
+    (void)text_copy(result->transaction, sizeof result->transaction, paid->transaction);
+    result->amount = paid->amount;
+    (void)text_copy(result->currency, sizeof result->currency, paid->currency);
+    return STATUS_OK;
 }
 
 /* A payment the provider reported, applied as its notice would be. */
@@ -268,7 +257,7 @@ static enum status found_apply(struct db *db, struct writer_cmd *cmd) {
 }
 
 /* Asks provider about its pending orders; applies the ones it says were paid. */
-static int worker_reconcile_remote(struct pay_worker *worker, enum pay_provider provider) {
+static int worker_reconcile_one(struct pay_worker *worker, enum pay_provider provider) {
     struct pick_cmd *picked = mem_calloc(1, sizeof *picked);
     *picked = (struct pick_cmd){.cmd.apply = pick_apply,
                                 .provider = pay_provider_name(provider),
@@ -280,10 +269,8 @@ static int worker_reconcile_remote(struct pay_worker *worker, enum pay_provider 
     for (int i = 0; i < pick->count && !worker_stopping(worker); i++) {
         char ref[24];
         store_order_ref(pick->ids[i], ref);
-        struct pay_query_request request = {ref, pick->intents[i][0] ? pick->intents[i] : 0};
         struct pay_query_result result;
-        memset(&result, 0, sizeof result);
-        enum status status = pay_query(worker->config.pay, provider, &request, &result);
+        enum status status = worker_ask(worker, provider, pick, i, ref, &result);
         if (status != STATUS_OK) {
             log_warn("pay: %s query of %s failed (%s)", pick->provider, ref, status_code(status));
             continue;
@@ -307,30 +294,19 @@ static int worker_reconcile_remote(struct pay_worker *worker, enum pay_provider 
 }
 
 static void worker_reconcile(struct pay_worker *worker) {
-    static const enum pay_provider remote[] = {PAY_EPAY, PAY_WECHATPAY, PAY_ALIPAY, PAY_STRIPE};
-    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
-        if (!pay_provider_on(worker->config.pay, remote[i]) ||
-            !pay_can_call(worker->config.pay, remote[i], PAY_QUERY))
+    static const enum pay_provider providers[] = {PAY_SANDBOX, PAY_EPAY, PAY_WECHATPAY, PAY_ALIPAY,
+                                                  PAY_STRIPE};
+    for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++) {
+        enum pay_provider provider = providers[i];
+        if (!pay_provider_on(worker->config.pay, provider) ||
+            (provider != PAY_SANDBOX && !pay_can_call(worker->config.pay, provider, PAY_QUERY)))
             continue;
-        int applied = worker_reconcile_remote(worker, remote[i]);
+        int applied = worker_reconcile_one(worker, provider);
         if (applied == 0) continue;
         log_info("pay: %d %s orders paid without a notice were applied", applied,
-                 pay_provider_name(remote[i]));
+                 pay_provider_name(provider));
         pthread_mutex_lock(&worker->lock);
         worker->stats.orders_reconciled += (uint64_t)applied;
-        pthread_mutex_unlock(&worker->lock);
-    }
-    if (!pay_provider_on(worker->config.pay, PAY_SANDBOX)) return;
-    struct sandbox_cmd job = {.cmd.apply = sandbox_reconcile_apply,
-                              .now_s = clock_now_s(),
-                              .after_s = worker->config.reconcile_after_s};
-    enum status status = writer_call(worker->config.writer, &job.cmd);
-    if (status != STATUS_OK && status != STATUS_BUSY)
-        log_error("pay: reconciliation failed (%s)", status_code(status));
-    if (status == STATUS_OK && job.reconciled > 0) {
-        log_info("pay: %d sandbox orders paid without a notice were applied", job.reconciled);
-        pthread_mutex_lock(&worker->lock);
-        worker->stats.orders_reconciled += (uint64_t)job.reconciled;
         pthread_mutex_unlock(&worker->lock);
     }
 }
