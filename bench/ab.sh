@@ -5,13 +5,17 @@
 #   (made by that binary: `tessera init`, the run.sh catalog, ORDER_CODES codes, the empty
 #   rule file), ROUNDS (default 3) rounds of wrk POST /api/v1/orders (DURATION, warm-up
 #   first) A then B; prints a BENCH line per run and the ratio B ÷ A per round and in all.
+#   RULES_B: a rule file put live on B's database (BIN_B then defaults to BIN_A), so the
+#   same binary is measured with and without a rule pack (the engine's cost on orders).
 # Example: git worktree add /tmp/base fe00a47 && (cd /tmp/base && make build) &&
 #          BIN_B=build/release/tessera BIN_A=/tmp/base/build/release/tessera bash bench/ab.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BIN_A=${BIN_A:-$REPO_DIR/build/release/tessera}
-BIN_B=${BIN_B:?BIN_B: the binary to compare with BIN_A}
+RULES_B=${RULES_B:-}
+if [ -n "$RULES_B" ]; then BIN_B=${BIN_B:-$BIN_A}; fi
+BIN_B=${BIN_B:?BIN_B: the binary to compare with BIN_A (or RULES_B: a rule file for B)}
 ROUNDS=${ROUNDS:-3}
 ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$ROUNDS" \
                                  'BEGIN { printf "%d", 40000 * (d + w) * r + 100000 }')}
@@ -24,6 +28,13 @@ for side in A B; do
     make_template "$BENCH_TMP/$side"
     import_codes "$BENCH_TMP/$side/t.db" "$BENCH_TMP/codes.txt"
 done
+if [ -n "$RULES_B" ]; then
+    TESSERA_BIN=$BIN_B
+    tessera_start "$BENCH_TMP/B/t.db" ab-rules
+    login_as ADMIN_TOKEN admin "$ADMIN_PASSWORD"
+    set_rules "$RULES_B" "$ADMIN_TOKEN"
+    tessera_stop
+fi
 
 LUA="$BENCH_DIR/wrk/orders.lua"
 declare -A RPS

@@ -201,6 +201,16 @@ enum status writer_start(const char *db_path, struct writer **out) {
         free(writer);
         return status;
     }
+    /* References are kept by construction (every id written was read or made in the same
+     * transaction by the one writer) and verified by `tessera check` (references_intact);
+     * SQLite checking them statement by statement cost a sixth of the writer's instructions
+     * per order (callgrind over writer_bench: 133k → 110k). */
+    if (db_exec(&writer->db, "PRAGMA foreign_keys=OFF") != STATUS_OK) {
+        checkpointer_stop(writer->checkpointer);
+        db_close(&writer->db);
+        free(writer);
+        return STATUS_DB;
+    }
     sqlite3_wal_hook(writer->db.handle, writer_wal_hook, writer->checkpointer);
     store_cache_attach(&writer->db);
     verify(pthread_mutex_init(&writer->lock, 0) == 0);

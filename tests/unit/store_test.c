@@ -720,6 +720,19 @@ static void check_names_a_stolen_idempotency_record(void **state) {
     assert_broken(f, "idempotency_records_valid", true);
 }
 
+/* The writer leaves references to the design (see writer.c); check verifies them. */
+static void check_names_a_dangling_reference(void **state) {
+    struct fixture *f = *state;
+    int64_t first = 0, second = 0;
+    two_orders(f, &first, &second);
+    unit_db_exec(&f->t, "PRAGMA foreign_keys=OFF");
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE codes SET order_id = 999999 WHERE order_id = %lld",
+             (long long)first);
+    unit_db_exec(&f->t, sql);
+    assert_broken(f, "references_intact", false);
+}
+
 #define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
 
 int main(void) {
@@ -747,6 +760,7 @@ int main(void) {
         FIXTURE_TEST(check_names_a_negative_wallet),
         FIXTURE_TEST(check_names_a_changed_order_amount),
         FIXTURE_TEST(check_names_a_stolen_idempotency_record),
+        FIXTURE_TEST(check_names_a_dangling_reference),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
