@@ -53,21 +53,27 @@ enum status risk_decision_pack(const struct risk_engine *engine,
                                struct buf *features) {
     verify(engine != 0 && decision != 0 && rules != 0 && features != 0);
     enum status status = STATUS_OK;
-    for (int i = 0; status == STATUS_OK && i < decision->fired_count; i++) {
-        unsigned char bytes[2] = {(unsigned char)(decision->fired[i] & 0xFF),
-                                  (unsigned char)(decision->fired[i] >> 8)};
-        status = buf_append(rules, bytes, 2);
+    /* packed little-endian in a local array, then appended once (this runs on the writer
+     * for every order) */
+    unsigned char packed[LIMIT_RISK_FEATURES * 4 * 8 > LIMIT_RISK_RULES * 2
+                             ? LIMIT_RISK_FEATURES * 4 * 8
+                             : LIMIT_RISK_RULES * 2];
+    verify(decision->fired_count >= 0 && decision->fired_count <= LIMIT_RISK_RULES);
+    for (int i = 0; i < decision->fired_count; i++) {
+        packed[2 * i] = (unsigned char)(decision->fired[i] & 0xFF);
+        packed[2 * i + 1] = (unsigned char)(decision->fired[i] >> 8);
     }
+    status = buf_append(rules, packed, (size_t)decision->fired_count * 2);
     const struct risk_program *program = risk_engine_program(engine);
     const double *values = risk_engine_values(engine);
-    for (int i = 0; status == STATUS_OK && i < program->value_count; i++) {
+    verify(program->value_count >= 0 && (size_t)program->value_count * 8 <= sizeof packed);
+    for (int i = 0; i < program->value_count; i++) {
         uint64_t bits;
         memcpy(&bits, &values[i], sizeof bits);
-        unsigned char bytes[8];
         for (int b = 0; b < 8; b++)
-            bytes[b] = (unsigned char)(bits >> (8 * b));
-        status = buf_append(features, bytes, 8);
+            packed[8 * i + b] = (unsigned char)(bits >> (8 * b));
     }
+    if (status == STATUS_OK) status = buf_append(features, packed, (size_t)program->value_count * 8);
     for (int i = 0; status == STATUS_OK && i < program->text_count; i++) {
         const char *text = risk_engine_text(engine, i);
         status = buf_append(features, text, strlen(text) + 1);
