@@ -14,6 +14,7 @@
 
 #define CACHE_PRODUCT_SLOTS 1024 /* direct-mapped by SKU hash; a collision just re-reads */
 #define CACHE_ACCOUNT_SLOTS 16   /* platform accounts: (kind, currency) pairs in use */
+#define CACHE_STOCK_SLOTS 32     /* products with a stock change waiting; more flushes */
 
 _Static_assert((CACHE_PRODUCT_SLOTS & (CACHE_PRODUCT_SLOTS - 1)) == 0, "power of two");
 
@@ -29,6 +30,12 @@ struct store_cache {
     unsigned char audit_hash[VAULT_AUDIT_HASH_BYTES];
     struct store_product products[CACHE_PRODUCT_SLOTS]; /* id 0: empty slot */
     struct cache_account accounts[CACHE_ACCOUNT_SLOTS];
+    struct {
+        int64_t product_id;
+        int64_t delta;
+    } stock[CACHE_STOCK_SLOTS]; /* changes not yet written, one slot per product */
+    int stock_count;
+    uint64_t changes; /* store_stock_change calls kept here, ever */
 };
 
 void store_cache_attach(struct db *db) {
@@ -49,11 +56,62 @@ void store_cache_reset(struct db *db) {
     memset(db->cache->products, 0, sizeof db->cache->products);
     memset(db->cache->accounts, 0, sizeof db->cache->accounts);
     db->cache->audit_id = 0;
+    db->cache->stock_count = 0; /* kept changes belong to the work that was rolled back */
+}
+
+static enum status cache_stock_write(struct db *db, int64_t product_id, int64_t delta) {
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, delta);
+    sqlite3_bind_int64(stmt, 2, product_id);
+    enum status status = db_step_done(db, stmt);
+    if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_DB;
+    return status;
+}
+
+enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta) {
+    verify(db != 0 && product_id > 0);
+    verify(delta >= -LIMIT_ORDER_QUANTITY && delta <= LIMIT_ORDER_QUANTITY);
+    struct store_cache *cache = db->cache;
+    if (cache == 0) return cache_stock_write(db, product_id, delta);
+    cache->changes++;
+    for (int i = 0; i < cache->stock_count; i++) {
+        if (cache->stock[i].product_id == product_id) {
+            cache->stock[i].delta += delta; /* at most LIMIT_WRITER_BATCH × the quantity limit */
+            return STATUS_OK;
+        }
+    }
+    if (cache->stock_count == CACHE_STOCK_SLOTS) {
+        enum status status = store_cache_flush(db);
+        if (status != STATUS_OK) return status;
+    }
+    cache->stock[cache->stock_count].product_id = product_id;
+    cache->stock[cache->stock_count].delta = delta;
+    cache->stock_count++;
+    return STATUS_OK;
+}
+
+enum status store_cache_flush(struct db *db) {
+    verify(db != 0);
+    struct store_cache *cache = db->cache;
+    if (cache == 0) return STATUS_OK;
+    enum status status = STATUS_OK;
+    for (int i = 0; status == STATUS_OK && i < cache->stock_count; i++) {
+        if (cache->stock[i].delta != 0)
+            status = cache_stock_write(db, cache->stock[i].product_id, cache->stock[i].delta);
+    }
+    cache->stock_count = 0; /* on failure the writer rolls the work back */
+    return status;
+}
+
+uint64_t store_cache_changes(const struct db *db) {
+    verify(db != 0);
+    return db->cache != 0 ? db->cache->changes : 0;
 }
 
 enum status store_cache_begin(struct db *db) {
     verify(db != 0);
     if (db->cache == 0) return STATUS_OK;
+    verify(db->cache->stock_count == 0); /* flushed before every commit, dropped on rollback */
     sqlite3_stmt *stmt = db_prepare(db, "PRAGMA data_version");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;

@@ -42,6 +42,8 @@ static void store_product_row(sqlite3_stmt *stmt, struct store_product *product)
 
 enum status store_product_by_sku(struct db *db, const char *sku, struct store_product *product) {
     verify(db != 0 && sku != 0 && product != 0);
+    enum status flushed = store_cache_flush(db); /* stock as this transaction left it */
+    if (flushed != STATUS_OK) return flushed;
     sqlite3_stmt *stmt = db_prepare(db, "SELECT id, sku, name, face_value, price, currency, "
                                         "liquidity, stock FROM products WHERE sku = ?");
     db_bind_text(stmt, 1, sku);
@@ -55,6 +57,8 @@ enum status store_product_by_sku(struct db *db, const char *sku, struct store_pr
 
 enum status store_product_each(struct db *db, store_product_fn fn, void *context) {
     verify(db != 0 && fn != 0);
+    enum status flushed = store_cache_flush(db);
+    if (flushed != STATUS_OK) return flushed;
     sqlite3_stmt *stmt = db_prepare(db, "SELECT id, sku, name, face_value, price, currency, "
                                         "liquidity, stock FROM products ORDER BY sku");
     enum status status = STATUS_OK;

@@ -231,10 +231,7 @@ static enum status store_order_take_codes(struct db *db, const struct store_prod
         if (status != STATUS_OK) return status;
         verify(sqlite3_changes(db->handle) == 1); /* single writer: a free code stays free */
     }
-    stmt = db_prepare(db, "UPDATE products SET stock = stock - ? WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, result->code_count);
-    sqlite3_bind_int64(stmt, 2, product->id);
-    return db_step_done(db, stmt);
+    return store_stock_change(db, product->id, -(int64_t)result->code_count);
 }
 
 /* The buyer's wallet, checked before anything is written: an order that cannot be paid

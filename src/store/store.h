@@ -130,6 +130,16 @@ void store_cache_audit_wrote(struct db *db, int64_t id,
                              const unsigned char hash[VAULT_AUDIT_HASH_BYTES]);
 /* Drops a product from the cache: call on every write to that product's row. */
 void store_cache_forget_product(struct db *db, const char *sku);
+/* Changes a product's cached stock count by delta. With a cache the change is kept and
+ * written once per product by store_cache_flush (the writer calls it before every commit
+ * and after every command it runs under a savepoint; reading stock on the writer flushes
+ * first), so a batch of orders of one product updates its row once, not once per order.
+ * Without a cache it is written at once. */
+must_check enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta);
+must_check enum status store_cache_flush(struct db *db);
+/* Counts store_stock_change calls kept in the cache, so the writer can tell a command that
+ * failed after keeping one (and must be undone) from one that changed nothing. */
+uint64_t store_cache_changes(const struct db *db);
 
 /* ---- ledger (store/ledger_store.c) ---- */
 /* The id of the account (kind, owner, currency); created when create is true. */

@@ -41,6 +41,7 @@ static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
         return;
     }
     cmd->status = cmd->apply(db, cmd);
+    if (cmd->status == STATUS_OK) cmd->status = store_cache_flush(db); /* inside its savepoint */
     if (cmd->status != STATUS_OK) {
         if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
             assert_fail("rollback to savepoint failed", __FILE__, __LINE__);
@@ -58,8 +59,11 @@ static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
     sqlite3 *handle = writer->db.handle;
     for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) {
         sqlite3_int64 before = sqlite3_total_changes64(handle);
+        uint64_t kept = store_cache_changes(&writer->db);
         cmd->status = cmd->apply(&writer->db, cmd);
-        if (cmd->status != STATUS_OK && sqlite3_total_changes64(handle) != before) return false;
+        if (cmd->status != STATUS_OK && (sqlite3_total_changes64(handle) != before ||
+                                         store_cache_changes(&writer->db) != kept))
+            return false;
     }
     return true;
 }
@@ -79,6 +83,7 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
             writer_apply_one(writer, cmd);
         }
     }
+    if (status == STATUS_OK) status = store_cache_flush(db);
     if (status == STATUS_OK) status = db_commit(db);
     if (status != STATUS_OK) {
         db_rollback(db);

@@ -365,6 +365,7 @@ struct test_cmd {
     struct store_order_request request;
     struct store_order_result result;
     bool fail_after_write;
+    int64_t fail_after_stock; /* a product id: keep a stock change for it, then fail */
 };
 
 static enum status test_cmd_apply(struct db *db, struct writer_cmd *cmd) {
@@ -374,7 +375,39 @@ static enum status test_cmd_apply(struct db *db, struct writer_cmd *cmd) {
         if (status != STATUS_OK) return status;
         return STATUS_INVALID_VALUE; /* the write above must be rolled back */
     }
+    if (test->fail_after_stock > 0) { /* no SQL yet: the change waits in the writer's cache */
+        enum status status = store_stock_change(db, test->fail_after_stock, -1);
+        if (status != STATUS_OK) return status;
+        return STATUS_INVALID_VALUE; /* the kept change must be dropped */
+    }
     return store_order_place(db, &test->request, &test->result);
+}
+
+/* Stock changes are kept in the writer's cache and written once per batch: a command that
+ * fails after keeping one leaves the stock as it was, and the orders around it count. */
+static void a_kept_stock_change_of_a_failed_command_is_dropped(void **state) {
+    struct fixture *f = *state;
+    struct writer *writer = 0;
+    assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
+    struct store_product product;
+    assert_int_equal(store_product_by_sku(&f->t.db, "SKU-A", &product), STATUS_OK);
+    struct test_cmd failing;
+    memset(&failing, 0, sizeof failing);
+    failing.cmd.apply = test_cmd_apply;
+    failing.fail_after_stock = product.id;
+    assert_int_equal(writer_call(writer, &failing.cmd), STATUS_INVALID_VALUE);
+    struct test_cmd order;
+    memset(&order, 0, sizeof order);
+    order.cmd.apply = test_cmd_apply;
+    order.request = request(f->buyer, "SKU-A", 2, "key-k", 1);
+    assert_int_equal(writer_call(writer, &order.cmd), STATUS_OK);
+    store_order_result_free(&order.result);
+    struct writer_stats stats;
+    writer_stats(writer, &stats);
+    writer_stop(writer);
+    assert_true(stats.slow_batches >= 1); /* the kept change made the failure dirty */
+    assert_int_equal(stock(f, "SKU-A"), CODES_A - 2);
+    assert_true(check_ok(f));
 }
 
 static void the_writer_rolls_back_a_failed_command(void **state) {
@@ -748,6 +781,7 @@ int main(void) {
         FIXTURE_TEST(import_counts_duplicates),
         FIXTURE_TEST(the_writer_rolls_back_a_failed_command),
         FIXTURE_TEST(a_batch_with_a_dirty_failure),
+        FIXTURE_TEST(a_kept_stock_change_of_a_failed_command_is_dropped),
         FIXTURE_TEST(steady_writes_keep_the_wal_bounded),
         FIXTURE_TEST(check_names_a_changed_balance),
         FIXTURE_TEST(check_names_a_deleted_posting),
