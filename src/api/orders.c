@@ -42,7 +42,8 @@ struct order_job {
     /* a payment created at the provider (WeChat Pay, Alipay, Stripe) */
     enum status created;
     bool create_ran, abandoned;
-    struct pay_create_result payment;
+    struct pay_create_result *payment; /* allocated when the provider is asked (12 KB: not
+                                        * zeroed for every wallet order) */
 };
 
 /* The link a provider's API gave for the order: WeChat Pay's code_url (the QR content),
@@ -131,6 +132,7 @@ static void orders_answer_codes(struct request *req, struct order_job *job, unsi
 
 static void orders_free(struct order_job *job) {
     store_order_result_free(&job->result);
+    free(job->payment);
     free(job);
 }
 
@@ -194,7 +196,8 @@ static enum status orders_link_apply(struct db *db, struct api_job *base) {
     struct order_job *job = (struct order_job *)base;
     if (job->created != STATUS_OK)
         return store_order_abandon(db, job->result.order.id, base->now_s);
-    const struct pay_create_result *r = &job->payment;
+    const struct pay_create_result *r = job->payment;
+    verify(r != 0); /* created: the provider was asked */
     const char *link = r->code_url[0] ? r->code_url : r->qr_code[0] ? r->qr_code : r->client_secret;
     return store_order_link_set(db, job->result.order.id, link, r->provider_id);
 }
@@ -208,7 +211,9 @@ static void orders_create_payment(void *arg) {
     char ref[24];
     store_order_ref(order->id, ref);
     struct pay_create_request request = {ref, order->product_name, order->amount, order->currency};
-    job->created = pay_create(request_pay(job->base.req), provider, &request, &job->payment);
+    verify(job->payment == 0);
+    job->payment = mem_calloc(1, sizeof *job->payment);
+    job->created = pay_create(request_pay(job->base.req), provider, &request, job->payment);
     job->base.now_s = 0; /* the writer's time of its own step */
     api_job_write_next(&job->base, orders_link_apply);
 }
@@ -227,8 +232,9 @@ static void orders_created_finish(struct request *req) {
     if (job->base.status == STATUS_OK && job->created != STATUS_OK) {
         char message[LIMIT_REASON_BYTES + 64];
         snprintf(message, sizeof message, "the provider could not create the payment: %s",
-                 job->payment.call.message[0] ? job->payment.call.message
-                                              : status_message(job->created));
+                 job->payment != 0 && job->payment->call.message[0]
+                     ? job->payment->call.message
+                     : status_message(job->created));
         request_error(req, job->created, message);
     } else if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);
