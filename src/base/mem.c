@@ -80,14 +80,28 @@ enum status buf_printf(struct buf *buf, const char *fmt, ...) {
     va_start(args, fmt);
     va_list copy;
     va_copy(copy, args);
-    int n = vsnprintf(0, 0, fmt, copy);
+    /* formatted straight into the room left, which is usually enough (one pass, not a
+     * measuring pass and a writing pass); the rare text that does not fit is written again */
+    size_t room = buf->cap > buf->len ? buf->cap - buf->len : 0;
+    char scratch[1];
+    int n = vsnprintf(room > 0 ? buf->data + buf->len : scratch, room > 0 ? room : sizeof scratch,
+                      fmt, copy);
     va_end(copy);
     verify(n >= 0);
-    enum status status = buf_reserve(buf, (size_t)n);
+    enum status status = STATUS_OK;
+    if ((size_t)n > buf->limit || buf->len > buf->limit - (size_t)n) {
+        status = STATUS_BODY_TOO_LARGE;
+    } else if ((size_t)n >= room) {
+        status = buf_reserve(buf, (size_t)n);
+        if (status == STATUS_OK) {
+            int written = vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, args);
+            verify(written == n);
+        }
+    }
     if (status == STATUS_OK) {
-        int written = vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, args);
-        verify(written == n);
         buf->len += (size_t)n;
+    } else if (room > 0) {
+        buf->data[buf->len] = 0; /* the refused text leaves the buffer as it was */
     }
     va_end(args);
     return status;

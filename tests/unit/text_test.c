@@ -272,8 +272,35 @@ static void append_int64_edges(void **state) {
     buf_free(&out);
 }
 
+/* buf_printf writes into the room left when it fits, grows the buffer when it does not, and
+ * refuses text past the limit leaving the buffer as it was. */
+static void printf_fits_grows_and_refuses(void **state) {
+    (void)state;
+    struct buf out;
+    buf_init(&out, 600);
+    assert_int_equal(buf_printf(&out, "%s-%d", "first", 1), STATUS_OK); /* no room yet */
+    assert_string_equal(out.data, "first-1");
+    size_t cap = out.cap;
+    assert_int_equal(buf_printf(&out, ",%lld", 42LL), STATUS_OK); /* fits: same buffer */
+    assert_int_equal(out.cap, cap);
+    assert_string_equal(out.data, "first-1,42");
+    char wide[400];
+    memset(wide, 'w', sizeof wide - 1);
+    wide[sizeof wide - 1] = 0;
+    assert_int_equal(buf_printf(&out, "[%s]", wide), STATUS_OK); /* grows */
+    assert_true(out.cap > cap);
+    assert_int_equal(out.len, strlen("first-1,42") + 2 + strlen(wide));
+    assert_int_equal(out.data[out.len - 1], ']');
+    size_t len = out.len;
+    assert_int_equal(buf_printf(&out, "%s", wide), STATUS_BODY_TOO_LARGE); /* past 600 */
+    assert_int_equal(out.len, len);
+    assert_int_equal(strlen(out.data), len);
+    buf_free(&out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(printf_fits_grows_and_refuses),
         cmocka_unit_test(format_time_by_arithmetic),
         cmocka_unit_test(append_int64_edges),
         cmocka_unit_test(utf8_accepts_valid_sequences),
