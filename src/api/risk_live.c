@@ -260,11 +260,17 @@ enum status risk_live_install(struct risk_live *live, struct db *db, const char 
     return status;
 }
 
+/* "ev" and the event's row: the id of an event Tessera made itself */
+static void risk_live_event_id(struct risk_event *event, int64_t row) {
+    size_t at = text_put(event->id, sizeof event->id, 0, "ev");
+    (void)text_put_int64(event->id, sizeof event->id, at, row);
+}
+
 void risk_live_decide(struct risk_live *live, struct risk_event *event,
                       struct risk_decision *decision, int64_t *row) {
     verify(live != 0 && event != 0 && decision != 0 && row != 0);
     *row = ++live->last_row;
-    if (event->id[0] == 0) snprintf(event->id, sizeof event->id, "ev%lld", (long long)*row);
+    if (event->id[0] == 0) risk_live_event_id(event, *row);
     risk_engine_process(live->engine, event, decision);
     atomic_fetch_add(&live->events, 1);
     if (decision->decided) atomic_fetch_add(&live->actions[decision->action], 1);
@@ -319,7 +325,7 @@ enum status risk_live_emit(struct risk_live *live, struct db *db, struct risk_ev
     if (*row == 0) {
         risk_live_decide(live, event, decision, row);
     } else {
-        snprintf(event->id, sizeof event->id, "ev%lld", (long long)*row);
+        risk_live_event_id(event, *row);
     }
     return risk_live_record(live, db, event, decision, *row, 0, now_s);
 }

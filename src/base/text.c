@@ -182,6 +182,25 @@ size_t text_copy(char *dst, size_t size, const char *src) {
     return len;
 }
 
+size_t text_put(char *dst, size_t size, size_t at, const char *s) {
+    verify(dst != 0 && s != 0 && size > 0 && at < size);
+    (void)text_copy(dst + at, size - at, s);
+    return at + strlen(dst + at);
+}
+
+size_t text_put_int64(char *dst, size_t size, size_t at, int64_t value) {
+    char digits[24];
+    size_t end = sizeof digits - 1; /* filled from the end */
+    digits[end] = 0;
+    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[--end] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (value < 0) digits[--end] = '-';
+    return text_put(dst, size, at, digits + end);
+}
+
 int64_t text_unix_seconds(int year, int month, int day, int hour, int minute, int second) {
     /* days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
     int64_t y = (int64_t)year - (month <= 2);

@@ -34,6 +34,11 @@ void text_format_time(int64_t unix_s, char out[21]);
 /* Copies src into dst (size bytes, NUL-terminated, truncated if need be); returns
  * strlen(src), so a result >= size means it was truncated. */
 size_t text_copy(char *dst, size_t size, const char *src);
+/* Short text built in a fixed array without printf (on the writer's path for every order):
+ * each puts its piece at dst[at…], NUL-terminated, truncated at size, and returns the new
+ * end (at most size - 1). Start with at = 0. */
+size_t text_put(char *dst, size_t size, size_t at, const char *s);
+size_t text_put_int64(char *dst, size_t size, size_t at, int64_t value);
 /* Parses a decimal int64 with no sign, spaces or leading '+'. */
 must_check enum status text_parse_int(const char *s, size_t len, int64_t *out);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 #include "store/store.h"
 
 enum status store_audit_append(struct db *db, int64_t actor_id, const char *action,
@@ -48,6 +49,8 @@ enum status store_audit_of(struct db *db, int64_t actor_id, const char *action, 
                            int64_t id, const char *detail, int64_t now_s) {
     verify(kind != 0);
     char object[LIMIT_RISK_NAME_BYTES + 32];
-    snprintf(object, sizeof object, "%s:%lld", kind, (long long)id);
+    size_t at = text_put(object, sizeof object, 0, kind);
+    at = text_put(object, sizeof object, at, ":");
+    (void)text_put_int64(object, sizeof object, at, id);
     return store_audit_append(db, actor_id, action, object, detail, now_s);
 }

@@ -92,8 +92,11 @@ enum status store_order_codes(struct db *db, int64_t order_id, struct store_seal
 static enum status store_audit_reveal(struct db *db, const struct store_order *order,
                                       int64_t actor_id, const char *action, int64_t now_s) {
     char detail[128];
-    snprintf(detail, sizeof detail, "{\"codes\":%lld,\"sku\":\"%s\"}", (long long)order->quantity,
-             order->sku);
+    size_t at = text_put(detail, sizeof detail, 0, "{\"codes\":");
+    at = text_put_int64(detail, sizeof detail, at, order->quantity);
+    at = text_put(detail, sizeof detail, at, ",\"sku\":\"");
+    at = text_put(detail, sizeof detail, at, order->sku);
+    (void)text_put(detail, sizeof detail, at, "\"}");
     return store_audit_of(db, actor_id, action, "order", order->id, detail, now_s);
 }
 

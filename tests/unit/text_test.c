@@ -298,8 +298,25 @@ static void printf_fits_grows_and_refuses(void **state) {
     buf_free(&out);
 }
 
+static void put_builds_and_truncates(void **state) {
+    (void)state;
+    char out[12];
+    size_t at = text_put(out, sizeof out, 0, "ev");
+    at = text_put_int64(out, sizeof out, at, -42);
+    assert_string_equal(out, "ev-42");
+    assert_int_equal(at, 5);
+    at = text_put_int64(out, sizeof out, at, INT64_MAX); /* 19 digits: 6 fit */
+    assert_int_equal(at, sizeof out - 1);
+    assert_string_equal(out, "ev-42922337");
+    assert_int_equal(text_put(out, sizeof out, at, "more"), sizeof out - 1);
+    assert_string_equal(out, "ev-42922337");
+    assert_int_equal(text_put_int64(out, sizeof out, 0, INT64_MIN), sizeof out - 1);
+    assert_string_equal(out, "-9223372036");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(put_builds_and_truncates),
         cmocka_unit_test(printf_fits_grows_and_refuses),
         cmocka_unit_test(format_time_by_arithmetic),
         cmocka_unit_test(append_int64_edges),
