@@ -23,8 +23,22 @@ function init(args)
   if bench_init_rate then bench_init_rate(args) end
 end
 
+-- The request is formatted once by wrk.format with a marker where the key goes (the key is
+-- a header, so Content-Length and every other byte stay the same); request() then only
+-- joins the text before the marker, the key and the text after it. The client shares the
+-- two cores with the server: formatting each request in Lua took CPU from both.
+local head, tail
+
+local function split_request()
+  headers["Idempotency-Key"] = "\1"
+  local text = wrk.format("POST", "/api/v1/orders", headers, body)
+  headers["Idempotency-Key"] = nil
+  local at = text:find("\1", 1, true)
+  head, tail = text:sub(1, at - 1), text:sub(at + 1)
+end
+
 function request()
   counter = counter + 1
-  headers["Idempotency-Key"] = prefix .. string.format("%d", counter)
-  return wrk.format("POST", "/api/v1/orders", headers, body)
+  if head == nil then split_request() end
+  return head .. prefix .. counter .. tail
 end
