@@ -16,6 +16,16 @@ int cli_check(int argc, char **argv) {
         fprintf(stderr, "tessera check: cannot open %s\n", db_path);
         return 1;
     }
+    int applied = 0, known = 0;
+    if (db_schema_versions(&db, &applied, &known) != STATUS_OK || applied != known) {
+        fprintf(stderr,
+                "tessera check: %s is at schema version %d, this binary's is %d; %s\n", db_path,
+                applied, known,
+                applied < known ? "`tessera serve` or `tessera import` brings it up to date first"
+                                : "use the binary that made it");
+        db_close(&db);
+        return 1;
+    }
     struct buf out;
     buf_init(&out, 1 << 20);
     bool ok = false;

@@ -129,9 +129,11 @@ static const struct check_rule check_rules[] = {
     {"no_negative_wallet",
      "SELECT count(*) FROM accounts WHERE balance < 0"
      " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable', 'escrow')"},
+    /* an order keeps its Idempotency-Key with the hash (STORE_REQUEST_HASH_BYTES) of the
+     * request that first came with it; (buyer, key) is unique by index */
     {"idempotency_records_valid",
-     "SELECT count(*) FROM idempotency i LEFT JOIN orders o ON o.id = i.order_id"
-     " WHERE o.id IS NULL OR o.buyer_id != i.user_id"},
+     "SELECT count(*) FROM orders WHERE (idempotency_key IS NULL) != (request_hash IS NULL)"
+     " OR length(request_hash) != 32 OR length(idempotency_key) = 0"},
 };
 
 static enum status check_count(struct db *db, const char *sql, int64_t *out) {

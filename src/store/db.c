@@ -102,6 +102,16 @@ static enum status db_migrate_one(struct db *db, int index) {
     return STATUS_OK;
 }
 
+enum status db_schema_versions(struct db *db, int *applied, int *known) {
+    verify(db != 0 && applied != 0 && known != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
+    if (db_step_row(db, stmt) != STATUS_OK) return STATUS_DB;
+    *applied = sqlite3_column_int(stmt, 0);
+    sqlite3_reset(stmt);
+    *known = migrations_count;
+    return STATUS_OK;
+}
+
 enum status db_migrate(struct db *db) {
     verify(db != 0 && !db->readonly);
     sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");

@@ -36,6 +36,9 @@ must_check enum status db_open(struct db *db, const char *path, bool readonly, b
 void db_close(struct db *db);
 /* Applies every embedded migration not yet recorded in PRAGMA user_version. */
 must_check enum status db_migrate(struct db *db);
+/* The database's schema version (migrations applied) and this binary's; a read-only tool
+ * on an older database says so instead of running queries it does not know. */
+must_check enum status db_schema_versions(struct db *db, int *applied, int *known);
 must_check enum status db_exec(struct db *db, const char *sql);
 
 /* Returns the cached statement for sql (a string literal), reset and unbound. */

@@ -124,7 +124,7 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
 static enum status store_order_idempotent(struct db *db, const struct store_order_request *request,
                                           struct store_order_result *result) {
     sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT request_hash, order_id FROM idempotency WHERE user_id = ? AND key = ?");
+        db, "SELECT request_hash, id FROM orders WHERE buyer_id = ? AND idempotency_key = ?");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     db_bind_text(stmt, 2, request->idempotency_key);
     enum status status = db_step_row(db, stmt);
@@ -180,7 +180,8 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
             "currency, liquidity, quantity, amount, payment, status, created_at, provider, "
-            "expires_at, hold) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "expires_at, hold, idempotency_key, request_hash) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     sqlite3_bind_int64(stmt, 2, product->id);
     db_bind_text(stmt, 3, product->sku);
@@ -199,6 +200,8 @@ static enum status store_order_insert(struct db *db, const struct store_product 
         sqlite3_bind_int64(stmt, 15, expires_at);
     }
     sqlite3_bind_int(stmt, 16, hold ? 1 : 0);
+    db_bind_text(stmt, 17, request->idempotency_key);
+    sqlite3_bind_blob(stmt, 18, request->request_hash, STORE_REQUEST_HASH_BYTES, SQLITE_STATIC);
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);
@@ -277,18 +280,6 @@ static enum status store_order_pay(struct db *db, const struct store_order_reque
                                &transfer_id);
 }
 
-static enum status store_order_remember(struct db *db, const struct store_order_request *request,
-                                        int64_t order_id) {
-    sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO idempotency(user_id, key, request_hash, "
-                                        "order_id, created_at) VALUES(?,?,?,?,?)");
-    sqlite3_bind_int64(stmt, 1, request->buyer_id);
-    db_bind_text(stmt, 2, request->idempotency_key);
-    sqlite3_bind_blob(stmt, 3, request->request_hash, STORE_REQUEST_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, order_id);
-    sqlite3_bind_int64(stmt, 5, request->now_s);
-    return db_step_done(db, stmt);
-}
-
 enum status store_order_prepare(struct db *db, const struct store_order_request *request,
                                 struct store_order_plan *plan, struct store_order_result *result) {
     verify(db != 0 && request != 0 && plan != 0 && result != 0);
@@ -340,7 +331,6 @@ enum status store_order_commit(struct db *db, const struct store_order_request *
     if (status == STATUS_OK && request->credit_periods > 0)
         status =
             store_credit_open(db, &result->order, request->credit_periods, hold, request->now_s);
-    if (status == STATUS_OK) status = store_order_remember(db, request, result->order.id);
     if (status == STATUS_OK) {
         const char *action = gateway ? "order.pending" : hold ? "order.hold" : "order.deliver";
         status = store_audit_reveal(db, &result->order, request->buyer_id, action, request->now_s);

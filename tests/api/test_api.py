@@ -607,7 +607,25 @@ def test_role_matrix():
     w.assert_check()
 
 
-TESTS = [test_login, test_users_create, test_products_create_and_list, test_import_plain_text,
+def test_check_on_an_older_schema():
+    """`tessera check` on a database an older binary made says so and changes nothing."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        db = os.path.join(d, "old.db")
+        harness.run_cli("init", "--db", db, env={"TESSERA_ADMIN_PASSWORD": "old-schema-pw-1"})
+        con = sqlite3.connect(db)
+        known = con.execute("PRAGMA user_version").fetchone()[0]
+        con.execute(f"PRAGMA user_version={known - 1}")
+        con.close()
+        code, out, err = harness.run_cli("check", "--db", db, check=False)
+        assert code == 1 and out == "", (code, out)
+        assert f"schema version {known - 1}, this binary's is {known}" in err, err
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA user_version").fetchone()[0] == known - 1
+        con.close()
+
+
+TESTS = [test_check_on_an_older_schema, test_login, test_users_create, test_products_create_and_list, test_import_plain_text,
          test_import_csv, test_wallet, test_orders, test_order_reads, test_routing, test_metrics,
          test_role_matrix]
 
