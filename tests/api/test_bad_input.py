@@ -445,5 +445,24 @@ def test_bad_input_table():
         ctx.server.close()
 
 
+def test_headers_over_connection_memory():
+    """Headers that fit the connection's memory are served; larger ones are refused with 431
+    by libmicrohttpd itself (before Tessera sees the request), and the server goes on."""
+    server = harness.Server()
+    try:
+        limit = LIMITS["LIMIT_CONNECTION_MEMORY_BYTES"]
+        client = server.client()
+        r = client.get("/api/v1/products", headers={"X-Pad": "a" * (limit // 2)})
+        assert r.status == 200, r
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/api/v1/products", headers={"X-Pad": "a" * (limit + 1024)})
+        answer = conn.getresponse()
+        assert answer.status == 431, answer.status
+        conn.close()
+        assert server.client().get("/healthz").status == 200
+    finally:
+        server.close()
+
+
 if __name__ == "__main__":
-    harness.main([test_bad_input_table])
+    harness.main([test_bad_input_table, test_headers_over_connection_memory])
