@@ -73,19 +73,31 @@ static enum status orders_append(struct request *req, struct buf *out,
                                  const struct store_order *order) {
     char created[21];
     text_format_time(order->created_at, created);
-    enum status status = buf_printf(
-        out, "{\"id\":%lld,\"status\":\"%s\",\"sku\":", (long long)order->id, order->status);
-    if (status == STATUS_OK) status = json_append_string(out, order->sku);
-    if (status == STATUS_OK) status = buf_append(out, ",\"product_name\":", 16);
-    if (status == STATUS_OK) status = json_append_string(out, order->product_name);
-    if (status == STATUS_OK) {
-        status = buf_printf(out,
-                            ",\"quantity\":%lld,\"unit_price\":%lld,\"face_value\":%lld,"
-                            "\"amount\":%lld,\"currency\":\"%s\",\"payment\":\"%s\","
-                            "\"created_at\":\"%s\"",
-                            (long long)order->quantity, (long long)order->unit_price,
-                            (long long)order->face_value, (long long)order->amount, order->currency,
-                            order->payment, created);
+    /* built by appends, not printf: this answers every order */
+    struct {
+        const char *key; /* the text before the value */
+        int64_t number;
+        const char *text; /* a JSON string when set, else number */
+    } fields[] = {
+        {"{\"id\":", order->id, 0},
+        {",\"status\":", 0, order->status},
+        {",\"sku\":", 0, order->sku},
+        {",\"product_name\":", 0, order->product_name},
+        {",\"quantity\":", order->quantity, 0},
+        {",\"unit_price\":", order->unit_price, 0},
+        {",\"face_value\":", order->face_value, 0},
+        {",\"amount\":", order->amount, 0},
+        {",\"currency\":", 0, order->currency},
+        {",\"payment\":", 0, order->payment},
+        {",\"created_at\":", 0, created},
+    };
+    enum status status = STATUS_OK;
+    for (size_t i = 0; status == STATUS_OK && i < sizeof fields / sizeof fields[0]; i++) {
+        status = buf_append(out, fields[i].key, strlen(fields[i].key));
+        if (status == STATUS_OK) {
+            status = fields[i].text != 0 ? json_append_string(out, fields[i].text)
+                                         : text_append_int64(out, fields[i].number);
+        }
     }
     if (status == STATUS_OK && order->refunded > 0)
         status = buf_printf(out, ",\"refunded\":%lld", (long long)order->refunded);
