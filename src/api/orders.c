@@ -244,9 +244,8 @@ static void orders_created_finish(struct request *req) {
     if (job->base.status == STATUS_OK && job->created != STATUS_OK) {
         char message[LIMIT_REASON_BYTES + 64];
         snprintf(message, sizeof message, "the provider could not create the payment: %s",
-                 job->payment != 0 && job->payment->call.message[0]
-                     ? job->payment->call.message
-                     : status_message(job->created));
+                 job->payment != 0 && job->payment->call.message[0] ? job->payment->call.message
+                                                                    : status_message(job->created));
         request_error(req, job->created, message);
     } else if (job->base.status != STATUS_OK) {
         request_error(req, job->base.status, 0);

@@ -17,9 +17,9 @@
  * headers (larger headers answer 431). libmicrohttpd zeroes all of it for every request,
  * so its 32 KiB default cost each request more than its parsing (callgrind). */
 #define LIMIT_CONNECTION_MEMORY_BYTES (16 * 1024)
-#define LIMIT_HTTP_THREADS 2                       /* libmicrohttpd worker threads */
-#define LIMIT_ROUTES 64                            /* entries of the route table (metrics) */
-#define LIMIT_SHUTDOWN_DRAIN_MS 10000              /* wait for in-flight requests on SIGTERM */
+#define LIMIT_HTTP_THREADS 2          /* libmicrohttpd worker threads */
+#define LIMIT_ROUTES 64               /* entries of the route table (metrics) */
+#define LIMIT_SHUTDOWN_DRAIN_MS 10000 /* wait for in-flight requests on SIGTERM */
 
 /* Orders and money */
 #define LIMIT_ORDER_QUANTITY 100          /* codes per order */

@@ -18,9 +18,8 @@ int cli_check(int argc, char **argv) {
     }
     int applied = 0, known = 0;
     if (db_schema_versions(&db, &applied, &known) != STATUS_OK || applied != known) {
-        fprintf(stderr,
-                "tessera check: %s is at schema version %d, this binary's is %d; %s\n", db_path,
-                applied, known,
+        fprintf(stderr, "tessera check: %s is at schema version %d, this binary's is %d; %s\n",
+                db_path, applied, known,
                 applied < known ? "`tessera serve` or `tessera import` brings it up to date first"
                                 : "use the binary that made it");
         db_close(&db);

@@ -528,8 +528,8 @@ enum status server_start(const struct server_config *config, struct server **out
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, server_completed, server,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
+        server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         pay_worker_stop(server->pay_worker);

@@ -73,7 +73,8 @@ enum status risk_decision_pack(const struct risk_engine *engine,
         for (int b = 0; b < 8; b++)
             packed[8 * i + b] = (unsigned char)(bits >> (8 * b));
     }
-    if (status == STATUS_OK) status = buf_append(features, packed, (size_t)program->value_count * 8);
+    if (status == STATUS_OK)
+        status = buf_append(features, packed, (size_t)program->value_count * 8);
     for (int i = 0; status == STATUS_OK && i < program->text_count; i++) {
         const char *text = risk_engine_text(engine, i);
         status = buf_append(features, text, strlen(text) + 1);

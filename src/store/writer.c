@@ -61,8 +61,8 @@ static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
         sqlite3_int64 before = sqlite3_total_changes64(handle);
         uint64_t kept = store_cache_changes(&writer->db);
         cmd->status = cmd->apply(&writer->db, cmd);
-        if (cmd->status != STATUS_OK && (sqlite3_total_changes64(handle) != before ||
-                                         store_cache_changes(&writer->db) != kept))
+        if (cmd->status != STATUS_OK &&
+            (sqlite3_total_changes64(handle) != before || store_cache_changes(&writer->db) != kept))
             return false;
     }
     return true;
