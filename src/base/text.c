@@ -160,17 +160,24 @@ void text_format_time(int64_t unix_s, char out[21]) {
     out[20] = 0;
 }
 
-enum status text_append_int64(struct buf *out, int64_t value) {
-    verify(out != 0);
-    char digits[24];
-    size_t at = sizeof digits; /* filled from the end */
+/* value in decimal, NUL-terminated, at the end of digits; returns where it starts */
+static const char *text_decimal(int64_t value, char digits[24]) {
+    size_t at = 23; /* filled from the end */
+    digits[at] = 0;
     uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
     do {
         digits[--at] = (char)('0' + magnitude % 10);
         magnitude /= 10;
     } while (magnitude != 0);
     if (value < 0) digits[--at] = '-';
-    return buf_append(out, digits + at, sizeof digits - at);
+    return digits + at;
+}
+
+enum status text_append_int64(struct buf *out, int64_t value) {
+    verify(out != 0);
+    char digits[24];
+    const char *text = text_decimal(value, digits);
+    return buf_append(out, text, (size_t)(digits + 23 - text));
 }
 
 size_t text_copy(char *dst, size_t size, const char *src) {
@@ -190,15 +197,7 @@ size_t text_put(char *dst, size_t size, size_t at, const char *s) {
 
 size_t text_put_int64(char *dst, size_t size, size_t at, int64_t value) {
     char digits[24];
-    size_t end = sizeof digits - 1; /* filled from the end */
-    digits[end] = 0;
-    uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    do {
-        digits[--end] = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    if (value < 0) digits[--end] = '-';
-    return text_put(dst, size, at, digits + end);
+    return text_put(dst, size, at, text_decimal(value, digits));
 }
 
 int64_t text_unix_seconds(int year, int month, int day, int hour, int minute, int second) {
