@@ -99,7 +99,11 @@ enum status store_cache_flush(struct db *db) {
         if (cache->stock[i].delta != 0)
             status = cache_stock_write(db, cache->stock[i].product_id, cache->stock[i].delta);
     }
-    cache->stock_count = 0; /* on failure the writer rolls the work back */
+    cache->stock_count = 0;
+    /* A failed write lost changes that earlier commands of the batch kept: counted as a
+     * change, so the command it failed in is never taken for one that changed nothing and
+     * the writer rolls the whole batch back (store_test: a_failed_stock_write_undoes_the_batch). */
+    if (status != STATUS_OK) cache->changes++;
     return status;
 }
 

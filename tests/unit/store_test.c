@@ -542,6 +542,55 @@ static void a_batch_with_a_dirty_failure(void **state) {
     assert_true(check_ok(f));
 }
 
+/* A stock write that fails in the fast path (here a trigger refusing SKU-A's stock to go
+ * down, standing in for an I/O error) loses the change an earlier order of the batch kept:
+ * the writer must roll the batch back and re-run it, never commit that order with its
+ * stock unchanged. */
+static void a_failed_stock_write_undoes_the_batch(void **state) {
+    struct fixture *f = *state;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER refuse_a BEFORE UPDATE OF stock ON products WHEN NEW.stock < "
+             "OLD.stock AND OLD.id = %lld BEGIN SELECT RAISE(ABORT, 'refused'); END",
+             (long long)f->product_a);
+    unit_db_exec(&f->t, sql);
+    struct writer *writer = 0;
+    assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
+    gate.entered = gate.open = false;
+    gate.done = 0;
+    memset(&gate.cmd, 0, sizeof gate.cmd);
+    gate.cmd.apply = gate_apply;
+    gate.cmd.done = batch_done;
+    assert_int_equal(writer_submit(writer, &gate.cmd), STATUS_OK);
+    gate_wait(&gate.entered, 0);
+    struct test_cmd cmds[2];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-t0", 1);
+    cmds[1].request = request(f->buyer, "SKU-B", 1, "key-t1", 1); /* flushes A's change */
+    for (int i = 0; i < 2; i++) {
+        cmds[i].cmd.apply = test_cmd_apply;
+        cmds[i].cmd.done = batch_done;
+        assert_int_equal(writer_submit(writer, &cmds[i].cmd), STATUS_OK);
+    }
+    pthread_mutex_lock(&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+    gate_wait(0, 3);
+    struct writer_stats stats;
+    writer_stats(writer, &stats);
+    writer_stop(writer);
+    store_order_result_free(&cmds[0].result);
+    store_order_result_free(&cmds[1].result);
+    unit_db_exec(&f->t, "DROP TRIGGER refuse_a");
+    assert_true(stats.slow_batches >= 1);
+    assert_int_not_equal(cmds[0].cmd.status, STATUS_OK); /* its stock could not go down */
+    assert_int_equal(cmds[1].cmd.status, STATUS_OK);
+    assert_int_equal(stock(f, "SKU-A"), CODES_A);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"), 1);
+    assert_true(check_ok(f));
+}
+
 /* A command that appends one audit entry with a large detail: about a page of WAL. */
 struct page_cmd {
     struct writer_cmd cmd;
@@ -783,6 +832,7 @@ int main(void) {
         FIXTURE_TEST(the_writer_rolls_back_a_failed_command),
         FIXTURE_TEST(a_batch_with_a_dirty_failure),
         FIXTURE_TEST(a_kept_stock_change_of_a_failed_command_is_dropped),
+        FIXTURE_TEST(a_failed_stock_write_undoes_the_batch),
         FIXTURE_TEST(steady_writes_keep_the_wal_bounded),
         FIXTURE_TEST(check_names_a_changed_balance),
         FIXTURE_TEST(check_names_a_deleted_posting),
