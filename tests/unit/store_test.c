@@ -480,8 +480,9 @@ static void gate_wait(bool *flag_or_null, int done) {
 /* One batch holds two good orders, a command that fails after writing and an order that
  * fails on funds: the failed ones leave nothing, the good ones are committed exactly once
  * and their results describe what was committed. */
-static void a_batch_with_a_dirty_failure(void **state) {
-    struct fixture *f = *state;
+/* Runs cmds as one batch: a gate command holds the writer until all are queued behind it.
+ * Returns the writer's stats; the writer is stopped. */
+static struct writer_stats run_one_batch(struct fixture *f, struct test_cmd *cmds, int count) {
     struct writer *writer = 0;
     assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
     gate.entered = gate.open = false;
@@ -491,14 +492,7 @@ static void a_batch_with_a_dirty_failure(void **state) {
     gate.cmd.done = batch_done;
     assert_int_equal(writer_submit(writer, &gate.cmd), STATUS_OK);
     gate_wait(&gate.entered, 0);
-
-    struct test_cmd cmds[4];
-    memset(cmds, 0, sizeof cmds);
-    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-b0", 1);
-    cmds[1].fail_after_write = true;
-    cmds[2].request = request(f->buyer, "SKU-B", 2, "key-b2", 1);
-    cmds[3].request = request(f->buyer2, "SKU-A", 1, "key-b3", 1); /* wallet at 0 */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < count; i++) {
         cmds[i].cmd.apply = test_cmd_apply;
         cmds[i].cmd.done = batch_done;
         assert_int_equal(writer_submit(writer, &cmds[i].cmd), STATUS_OK);
@@ -507,10 +501,22 @@ static void a_batch_with_a_dirty_failure(void **state) {
     gate.open = true;
     pthread_cond_broadcast(&gate.changed);
     pthread_mutex_unlock(&gate.lock);
-    gate_wait(0, 5);
+    gate_wait(0, count + 1);
     struct writer_stats stats;
     writer_stats(writer, &stats);
     writer_stop(writer);
+    return stats;
+}
+
+static void a_batch_with_a_dirty_failure(void **state) {
+    struct fixture *f = *state;
+    struct test_cmd cmds[4];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-b0", 1);
+    cmds[1].fail_after_write = true;
+    cmds[2].request = request(f->buyer, "SKU-B", 2, "key-b2", 1);
+    cmds[3].request = request(f->buyer2, "SKU-A", 1, "key-b3", 1); /* wallet at 0 */
+    struct writer_stats stats = run_one_batch(f, cmds, 4);
 
     assert_int_equal(cmds[0].cmd.status, STATUS_OK);
     assert_int_equal(cmds[1].cmd.status, STATUS_INVALID_VALUE);
@@ -554,32 +560,11 @@ static void a_failed_stock_write_undoes_the_batch(void **state) {
              "OLD.stock AND OLD.id = %lld BEGIN SELECT RAISE(ABORT, 'refused'); END",
              (long long)f->product_a);
     unit_db_exec(&f->t, sql);
-    struct writer *writer = 0;
-    assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
-    gate.entered = gate.open = false;
-    gate.done = 0;
-    memset(&gate.cmd, 0, sizeof gate.cmd);
-    gate.cmd.apply = gate_apply;
-    gate.cmd.done = batch_done;
-    assert_int_equal(writer_submit(writer, &gate.cmd), STATUS_OK);
-    gate_wait(&gate.entered, 0);
     struct test_cmd cmds[2];
     memset(cmds, 0, sizeof cmds);
     cmds[0].request = request(f->buyer, "SKU-A", 1, "key-t0", 1);
     cmds[1].request = request(f->buyer, "SKU-B", 1, "key-t1", 1); /* flushes A's change */
-    for (int i = 0; i < 2; i++) {
-        cmds[i].cmd.apply = test_cmd_apply;
-        cmds[i].cmd.done = batch_done;
-        assert_int_equal(writer_submit(writer, &cmds[i].cmd), STATUS_OK);
-    }
-    pthread_mutex_lock(&gate.lock);
-    gate.open = true;
-    pthread_cond_broadcast(&gate.changed);
-    pthread_mutex_unlock(&gate.lock);
-    gate_wait(0, 3);
-    struct writer_stats stats;
-    writer_stats(writer, &stats);
-    writer_stop(writer);
+    struct writer_stats stats = run_one_batch(f, cmds, 2);
     store_order_result_free(&cmds[0].result);
     store_order_result_free(&cmds[1].result);
     unit_db_exec(&f->t, "DROP TRIGGER refuse_a");
