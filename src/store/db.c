@@ -114,27 +114,24 @@ enum status db_schema_versions(struct db *db, int *applied, int *known) {
 
 enum status db_migrate(struct db *db) {
     verify(db != 0 && !db->readonly);
-    sqlite3_stmt *stmt = db_prepare(db, "PRAGMA user_version");
-    if (db_step_row(db, stmt) != STATUS_OK) return STATUS_DB;
-    int applied = sqlite3_column_int(stmt, 0);
-    sqlite3_reset(stmt);
+    int applied = 0, known = 0;
+    if (db_schema_versions(db, &applied, &known) != STATUS_OK) return STATUS_DB;
     verify(applied >= 0);
-    if (applied > migrations_count) {
-        log_error("db: the database is at schema version %d; this binary knows %d", applied,
-                  migrations_count);
+    if (applied > known) {
+        log_error("db: the database is at schema version %d; this binary knows %d", applied, known);
         return STATUS_DB;
     }
     /* Foreign keys are off while migrations run, so a migration may rebuild a table that
      * others reference (SQLite's table-rebuild procedure); foreign_key_check must then find
      * nothing before the migration commits. The pragma is a no-op inside a transaction. */
-    if (applied < migrations_count && db_exec(db, "PRAGMA foreign_keys=OFF") != STATUS_OK) {
+    if (applied < known && db_exec(db, "PRAGMA foreign_keys=OFF") != STATUS_OK) {
         return STATUS_DB;
     }
     enum status status = STATUS_OK;
-    for (int i = applied; status == STATUS_OK && i < migrations_count; i++) {
+    for (int i = applied; status == STATUS_OK && i < known; i++) {
         status = db_migrate_one(db, i);
     }
-    if (applied < migrations_count && db_exec(db, "PRAGMA foreign_keys=ON") != STATUS_OK) {
+    if (applied < known && db_exec(db, "PRAGMA foreign_keys=ON") != STATUS_OK) {
         return STATUS_DB;
     }
     return status;
