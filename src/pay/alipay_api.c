@@ -45,14 +45,7 @@ enum status pay_alipay_form(const struct pay_config *config, const char *method,
     struct buf text, signature;
     buf_init(&text, LIMIT_PAY_OUTBOUND_BODY_BYTES);
     buf_init(&signature, 2048);
-    enum status status = STATUS_OK;
-    for (size_t i = 0; status == STATUS_OK && i < sizeof keys / sizeof keys[0]; i++) {
-        if (values[i][0] == 0) continue; /* empty values are neither signed nor sent */
-        status = buf_printf(&text, "%s%s=%s", text.len ? "&" : "", keys[i], values[i]);
-        if (status == STATUS_OK) status = buf_printf(out, "%s=", keys[i]);
-        if (status == STATUS_OK) status = pay_url_escape(out, values[i]);
-        if (status == STATUS_OK) status = buf_append(out, "&", 1);
-    }
+    enum status status = pay_signed_fields(keys, values, sizeof keys / sizeof keys[0], &text, out);
     if (status == STATUS_OK) {
         status =
             pay_rsa_sha256_sign(config->alipay.app_private_key, text.data, text.len, &signature);

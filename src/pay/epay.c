@@ -95,13 +95,8 @@ enum status pay_epay_submit_url(const struct pay_config *config, const char *ord
     struct buf text;
     buf_init(&text, 4 * PAY_URL_BYTES + PAY_SECRET_BYTES + 256);
     enum status status = buf_printf(out, "%s?", config->epay.submit_url);
-    for (size_t i = 0; status == STATUS_OK && i < sizeof keys / sizeof keys[0]; i++) {
-        if (values[i][0] == 0) continue; /* empty values are neither signed nor sent */
-        status = buf_printf(&text, "%s%s=%s", text.len ? "&" : "", keys[i], values[i]);
-        if (status == STATUS_OK) status = buf_printf(out, "%s=", keys[i]);
-        if (status == STATUS_OK) status = pay_url_escape(out, values[i]);
-        if (status == STATUS_OK) status = buf_append(out, "&", 1);
-    }
+    if (status == STATUS_OK)
+        status = pay_signed_fields(keys, values, sizeof keys / sizeof keys[0], &text, out);
     if (status == STATUS_OK) status = buf_append(&text, config->epay.key, strlen(config->epay.key));
     if (status == STATUS_OK) {
         char sign[33];

@@ -161,3 +161,18 @@ enum status pay_url_escape(struct buf *out, const char *text) {
     }
     return status;
 }
+
+enum status pay_signed_fields(const char *const *keys, const char *const *values, size_t count,
+                              struct buf *signed_text, struct buf *query) {
+    verify(keys != 0 && values != 0 && signed_text != 0 && query != 0);
+    enum status status = STATUS_OK;
+    for (size_t i = 0; status == STATUS_OK && i < count; i++) {
+        if (values[i][0] == 0) continue;
+        status =
+            buf_printf(signed_text, "%s%s=%s", signed_text->len ? "&" : "", keys[i], values[i]);
+        if (status == STATUS_OK) status = buf_printf(query, "%s=", keys[i]);
+        if (status == STATUS_OK) status = pay_url_escape(query, values[i]);
+        if (status == STATUS_OK) status = buf_append(query, "&", 1);
+    }
+    return status;
+}

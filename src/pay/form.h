@@ -36,6 +36,12 @@ must_check enum status pay_form_sign_string(const struct pay_form *form, const c
                                             bool keep_empty, struct buf *out);
 /* Appends text percent-encoded for a URL query (unreserved characters as they are). */
 must_check enum status pay_url_escape(struct buf *out, const char *text);
+/* The fields of a signed outgoing request (keys already in the signed order): each with a
+ * non-empty value is appended to signed_text as k=v joined by '&' (what the key signs) and
+ * to query as k=escaped(v) followed by '&' (what is sent; the signature comes after).
+ * Empty values are neither signed nor sent. Used by Alipay (RSA2) and EPay (MD5). */
+must_check enum status pay_signed_fields(const char *const *keys, const char *const *values,
+                                         size_t count, struct buf *signed_text, struct buf *query);
 /* Whether any field has an empty value. */
 bool pay_form_has_empty(const struct pay_form *form);
 
