@@ -32,12 +32,7 @@ static int fixture_setup(void **state) {
     return 0;
 }
 
-static int fixture_teardown(void **state) {
-    struct fixture *f = *state;
-    unit_db_close(&f->t);
-    free(f);
-    return 0;
-}
+UNIT_DB_FIXTURE(struct fixture);
 
 static enum status credit_order_at(struct fixture *f, int n, int periods, int64_t now_s,
                                    int64_t *order_id) {
@@ -156,8 +151,8 @@ static void a_buyer_holds_at_most_the_limit_of_open_plans(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_buyer_holds_at_most_the_limit_of_open_plans,
-                                        fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(what_is_due_is_paid_first, fixture_setup, fixture_teardown),
+                                        fixture_setup, unit_db_teardown),
+        cmocka_unit_test_setup_teardown(what_is_due_is_paid_first, fixture_setup, unit_db_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -34,12 +34,7 @@ static int fixture_setup(void **state) {
     return 0;
 }
 
-static int fixture_teardown(void **state) {
-    struct fixture *f = *state;
-    unit_db_close(&f->t);
-    free(f);
-    return 0;
-}
+UNIT_DB_FIXTURE(struct fixture);
 
 static int64_t count(struct fixture *f, const char *sql) { return unit_db_int(&f->t, sql); }
 
@@ -214,7 +209,7 @@ static void check_names_a_second_applied_payment(void **state) {
     assert_false(unit_db_check_ok(&f->t));
 }
 
-#define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+#define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, unit_db_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {

@@ -64,12 +64,7 @@ static int fixture_setup(void **state) {
     return 0;
 }
 
-static int fixture_teardown(void **state) {
-    struct fixture *f = *state;
-    unit_db_close(&f->t);
-    free(f);
-    return 0;
-}
+UNIT_DB_FIXTURE(struct fixture);
 
 static enum status mark(struct fixture *f, const char *code) {
     const char *codes[] = {code};
@@ -335,17 +330,17 @@ static void a_failed_payment_refund_can_be_sent_again(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_refused_refund_is_booked_back, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
         cmocka_unit_test_setup_teardown(a_payment_owed_back_becomes_one_refund, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
         cmocka_unit_test_setup_teardown(an_unclear_refund_waits_for_a_person, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
         cmocka_unit_test_setup_teardown(a_failed_payment_refund_can_be_sent_again, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
         cmocka_unit_test_setup_teardown(a_refund_being_sent_is_never_sent_twice, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
         cmocka_unit_test_setup_teardown(a_refund_in_flight_waits_for_its_answer, fixture_setup,
-                                        fixture_teardown),
+                                        unit_db_teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

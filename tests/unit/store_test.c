@@ -62,12 +62,7 @@ static int fixture_setup(void **state) {
     return 0;
 }
 
-static int fixture_teardown(void **state) {
-    struct fixture *f = *state;
-    unit_db_close(&f->t);
-    free(f);
-    return 0;
-}
+UNIT_DB_FIXTURE(struct fixture);
 
 static int64_t wallet(struct fixture *f, int64_t user_id) {
     int64_t balance = -1;
@@ -801,7 +796,7 @@ static void check_names_a_dangling_reference(void **state) {
     assert_broken(f, "references_intact", false);
 }
 
-#define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+#define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, unit_db_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {

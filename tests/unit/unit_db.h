@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,6 +98,17 @@ static inline void unit_db_product(struct unit_db *t, const char *sku, int64_t p
     product.face_value = face;
     assert_int_equal(store_product_create(&t->db, &product, now_s, id), STATUS_OK);
 }
+
+/* The cmocka teardown of a fixture whose first member is its struct unit_db (each test file
+ * asserts that with UNIT_DB_FIXTURE): closes the database and frees the fixture. */
+static inline int unit_db_teardown(void **state) {
+    struct unit_db *t = *state;
+    unit_db_close(t);
+    free(*state);
+    return 0;
+}
+#define UNIT_DB_FIXTURE(type)                                                                      \
+    _Static_assert(offsetof(type, t) == 0, "the fixture starts with its struct unit_db")
 
 /* Inside an open command: the platform accounts and admin (store_setup), a product of
  * price (its face value too) and the buyer "payer". */
