@@ -123,6 +123,17 @@ static int due(struct fixture *f, int64_t now_s, struct store_refund *out, int c
     return n;
 }
 
+/* A second payment of the delivered order at NOW + 5 (another transaction): owed back. */
+static void pay_again(struct fixture *f, const char *transaction, const char *event) {
+    struct store_payment p = {"sandbox", f->order.id, transaction, event, 2 * PRICE, "CNY"};
+    enum store_payment_outcome outcome;
+    struct store_order order;
+    unit_db_begin(&f->t);
+    assert_int_equal(store_payment_apply(&f->t.db, &p, NOW + 5, &outcome, &order), STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(outcome, STORE_PAYMENT_DUPLICATE);
+}
+
 static int64_t clearing(struct fixture *f) {
     return count(f, "SELECT balance FROM accounts WHERE kind = 'gateway_clearing'");
 }
@@ -187,13 +198,7 @@ static void a_refused_refund_is_booked_back(void **state) {
 
 static void a_payment_owed_back_becomes_one_refund(void **state) {
     struct fixture *f = *state;
-    struct store_payment p = {"sandbox", f->order.id, "TX2", "EV2", 2 * PRICE, "CNY"};
-    enum store_payment_outcome outcome;
-    struct store_order order;
-    unit_db_begin(&f->t);
-    assert_int_equal(store_payment_apply(&f->t.db, &p, NOW + 5, &outcome, &order), STATUS_OK);
-    unit_db_end(&f->t, STATUS_OK);
-    assert_int_equal(outcome, STORE_PAYMENT_DUPLICATE);
+    pay_again(f, "TX2", "EV2");
     struct store_refund list[4];
     assert_int_equal(due(f, NOW + 6, list, 4), 1);
     assert_string_equal(list[0].kind, "payment");
@@ -311,12 +316,7 @@ static void a_refund_in_flight_waits_for_its_answer(void **state) {
 
 static void a_failed_payment_refund_can_be_sent_again(void **state) {
     struct fixture *f = *state;
-    struct store_payment p = {"sandbox", f->order.id, "TX3", "EV3", 2 * PRICE, "CNY"};
-    enum store_payment_outcome outcome;
-    struct store_order order;
-    unit_db_begin(&f->t);
-    assert_int_equal(store_payment_apply(&f->t.db, &p, NOW + 5, &outcome, &order), STATUS_OK);
-    unit_db_end(&f->t, STATUS_OK);
+    pay_again(f, "TX3", "EV3");
     struct store_refund list[4], now;
     assert_int_equal(due(f, NOW + 6, list, 4), 1);
     assert_int_equal(settle(f, list[0].id, STORE_REFUND_FAILED, NOW + 7, &now), STATUS_OK);
