@@ -5,10 +5,25 @@
 #define TESSERA_TESTS_FUZZ_HEADERS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "pay/pay.h"
+
+/* The input after its first byte (the harness's target selector), exactly, plus a NUL for
+ * the header targets; the caller frees it. */
+static inline char *fuzz_copy_after_target(const uint8_t *data, size_t size, size_t *len) {
+    verify(size > 0);
+    *len = size - 1;
+    char *copy = malloc(*len + 1);
+    verify(copy != 0);
+    if (*len) memcpy(copy, data + 1, *len);
+    copy[*len] = 0;
+    return copy;
+}
 
 /* "Name: value" lines up to a blank line, then the body. */
 static inline int fuzz_split_headers(char *text, size_t len, struct pay_header *headers,

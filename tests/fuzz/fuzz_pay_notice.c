@@ -68,11 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_setup();
     if (size == 0) return 0;
     int target = data[0] % 7;
-    size_t len = size - 1;
-    char *copy = malloc(len + 1); /* exactly the input, plus a NUL for the header targets */
-    verify(copy != 0);
-    if (len) memcpy(copy, data + 1, len);
-    copy[len] = 0;
+    size_t len = 0;
+    char *copy = fuzz_copy_after_target(data, size, &len);
     char reason[200] = "";
     struct pay_notice notice;
     memset(&notice, 0, sizeof notice);
