@@ -15,6 +15,7 @@
     "id, buyer_id, sku, product_name, unit_price, face_value, currency, liquidity, quantity, "     \
     "amount, payment, status, created_at, coalesce(provider, ''), coalesce(expires_at, 0), hold, " \
     "refunded"
+#define ORDER_COLUMN_COUNT 17 /* store_order_row reads columns 0 … 16 */
 
 static void store_order_row(sqlite3_stmt *stmt, struct store_order *order) {
     order->id = sqlite3_column_int64(stmt, 0);
@@ -100,6 +101,24 @@ static enum status store_audit_reveal(struct db *db, const struct store_order *o
     return store_audit_of(db, actor_id, action, "order", order->id, detail, now_s);
 }
 
+/* The codes of result->order (read, delivered, the buyer's), audited as shown. */
+static enum status store_order_reveal_read(struct db *db, int64_t buyer_id, int64_t now_s,
+                                           struct store_order_result *result) {
+    const struct store_order *order = &result->order;
+    verify(order->buyer_id == buyer_id && strcmp(order->status, "delivered") == 0);
+    store_order_result_free(result);
+    result->codes = mem_alloc((size_t)order->quantity * sizeof result->codes[0]);
+    enum status status =
+        store_order_codes(db, order->id, result->codes, (int)order->quantity, &result->code_count);
+    if (status != STATUS_OK) return status;
+    if (result->code_count != order->quantity) {
+        log_error("store: order %lld holds %d codes for quantity %lld", (long long)order->id,
+                  result->code_count, (long long)order->quantity);
+        return STATUS_DB;
+    }
+    return store_audit_reveal(db, order, buyer_id, "codes.reveal", now_s);
+}
+
 enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id, int64_t now_s,
                                struct store_order_result *result) {
     verify(db != 0 && result != 0);
@@ -107,39 +126,30 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
     if (status != STATUS_OK) return status;
     if (result->order.buyer_id != buyer_id) return STATUS_UNKNOWN_ORDER;
     if (strcmp(result->order.status, "delivered") != 0) return STATUS_ORDER_NOT_DELIVERED;
-    store_order_result_free(result);
-    result->codes = mem_alloc((size_t)result->order.quantity * sizeof result->codes[0]);
-    status = store_order_codes(db, order_id, result->codes, (int)result->order.quantity,
-                               &result->code_count);
-    if (status != STATUS_OK) return status;
-    if (result->code_count != result->order.quantity) {
-        log_error("store: order %lld holds %d codes for quantity %lld", (long long)order_id,
-                  result->code_count, (long long)result->order.quantity);
-        return STATUS_DB;
-    }
-    return store_audit_reveal(db, &result->order, buyer_id, "codes.reveal", now_s);
+    return store_order_reveal_read(db, buyer_id, now_s, result);
 }
 
-/* The first answer to this key, if any: conflict, replay, or not found. */
+/* The first answer to this key, if any: conflict, replay, or not found. The order is read
+ * with its request hash in one query. */
 static enum status store_order_idempotent(struct db *db, const struct store_order_request *request,
                                           struct store_order_result *result) {
-    sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT request_hash, id FROM orders WHERE buyer_id = ? AND idempotency_key = ?");
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT " ORDER_COLUMNS ", request_hash FROM orders "
+                                        "WHERE buyer_id = ? AND idempotency_key = ?");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     db_bind_text(stmt, 2, request->idempotency_key);
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status;
-    bool same =
-        sqlite3_column_bytes(stmt, 0) == STORE_REQUEST_HASH_BYTES &&
-        memcmp(sqlite3_column_blob(stmt, 0), request->request_hash, STORE_REQUEST_HASH_BYTES) == 0;
-    int64_t order_id = sqlite3_column_int64(stmt, 1);
+    const int HASH = ORDER_COLUMN_COUNT; /* the column after ORDER_COLUMNS */
+    verify(sqlite3_column_count(stmt) == ORDER_COLUMN_COUNT + 1);
+    bool same = sqlite3_column_bytes(stmt, HASH) == STORE_REQUEST_HASH_BYTES &&
+                memcmp(sqlite3_column_blob(stmt, HASH), request->request_hash,
+                       STORE_REQUEST_HASH_BYTES) == 0;
+    if (same) store_order_row(stmt, &result->order);
     sqlite3_reset(stmt);
     if (!same) return STATUS_IDEMPOTENCY_CONFLICT;
     result->replayed = true;
-    status = store_order_get(db, order_id, &result->order);
-    if (status != STATUS_OK) return status;
     if (strcmp(result->order.status, "delivered") != 0) return STATUS_OK; /* held: no codes */
-    return store_order_reveal(db, order_id, request->buyer_id, request->now_s, result);
+    return store_order_reveal_read(db, request->buyer_id, request->now_s, result);
 }
 
 /* Picks quantity free, unexpired codes of the product, oldest first. */
@@ -298,10 +308,8 @@ enum status store_order_prepare(struct db *db, const struct store_order_request 
     status = store_order_pick(db, &plan->product, request, result);
     plan->wallet_id = 0;
     if (status == STATUS_OK && request->credit_periods > 0) {
-        int64_t fee_bp = 0;
-        if (status == STATUS_OK)
-            status =
-                installment_fee_bp(&installment_default_terms, request->credit_periods, &fee_bp);
+        int64_t fee_bp = 0; /* only whether the terms know these periods */
+        status = installment_fee_bp(&installment_default_terms, request->credit_periods, &fee_bp);
         if (status == STATUS_OK)
             status =
                 store_credit_can_buy(db, request->buyer_id, plan->product.currency, plan->amount);
