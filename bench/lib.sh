@@ -258,6 +258,66 @@ import_codes() {
     IMPORTED_N=$(printf '%s\n' "$out" | sed -n 's/.*imported \([0-9]*\),.*/\1/p')
 }
 
+# --- nginx ---------------------------------------------------------------------------------
+
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+NGX=""
+
+# nginx_start -> NGINX_PID, NGINX_URL, NGINX (the binary), NGX (its dir; config in
+# $NGX/nginx.conf): nginx answering `return 200` from memory on a free loopback port, the
+# HTTP ceiling of this machine with these wrk settings.
+nginx_start() {
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || bench_die "nginx is missing (make bench-deps)"
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    NGX="$BENCH_TMP/nginx"
+    mkdir -p "$NGX/tmp"
+    local port i
+    port=$(free_port)
+    cat >"$NGX/nginx.conf" <<EOF
+# nginx serving a fixed answer from memory: the HTTP ceiling of this machine.
+worker_processes $NGINX_WORKERS;
+daemon off;
+pid $NGX/nginx.pid;
+lock_file $NGX/nginx.lock;
+error_log $NGX/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 65s;
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            default_type application/json;
+            return 200 '{"ok":true}';
+        }
+    }
+}
+EOF
+    "$NGINX" -p "$NGX/" -e "$NGX/error.log" -c "$NGX/nginx.conf" &
+    NGINX_PID=$!
+    bench_track "$NGINX_PID"
+    record_cmd "$NGINX -p $NGX/ -e $NGX/error.log -c $NGX/nginx.conf &   # config below"
+    NGINX_URL="http://127.0.0.1:$port/"
+    for i in $(seq 1 100); do
+        curl -sf --max-time 2 "$NGINX_URL" >/dev/null 2>&1 && break
+        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$NGX/error.log" >&2; bench_die "nginx exited"; }
+        sleep 0.1
+    done
+    curl -sf --max-time 2 "$NGINX_URL" >/dev/null || bench_die "nginx does not answer"
+}
+
+nginx_stop() {
+    [ -n "${NGINX_PID:-}" ] || return 0
+    bench_stop_pid "$NGINX_PID" QUIT
+    NGINX_PID=""
+}
+
 # --- wrk -----------------------------------------------------------------------------------
 
 # wrk_run NAME DURATION SCRIPT URL [SCRIPT ARGS...] -> WRK_LINE (the WRKSUM line of report.lua)

@@ -20,7 +20,6 @@ IMPORT_CODES=${IMPORT_CODES:-1000000}
 HYPERFINE_CODES=${HYPERFINE_CODES:-100000}
 HYPERFINE_RUNS=${HYPERFINE_RUNS:-10}
 GROWTH=${GROWTH:-0}
-NGINX_WORKERS=${NGINX_WORKERS:-auto}
 # Codes for the order database: enough for 150,000 orders/s over both order runs and their
 # warm-ups, so stock never runs out (checked afterwards).
 ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" \
@@ -29,8 +28,6 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$BENCH_DIR/out/$STAMP.md}
 
 bench_setup
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || bench_die "nginx is missing (make bench-deps)"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v hyperfine >/dev/null || bench_die "hyperfine is missing (make bench-deps)"
 [ -x /usr/bin/time ] || bench_die "/usr/bin/time is missing (make bench-deps)"
 mkdir -p "$(dirname "$OUT")"
@@ -41,53 +38,15 @@ bench_log "temp dir $BENCH_TMP ($BENCH_TMP_FS); report $OUT"
 bench_log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP); tessera $TESSERA_BIN"
 
 # --- 1. nginx return 200 from memory -------------------------------------------------------
-NGX="$BENCH_TMP/nginx"
-mkdir -p "$NGX/tmp"
-NGINX_PORT=$(free_port)
-cat >"$NGX/nginx.conf" <<EOF
-# nginx serving a fixed answer from memory: the HTTP ceiling of this machine.
-worker_processes $NGINX_WORKERS;
-daemon off;
-pid $NGX/nginx.pid;
-lock_file $NGX/nginx.lock;
-error_log $NGX/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 65s;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            default_type application/json;
-            return 200 '{"ok":true}';
-        }
-    }
-}
-EOF
-"$NGINX" -p "$NGX/" -e "$NGX/error.log" -c "$NGX/nginx.conf" &
-NGINX_PID=$!
-bench_track "$NGINX_PID"
-record_cmd "$NGINX -p $NGX/ -e $NGX/error.log -c $NGX/nginx.conf &   # config below"
-for i in $(seq 1 100); do
-    curl -sf --max-time 2 "http://127.0.0.1:$NGINX_PORT/" >/dev/null 2>&1 && break
-    kill -0 "$NGINX_PID" 2>/dev/null || { cat "$NGX/error.log" >&2; bench_die "nginx exited"; }
-    sleep 0.1
-done
-curl -sf --max-time 2 "http://127.0.0.1:$NGINX_PORT/" >/dev/null || bench_die "nginx does not answer"
+nginx_start
 REPORT_LUA="$BENCH_DIR/wrk/report.lua"
-[ "$(dur_s "$WARMUP")" = 0 ] || wrk_run nginx-warmup "$WARMUP" "$REPORT_LUA" "http://127.0.0.1:$NGINX_PORT/"
-wrk_run nginx "$DURATION" "$REPORT_LUA" "http://127.0.0.1:$NGINX_PORT/"
+[ "$(dur_s "$WARMUP")" = 0 ] || wrk_run nginx-warmup "$WARMUP" "$REPORT_LUA" "$NGINX_URL"
+wrk_run nginx "$DURATION" "$REPORT_LUA" "$NGINX_URL"
 NGINX_RPS=$(kv "$WRK_LINE" rps) NGINX_P50=$(kv "$WRK_LINE" p50_ms) NGINX_P99=$(kv "$WRK_LINE" p99_ms)
 NGINX_ERR=$(wrk_errors "$WRK_LINE")
 summary "step=nginx_return_200 req_per_s=$NGINX_RPS p50_ms=$(kv "$WRK_LINE" p50_ms)" \
         "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$(wrk_errors "$WRK_LINE") workers=$NGINX_WORKERS"
-bench_stop_pid "$NGINX_PID" QUIT
+nginx_stop
 
 # --- the order database: template + ORDER_CODES codes --------------------------------------
 bench_log "making the database (template, then $ORDER_CODES codes)"

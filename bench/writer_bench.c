@@ -1,7 +1,9 @@
 /* writer_bench.c — the writer alone: N wallet orders through writer_submit, all queued at
  * once, group-committed; prints orders/s. Isolates the database path from HTTP.
- * usage: writer_bench DB ORDERS (DB made by `tessera init --demo`, with a buyer "bench"
- * holding enough balance and the SKU JD-E100 holding ≥ ORDERS codes). */
+ * usage: writer_bench DB ORDERS [GROUP] (DB made by `tessera init --demo`, with a buyer
+ * "bench" holding enough balance and the SKU JD-E100 holding ≥ ORDERS codes). GROUP: submit
+ * that many orders, wait until they are done, repeat — batches the size HTTP load makes
+ * (about 25 orders per commit with wrk -c64), instead of all at once (LIMIT_WRITER_BATCH). */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -34,11 +36,13 @@ static void bench_finish(struct writer_cmd *cmd) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: writer_bench DB ORDERS\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: writer_bench DB ORDERS [GROUP]\n");
         return 2;
     }
     int count = atoi(argv[2]);
+    int group = argc == 4 ? atoi(argv[3]) : count;
+    if (group <= 0) return 2;
     if (db_global_init() != STATUS_OK || vault_global_init() != STATUS_OK || count <= 0) return 1;
     struct db db;
     struct store_user buyer;
@@ -73,6 +77,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < count; i++) {
         while (writer_submit(writer, &orders[i].cmd) != STATUS_OK)
             nanosleep(&pause, 0);
+        if ((i + 1) % group == 0) {
+            while (atomic_load(&bench_done) < i + 1)
+                nanosleep(&pause, 0);
+        }
     }
     while (atomic_load(&bench_done) < count)
         nanosleep(&pause, 0);
@@ -83,9 +91,10 @@ int main(int argc, char **argv) {
     struct writer_stats stats;
     writer_stats(writer, &stats);
     writer_stop(writer);
-    printf("writer_bench orders=%d failed=%d seconds=%.3f orders_per_s=%.0f batches=%llu\n", count,
-           failed, (double)elapsed / 1e9, count / ((double)elapsed / 1e9),
-           (unsigned long long)stats.batches);
+    printf("writer_bench orders=%d failed=%d seconds=%.3f orders_per_s=%.0f batches=%llu "
+           "orders_per_batch=%.1f\n",
+           count, failed, (double)elapsed / 1e9, count / ((double)elapsed / 1e9),
+           (unsigned long long)stats.batches, (double)count / (double)stats.batches);
     for (int i = 0; i < count; i++)
         store_order_result_free(&orders[i].result);
     free(orders);

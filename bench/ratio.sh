@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# ratio.sh — durable orders/s ÷ nginx req/s (issue 2's target: at least 0.25), measured in
+# alternating pairs so both sides of each ratio see the same minute of this noisy machine:
+# ROUNDS (default 5) rounds of wrk against nginx `return 200`, then POST /api/v1/orders
+# (wallet, one code, a new Idempotency-Key each), each after a WARMUP. Same wrk settings
+# as run.sh (THREADS, CONNECTIONS, DURATION). Prints a BENCH line per run, the ratio per
+# round, and the median and mean over the rounds. run.sh measures each side once, minutes
+# apart; this is the figure to quote for the ratio.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ROUNDS=${ROUNDS:-5}
+ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$ROUNDS" \
+                                 'BEGIN { printf "%d", 45000 * (d + w) * r + 100000 }')}
+bench_setup
+bench_log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS rounds; tessera $TESSERA_BIN"
+
+gen_codes "$ORDER_CODES" RATIO "$BENCH_TMP/codes.txt"
+make_template "$BENCH_TMP/db"
+import_codes "$BENCH_TMP/db/t.db" "$BENCH_TMP/codes.txt"
+rm -f "$BENCH_TMP/codes.txt"
+nginx_start
+tessera_start "$BENCH_TMP/db/t.db" ratio
+login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
+
+REPORT_LUA="$BENCH_DIR/wrk/report.lua"
+ORDERS_LUA="$BENCH_DIR/wrk/orders.lua"
+RATIOS=()
+for round in $(seq 1 "$ROUNDS"); do
+    wrk_run "nginx-warm-$round" "$WARMUP" "$REPORT_LUA" "$NGINX_URL"
+    wrk_run "nginx-$round" "$DURATION" "$REPORT_LUA" "$NGINX_URL"
+    nginx_rps=$(kv "$WRK_LINE" rps)
+    summary "step=ratio side=nginx round=$round req_per_s=$nginx_rps p99_ms=$(kv "$WRK_LINE" p99_ms)" \
+            "errors=$(wrk_errors "$WRK_LINE")"
+    wrk_run "orders-warm-$round" "$WARMUP" "$ORDERS_LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
+        "$BENCH_RUN_ID-w$round" "$SKU"
+    wrk_run "orders-$round" "$DURATION" "$ORDERS_LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
+        "$BENCH_RUN_ID-$round" "$SKU"
+    orders_rps=$(kv "$WRK_LINE" rps)
+    errors=$(wrk_errors "$WRK_LINE")
+    summary "step=ratio side=orders round=$round orders_per_s=$orders_rps p50_ms=$(kv "$WRK_LINE" p50_ms)" \
+            "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$errors"
+    [ "$errors" = 0 ] || bench_die "orders round $round: $errors errors (every order must be a 201)"
+    RATIOS+=("$(fmt 3 "$orders_rps / $nginx_rps")")
+    summary "step=ratio_round round=$round orders_over_nginx=${RATIOS[-1]}"
+done
+tessera_stop
+nginx_stop
+CHECK_OUT=$("$TESSERA_BIN" check --db "$BENCH_TMP/db/t.db" 2>&1) && CHECK=ok || CHECK=broken
+[ "$CHECK" = ok ] || printf '%s\n' "$CHECK_OUT" >&2
+MEDIAN=$(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+MEAN=$(printf '%s\n' "${RATIOS[@]}" | awk '{ s += $1 } END { printf "%.3f", s / NR }')
+summary "step=ratio_total rounds=$ROUNDS median=$MEDIAN mean=$MEAN all=$(IFS=,; echo "${RATIOS[*]}")" \
+        "target_quarter=$(awk -v m="$MEDIAN" 'BEGIN { print (m >= 0.25) ? "yes" : "no" }') check=$CHECK"
