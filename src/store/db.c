@@ -9,13 +9,14 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "store/migrations.h"
+#include "store/wal_vfs.h"
 
 _Static_assert((DB_STMT_SLOTS & (DB_STMT_SLOTS - 1)) == 0, "slots must be a power of two");
 
 enum status db_global_init(void) {
     if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
-        sqlite3_initialize() != SQLITE_OK) {
+        sqlite3_initialize() != SQLITE_OK || wal_vfs_register() != SQLITE_OK) {
         return STATUS_DB;
     }
     return STATUS_OK;

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "store/wal_vfs.h"
 #include "vault/vault.h"
 
 struct unit_db {
@@ -29,6 +30,7 @@ static inline void unit_db_open(struct unit_db *t) {
     memset(t, 0, sizeof *t);
     log_set_level(LOG_WARN); /* migrations log at info; keep test output quiet */
     assert_int_equal(vault_global_init(), STATUS_OK);
+    assert_int_equal(wal_vfs_register(), SQLITE_OK); /* as db_global_init does */
     const char *tmp = getenv("TMPDIR");
     snprintf(t->dir, sizeof t->dir, "%s/tessera-unit-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     assert_non_null(mkdtemp(t->dir));
