@@ -1,9 +1,11 @@
 /* cache.c — the writer connection's cache of rows its hot path reads on every order:
  * products by SKU, platform account ids and the audit chain's head. All change only through
- * writer commands (a
- * product write calls store_cache_forget_product) or through other processes (PRAGMA
- * data_version moves, and store_cache_begin drops everything). A rollback may undo a row
- * the cache learned inside the rolled-back work, so the writer resets the cache after any.
+ * writer commands (a product write calls store_cache_forget_product) or through other
+ * processes (PRAGMA data_version moves, and store_cache_begin drops everything). A rollback
+ * may undo a row the cache learned inside the rolled-back work, so the writer resets the
+ * cache after any. It also keeps the changes every order makes to the same two rows — its
+ * product's stock count and the revenue account's balance — and writes each once per batch
+ * (store_cache_flush, before every commit and after every savepointed command).
  * Never used on read connections: they see other commits at any time. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #define CACHE_PRODUCT_SLOTS 1024 /* direct-mapped by SKU hash; a collision just re-reads */
 #define CACHE_ACCOUNT_SLOTS 16   /* platform accounts: (kind, currency) pairs in use */
 #define CACHE_STOCK_SLOTS 32     /* products with a stock change waiting; more flushes */
+#define CACHE_BALANCE_SLOTS 16   /* platform revenue accounts with a change waiting */
 
 _Static_assert((CACHE_PRODUCT_SLOTS & (CACHE_PRODUCT_SLOTS - 1)) == 0, "power of two");
 
@@ -35,7 +38,13 @@ struct store_cache {
         int64_t delta;
     } stock[CACHE_STOCK_SLOTS]; /* changes not yet written, one slot per product */
     int stock_count;
-    uint64_t changes; /* store_stock_change calls kept here, ever */
+    struct {
+        int64_t account_id;
+        int64_t delta;
+        char currency[MONEY_CURRENCY_BYTES];
+    } balance[CACHE_BALANCE_SLOTS]; /* revenue balance changes not yet written */
+    int balance_count;
+    uint64_t changes; /* store_stock_change and store_balance_change calls kept here, ever */
 };
 
 void store_cache_attach(struct db *db) {
@@ -57,6 +66,7 @@ void store_cache_reset(struct db *db) {
     memset(db->cache->accounts, 0, sizeof db->cache->accounts);
     db->cache->audit_id = 0;
     db->cache->stock_count = 0; /* kept changes belong to the work that was rolled back */
+    db->cache->balance_count = 0;
 }
 
 static enum status cache_stock_write(struct db *db, int64_t product_id, int64_t delta) {
@@ -90,6 +100,50 @@ enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta)
     return STATUS_OK;
 }
 
+static enum status cache_balance_write(struct db *db, int64_t account_id, int64_t delta,
+                                       const char *currency) {
+    sqlite3_stmt *stmt =
+        db_prepare(db, "UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?");
+    sqlite3_bind_int64(stmt, 1, delta);
+    sqlite3_bind_int64(stmt, 2, account_id);
+    db_bind_text(stmt, 3, currency);
+    enum status status = db_step_done(db, stmt);
+    if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_DB;
+    return status;
+}
+
+enum status store_balance_change(struct db *db, int64_t account_id, int64_t delta,
+                                 const char *currency) {
+    verify(db != 0 && account_id > 0 && currency != 0);
+    verify(money_amount_valid(delta < 0 ? -delta : delta));
+    struct store_cache *cache = db->cache;
+    if (cache == 0) return cache_balance_write(db, account_id, delta, currency);
+    bool write_kept = cache->balance_count == CACHE_BALANCE_SLOTS;
+    for (int i = 0; i < cache->balance_count; i++) {
+        if (cache->balance[i].account_id != account_id) continue;
+        int64_t sum = 0;
+        if (strcmp(cache->balance[i].currency, currency) == 0 &&
+            !__builtin_add_overflow(cache->balance[i].delta, delta, &sum)) {
+            cache->changes++;
+            cache->balance[i].delta = sum;
+            return STATUS_OK;
+        }
+        write_kept = true; /* another currency (its write will fail) or too large to add */
+        break;
+    }
+    if (write_kept) {
+        enum status status = store_cache_flush(db);
+        if (status != STATUS_OK) return status;
+    }
+    cache->changes++;
+    cache->balance[cache->balance_count].account_id = account_id;
+    cache->balance[cache->balance_count].delta = delta;
+    (void)text_copy(cache->balance[cache->balance_count].currency,
+                    sizeof cache->balance[cache->balance_count].currency, currency);
+    cache->balance_count++;
+    return STATUS_OK;
+}
+
 enum status store_cache_flush(struct db *db) {
     verify(db != 0);
     struct store_cache *cache = db->cache;
@@ -100,6 +154,12 @@ enum status store_cache_flush(struct db *db) {
             status = cache_stock_write(db, cache->stock[i].product_id, cache->stock[i].delta);
     }
     cache->stock_count = 0;
+    for (int i = 0; status == STATUS_OK && i < cache->balance_count; i++) {
+        if (cache->balance[i].delta != 0)
+            status = cache_balance_write(db, cache->balance[i].account_id, cache->balance[i].delta,
+                                         cache->balance[i].currency);
+    }
+    cache->balance_count = 0;
     /* A failed write lost changes that earlier commands of the batch kept: counted as a
      * change, so the command it failed in is never taken for one that changed nothing and
      * the writer rolls the whole batch back (store_test: a_failed_stock_write_undoes_the_batch). */
@@ -116,6 +176,7 @@ enum status store_cache_begin(struct db *db) {
     verify(db != 0);
     if (db->cache == 0) return STATUS_OK;
     verify(db->cache->stock_count == 0); /* flushed before every commit, dropped on rollback */
+    verify(db->cache->balance_count == 0);
     sqlite3_stmt *stmt = db_prepare(db, "PRAGMA data_version");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;

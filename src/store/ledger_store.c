@@ -35,6 +35,10 @@ enum status store_account_id(struct db *db, enum ledger_kind kind, int64_t owner
 enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t owner_id,
                                   const char *currency, int64_t *balance_out) {
     verify(db != 0 && currency != 0 && balance_out != 0);
+    if (kind == LEDGER_PLATFORM_REVENUE) { /* its changes may be kept in the writer's cache */
+        enum status status = store_cache_flush(db);
+        if (status != STATUS_OK) return status;
+    }
     sqlite3_stmt *stmt = db_prepare(
         db, "SELECT balance FROM accounts WHERE kind = ? AND owner_id = ? AND currency = ?");
     db_bind_text(stmt, 1, ledger_kind_name(kind));
@@ -51,12 +55,31 @@ enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t 
     return STATUS_OK;
 }
 
+static enum status store_posting_insert(struct db *db, int64_t transfer_id, int seq,
+                                        const struct ledger_posting *posting) {
+    sqlite3_stmt *stmt =
+        db_prepare(db, "INSERT INTO postings(transfer_id, seq, account_id, amount, currency) "
+                       "VALUES(?,?,?,?,?)");
+    sqlite3_bind_int64(stmt, 1, transfer_id);
+    sqlite3_bind_int(stmt, 2, seq);
+    sqlite3_bind_int64(stmt, 3, posting->account_id);
+    sqlite3_bind_int64(stmt, 4, posting->amount);
+    db_bind_text(stmt, 5, posting->currency);
+    return db_step_done(db, stmt);
+}
+
 /* The balance update is guarded in SQL instead of read back with RETURNING: SQLite runs
  * RETURNING through an ephemeral table, which cost about a third of the writer's
  * instructions per order. Zero rows changed means an unknown account or a balance that
  * would go negative; only that rare path reads the account to tell which. */
 static enum status store_posting_apply(struct db *db, int64_t transfer_id, int seq,
                                        const struct ledger_posting *posting) {
+    enum status status = STATUS_OK;
+    if (posting->kind == LEDGER_PLATFORM_REVENUE) { /* no lower bound: nothing to check now */
+        status = store_balance_change(db, posting->account_id, posting->amount, posting->currency);
+        if (status != STATUS_OK) return status;
+        return store_posting_insert(db, transfer_id, seq, posting);
+    }
     sqlite3_stmt *stmt =
         db_prepare(db, "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 AND currency = ?3 "
                        "AND (?4 = 0 OR balance + ?1 >= 0)");
@@ -64,7 +87,7 @@ static enum status store_posting_apply(struct db *db, int64_t transfer_id, int s
     sqlite3_bind_int64(stmt, 2, posting->account_id);
     db_bind_text(stmt, 3, posting->currency);
     sqlite3_bind_int(stmt, 4, ledger_kind_nonnegative(posting->kind));
-    enum status status = db_step_done(db, stmt);
+    status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     if (sqlite3_changes(db->handle) != 1) {
         stmt = db_prepare(db, "SELECT 1 FROM accounts WHERE id = ? AND currency = ?");
@@ -75,14 +98,7 @@ static enum status store_posting_apply(struct db *db, int64_t transfer_id, int s
         if (status == STATUS_OK) return STATUS_INSUFFICIENT_FUNDS;
         return status == STATUS_NOT_FOUND ? STATUS_DB : status;
     }
-    stmt = db_prepare(db, "INSERT INTO postings(transfer_id, seq, account_id, amount, currency) "
-                          "VALUES(?,?,?,?,?)");
-    sqlite3_bind_int64(stmt, 1, transfer_id);
-    sqlite3_bind_int(stmt, 2, seq);
-    sqlite3_bind_int64(stmt, 3, posting->account_id);
-    sqlite3_bind_int64(stmt, 4, posting->amount);
-    db_bind_text(stmt, 5, posting->currency);
-    return db_step_done(db, stmt);
+    return store_posting_insert(db, transfer_id, seq, posting);
 }
 
 enum status store_transfer_post(struct db *db, const struct ledger_transfer *transfer,

@@ -136,9 +136,16 @@ void store_cache_forget_product(struct db *db, const char *sku);
  * first), so a batch of orders of one product updates its row once, not once per order.
  * Without a cache it is written at once. */
 must_check enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta);
+/* The same for the cached balance of a platform revenue account (every order credits the
+ * one revenue account of its currency): kept, written once per batch by store_cache_flush
+ * with the account's currency checked there. Its balance read on the writer flushes first
+ * (store_account_balance); the postings are written at once, as every other row. */
+must_check enum status store_balance_change(struct db *db, int64_t account_id, int64_t delta,
+                                            const char *currency);
 must_check enum status store_cache_flush(struct db *db);
-/* Counts store_stock_change calls kept in the cache, so the writer can tell a command that
- * failed after keeping one (and must be undone) from one that changed nothing. */
+/* Counts store_stock_change and store_balance_change calls kept in the cache, so the writer
+ * can tell a command that failed after keeping one (and must be undone) from one that
+ * changed nothing. */
 uint64_t store_cache_changes(const struct db *db);
 
 /* ---- ledger (store/ledger_store.c) ---- */

@@ -571,6 +571,70 @@ static void a_failed_stock_write_undoes_the_batch(void **state) {
     assert_true(check_ok(f));
 }
 
+static int64_t revenue(struct fixture *f) {
+    return unit_db_int(&f->t, "SELECT coalesce(sum(balance), 0) FROM accounts "
+                              "WHERE kind = 'platform_revenue'");
+}
+
+/* A batch of orders credits the revenue account once (kept in the writer's cache), with
+ * the balance equal to its postings afterwards. (One product: reading a product the cache
+ * does not hold yet writes what is kept, since the same read returns its stock.) */
+static void a_batch_writes_the_revenue_balance_once(void **state) {
+    struct fixture *f = *state;
+    unit_db_exec(&f->t, "CREATE TABLE revenue_writes (n INTEGER NOT NULL)");
+    unit_db_exec(&f->t, "INSERT INTO revenue_writes VALUES (0)");
+    unit_db_exec(&f->t, "CREATE TRIGGER count_revenue AFTER UPDATE OF balance ON accounts "
+                        "WHEN NEW.kind = 'platform_revenue' "
+                        "BEGIN UPDATE revenue_writes SET n = n + 1; END");
+    struct test_cmd cmds[2];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-r0", 1);
+    cmds[1].request = request(f->buyer, "SKU-A", 1, "key-r1", 1);
+    int64_t before = revenue(f);
+    struct writer_stats stats = run_one_batch(f, cmds, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cmds[i].cmd.status, STATUS_OK);
+        store_order_result_free(&cmds[i].result);
+    }
+    unit_db_exec(&f->t, "DROP TRIGGER count_revenue");
+    assert_int_equal(stats.slow_batches, 0);
+    assert_int_equal(unit_db_int(&f->t, "SELECT n FROM revenue_writes"), 1);
+    assert_int_equal(revenue(f) - before, 2 * PRICE_A);
+    assert_int_equal(wallet(f, f->buyer), 1200 - 2 * PRICE_A);
+    assert_true(check_ok(f));
+}
+
+/* The kept revenue change is written at the end of the batch; when that write fails, the
+ * batch runs again command by command and only the order whose own change is refused
+ * fails — its payment, codes and stock undone with it. */
+static void a_failed_revenue_write_fails_only_its_order(void **state) {
+    struct fixture *f = *state;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER refuse_revenue BEFORE UPDATE OF balance ON accounts "
+             "WHEN NEW.kind = 'platform_revenue' AND NEW.balance - OLD.balance >= %d "
+             "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+             PRICE_A);
+    unit_db_exec(&f->t, sql);
+    struct test_cmd cmds[2];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-v0", 1); /* refused alone */
+    cmds[1].request = request(f->buyer, "SKU-B", 1, "key-v1", 1); /* passes alone */
+    int64_t before = revenue(f);
+    struct writer_stats stats = run_one_batch(f, cmds, 2);
+    store_order_result_free(&cmds[0].result);
+    store_order_result_free(&cmds[1].result);
+    unit_db_exec(&f->t, "DROP TRIGGER refuse_revenue");
+    assert_true(stats.slow_batches >= 1);
+    assert_int_not_equal(cmds[0].cmd.status, STATUS_OK);
+    assert_int_equal(cmds[1].cmd.status, STATUS_OK);
+    assert_int_equal(revenue(f) - before, PRICE_B);
+    assert_int_equal(wallet(f, f->buyer), 1200 - PRICE_B);
+    assert_int_equal(stock(f, "SKU-A"), CODES_A);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"), 1);
+    assert_true(check_ok(f));
+}
+
 /* A command that appends one audit entry with a large detail: about a page of WAL. */
 struct page_cmd {
     struct writer_cmd cmd;
@@ -813,6 +877,8 @@ int main(void) {
         FIXTURE_TEST(a_batch_with_a_dirty_failure),
         FIXTURE_TEST(a_kept_stock_change_of_a_failed_command_is_dropped),
         FIXTURE_TEST(a_failed_stock_write_undoes_the_batch),
+        FIXTURE_TEST(a_batch_writes_the_revenue_balance_once),
+        FIXTURE_TEST(a_failed_revenue_write_fails_only_its_order),
         FIXTURE_TEST(steady_writes_keep_the_wal_bounded),
         FIXTURE_TEST(check_names_a_changed_balance),
         FIXTURE_TEST(check_names_a_deleted_posting),
