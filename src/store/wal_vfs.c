@@ -2,46 +2,60 @@
  * WAL file is written. SQLite writes a commit's frames one write() at a time, two per frame
  * (the 24-byte frame header, then the page): ~75 pwrite() calls for a batch of 27 orders,
  * each a trip through the page cache for 4 KiB that straddles two of its pages. Here the
- * writes to a WAL file gather in a buffer and reach the file in one pwrite() per 96 KiB when the
- * commit's last frame is written (the frame header whose "database size" field is non-zero
- * — the commit marker of the WAL format, https://sqlite.org/fileformat2.html#walformat),
- * or earlier when anything else touches the file (read, sync, size, truncate, file control,
- * close) or the buffer is full.
+ * writes to a WAL file gather in a buffer and reach the file in pieces of 96 KiB.
  *
- * Why this keeps SQLite's guarantees: SQLite makes a commit visible to other connections
- * by updating the WAL index only after the commit's frames were written (and, with
- * synchronous=FULL, synced); by then the buffer is in the file. Nothing is durable before
- * xSync in either case, and xSync writes the buffer first. A failed flush fails the call
- * that caused it, so SQLite sees the error where it would have seen the write's.
- * Database, journal and temp files are opened by the default VFS untouched. */
+ * When the buffer is written (any of these): the WAL file is synced (every commit under
+ * synchronous=FULL), read, sized, truncated, given a file control or closed; a write does
+ * not continue the buffered range or does not fit; and — through the main database file,
+ * which is wrapped only for this — its connection calls xShmBarrier or xShmLock. SQLite
+ * publishes a commit to other connections by writing the WAL index header around an
+ * xShmBarrier, and ends every write transaction (commit or rollback) by releasing the WAL
+ * write lock with xShmLock, so the buffer is in the file before any other connection can
+ * see a frame, and before another writer can take the lock and write at the same offsets
+ * (a rolled-back transaction's spilled frames are written then, as SQLite itself would
+ * have written them at once). Nothing is durable before xSync, which writes the buffer
+ * first. A failed write fails the call that caused it, so SQLite sees the error where it
+ * would have seen the write's; only xShmBarrier cannot return one, and there a failure
+ * stops the process (the unwritten commit was never acknowledged).
+ * Journal and temp files are opened by the default VFS untouched. */
 #include "store/wal_vfs.h"
 
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
+#include "base/mem.h"
 
-#define WAL_FRAME_HEADER_BYTES 24 /* WAL format: page number, database size, salts, checksums */
 /* The unix VFS writes at most 128 KiB - 1 bytes per call (it masks the length), so a flush
  * goes out in pieces of this size. */
 #define WAL_WRITE_CHUNK_BYTES (96 * 1024)
 
+struct wal_file;
+
+struct db_file {
+    sqlite3_file base;    /* pMethods: one of db_methods */
+    sqlite3_file *real;   /* the default VFS's file, right after this struct */
+    struct wal_file *wal; /* this connection's WAL, while open */
+};
+
 struct wal_file {
     sqlite3_file base;   /* pMethods: wal_methods */
     sqlite3_file *real;  /* the default VFS's file, right after this struct */
+    struct db_file *db;  /* its database file; 0: not ours, so every write goes through */
     unsigned char *buf;  /* LIMIT_WAL_WRITE_BUFFER_BYTES, allocated at the first write */
     sqlite3_int64 start; /* file offset of buf[0] */
     size_t len;
-    bool commit_page_next; /* the last write was a commit frame's header */
 };
 
 static sqlite3_vfs *wal_vfs_real;
 static sqlite3_vfs wal_vfs;
+static sqlite3_io_methods db_methods[4];                 /* by the default VFS's iVersion (1..3) */
 static _Atomic uint64_t wal_vfs_writes, wal_vfs_flushes; /* for wal_vfs_stats */
 
 static int wal_flush(struct wal_file *file) {
@@ -58,9 +72,12 @@ static int wal_flush(struct wal_file *file) {
     return rc;
 }
 
+/* ---- the WAL file ---- */
+
 static int wal_close(sqlite3_file *base) {
     struct wal_file *file = (struct wal_file *)base;
     int rc = wal_flush(file);
+    if (file->db != 0) file->db->wal = 0;
     int rc_close = file->real->pMethods->xClose(file->real);
     free(file->buf);
     file->buf = 0;
@@ -78,39 +95,28 @@ static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_i
     struct wal_file *file = (struct wal_file *)base;
     verify(amount >= 0 && offset >= 0);
     atomic_fetch_add_explicit(&wal_vfs_writes, 1, memory_order_relaxed);
-    bool commit_page = file->commit_page_next;
-    file->commit_page_next = false;
-    if (file->buf == 0) {
-        file->buf = malloc(LIMIT_WAL_WRITE_BUFFER_BYTES);
-        if (file->buf == 0) return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    }
     size_t size = (size_t)amount;
-    bool appends = file->len > 0 && offset == file->start + (sqlite3_int64)file->len;
-    bool inside = file->len > 0 && offset >= file->start &&
-                  offset + amount <= file->start + (sqlite3_int64)file->len;
-    int rc = SQLITE_OK;
-    if (inside) {
-        memcpy(file->buf + (offset - file->start), data, size); /* a frame rewritten in place */
-    } else if (appends && file->len + size <= LIMIT_WAL_WRITE_BUFFER_BYTES) {
+    if (file->db == 0 || size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
+        int rc = wal_flush(file);
+        if (rc != SQLITE_OK) return rc;
+        return file->real->pMethods->xWrite(file->real, data, amount, offset);
+    }
+    if (file->buf == 0) file->buf = mem_alloc(LIMIT_WAL_WRITE_BUFFER_BYTES);
+    sqlite3_int64 end = file->start + (sqlite3_int64)file->len;
+    if (file->len > 0 && offset >= file->start && offset + amount <= end) {
+        memcpy(file->buf + (offset - file->start), data, size); /* rewritten in place */
+        return SQLITE_OK;
+    }
+    if (file->len > 0 && offset == end && file->len + size <= LIMIT_WAL_WRITE_BUFFER_BYTES) {
         memcpy(file->buf + file->len, data, size);
         file->len += size;
-    } else {
-        rc = wal_flush(file);
-        if (rc != SQLITE_OK) return rc;
-        if (size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
-            return file->real->pMethods->xWrite(file->real, data, amount, offset);
-        }
-        memcpy(file->buf, data, size);
-        file->start = offset;
-        file->len = size;
+        return SQLITE_OK;
     }
-    if (commit_page) return wal_flush(file);
-    if (amount == WAL_FRAME_HEADER_BYTES) {
-        const unsigned char *header = data;
-        uint32_t db_size = (uint32_t)header[4] << 24 | (uint32_t)header[5] << 16 |
-                           (uint32_t)header[6] << 8 | header[7];
-        file->commit_page_next = db_size != 0;
-    }
+    int rc = wal_flush(file); /* not contiguous, or full: what is buffered goes first */
+    if (rc != SQLITE_OK) return rc;
+    memcpy(file->buf, data, size);
+    file->start = offset;
+    file->len = size;
     return SQLITE_OK;
 }
 
@@ -135,21 +141,6 @@ static int wal_file_size(sqlite3_file *base, sqlite3_int64 *size) {
     return file->real->pMethods->xFileSize(file->real, size);
 }
 
-static int wal_lock(sqlite3_file *base, int level) {
-    struct wal_file *file = (struct wal_file *)base;
-    return file->real->pMethods->xLock(file->real, level);
-}
-
-static int wal_unlock(sqlite3_file *base, int level) {
-    struct wal_file *file = (struct wal_file *)base;
-    return file->real->pMethods->xUnlock(file->real, level);
-}
-
-static int wal_check_reserved_lock(sqlite3_file *base, int *out) {
-    struct wal_file *file = (struct wal_file *)base;
-    return file->real->pMethods->xCheckReservedLock(file->real, out);
-}
-
 static int wal_file_control(sqlite3_file *base, int op, void *arg) {
     struct wal_file *file = (struct wal_file *)base;
     int rc = wal_flush(file);
@@ -157,15 +148,38 @@ static int wal_file_control(sqlite3_file *base, int op, void *arg) {
     return file->real->pMethods->xFileControl(file->real, op, arg);
 }
 
-static int wal_sector_size(sqlite3_file *base) {
-    struct wal_file *file = (struct wal_file *)base;
-    return file->real->pMethods->xSectorSize(file->real);
+/* ---- methods that only pass through, for both kinds of file (the real file is the
+ * second member of both structs) ---- */
+
+struct wrapped {
+    sqlite3_file base;
+    sqlite3_file *real;
+};
+
+static sqlite3_file *real_of(sqlite3_file *base) { return ((struct wrapped *)base)->real; }
+
+static int pass_lock(sqlite3_file *base, int level) {
+    return real_of(base)->pMethods->xLock(real_of(base), level);
 }
 
-static int wal_device_characteristics(sqlite3_file *base) {
-    struct wal_file *file = (struct wal_file *)base;
-    return file->real->pMethods->xDeviceCharacteristics(file->real);
+static int pass_unlock(sqlite3_file *base, int level) {
+    return real_of(base)->pMethods->xUnlock(real_of(base), level);
 }
+
+static int pass_check_reserved_lock(sqlite3_file *base, int *out) {
+    return real_of(base)->pMethods->xCheckReservedLock(real_of(base), out);
+}
+
+static int pass_sector_size(sqlite3_file *base) {
+    return real_of(base)->pMethods->xSectorSize(real_of(base));
+}
+
+static int pass_device_characteristics(sqlite3_file *base) {
+    return real_of(base)->pMethods->xDeviceCharacteristics(real_of(base));
+}
+
+_Static_assert(offsetof(struct db_file, real) == offsetof(struct wrapped, real), "layout");
+_Static_assert(offsetof(struct wal_file, real) == offsetof(struct wrapped, real), "layout");
 
 /* Version 1 methods: SQLite keeps a WAL's shared memory on the database file and never
  * memory-maps a WAL, so a WAL file needs none of the later ones. */
@@ -177,26 +191,114 @@ static const sqlite3_io_methods wal_methods = {
     .xTruncate = wal_truncate,
     .xSync = wal_sync,
     .xFileSize = wal_file_size,
-    .xLock = wal_lock,
-    .xUnlock = wal_unlock,
-    .xCheckReservedLock = wal_check_reserved_lock,
+    .xLock = pass_lock,
+    .xUnlock = pass_unlock,
+    .xCheckReservedLock = pass_check_reserved_lock,
     .xFileControl = wal_file_control,
-    .xSectorSize = wal_sector_size,
-    .xDeviceCharacteristics = wal_device_characteristics,
+    .xSectorSize = pass_sector_size,
+    .xDeviceCharacteristics = pass_device_characteristics,
 };
+
+/* ---- the main database file: the default VFS's, plus the two flush points ---- */
+
+static int db_close(sqlite3_file *base) {
+    struct db_file *file = (struct db_file *)base;
+    if (file->wal != 0) file->wal->db = 0; /* SQLite closes the WAL first; never relied on */
+    return file->real->pMethods->xClose(file->real);
+}
+
+static int db_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
+    return real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
+}
+
+static int db_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
+    return real_of(base)->pMethods->xWrite(real_of(base), data, amount, offset);
+}
+
+static int db_truncate(sqlite3_file *base, sqlite3_int64 size) {
+    return real_of(base)->pMethods->xTruncate(real_of(base), size);
+}
+
+static int db_sync(sqlite3_file *base, int flags) {
+    return real_of(base)->pMethods->xSync(real_of(base), flags);
+}
+
+static int db_file_size(sqlite3_file *base, sqlite3_int64 *size) {
+    return real_of(base)->pMethods->xFileSize(real_of(base), size);
+}
+
+static int db_file_control(sqlite3_file *base, int op, void *arg) {
+    return real_of(base)->pMethods->xFileControl(real_of(base), op, arg);
+}
+
+static int db_shm_map(sqlite3_file *base, int region, int size, int extend, void volatile **out) {
+    return real_of(base)->pMethods->xShmMap(real_of(base), region, size, extend, out);
+}
+
+/* Every lock change on the WAL index — among them the release of the write lock that ends
+ * a write transaction — comes after this connection's WAL writes are in the file. */
+static int db_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
+    struct db_file *file = (struct db_file *)base;
+    if (file->wal != 0) {
+        int rc = wal_flush(file->wal);
+        if (rc != SQLITE_OK) return rc;
+    }
+    return file->real->pMethods->xShmLock(file->real, offset, n, flags);
+}
+
+/* SQLite writes the WAL index header's second copy, calls this, then the first copy that
+ * readers check: a commit is published only after its frames are in the file. */
+static void db_shm_barrier(sqlite3_file *base) {
+    struct db_file *file = (struct db_file *)base;
+    if (file->wal != 0 && wal_flush(file->wal) != SQLITE_OK) {
+        assert_fail("WAL write before publishing a commit failed", __FILE__, __LINE__);
+    }
+    file->real->pMethods->xShmBarrier(file->real);
+}
+
+static int db_shm_unmap(sqlite3_file *base, int delete_flag) {
+    return real_of(base)->pMethods->xShmUnmap(real_of(base), delete_flag);
+}
+
+static int db_fetch(sqlite3_file *base, sqlite3_int64 offset, int amount, void **out) {
+    return real_of(base)->pMethods->xFetch(real_of(base), offset, amount, out);
+}
+
+static int db_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *page) {
+    return real_of(base)->pMethods->xUnfetch(real_of(base), offset, page);
+}
 
 static int wal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *base, int flags,
                         int *out_flags) {
     (void)vfs;
-    if ((flags & SQLITE_OPEN_WAL) == 0) {
+    bool main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0, wal = (flags & SQLITE_OPEN_WAL) != 0;
+    if (!main_db && !wal) {
         return wal_vfs_real->xOpen(wal_vfs_real, name, base, flags, out_flags); /* untouched */
     }
-    struct wal_file *file = (struct wal_file *)base;
-    memset(file, 0, sizeof *file);
-    file->real = (sqlite3_file *)(file + 1);
+    struct wrapped *file = (struct wrapped *)base;
+    size_t header = main_db ? sizeof(struct db_file) : sizeof(struct wal_file);
+    memset(file, 0, header);
+    file->real = (sqlite3_file *)((char *)file + header);
     int rc = wal_vfs_real->xOpen(wal_vfs_real, name, file->real, flags, out_flags);
-    file->base.pMethods = rc == SQLITE_OK && file->real->pMethods != 0 ? &wal_methods : 0;
-    return rc;
+    if (rc != SQLITE_OK || file->real->pMethods == 0) {
+        file->base.pMethods = 0; /* SQLite calls no method of a file that failed to open */
+        return rc;
+    }
+    if (main_db) {
+        int version = file->real->pMethods->iVersion;
+        file->base.pMethods = &db_methods[version < 1 ? 1 : version > 3 ? 3 : version];
+        return SQLITE_OK;
+    }
+    struct wal_file *wal_file = (struct wal_file *)file;
+    file->base.pMethods = &wal_methods;
+    sqlite3_file *db = sqlite3_database_file_object(name); /* the same connection's */
+    for (int v = 1; v <= 3; v++) {
+        if (db->pMethods == &db_methods[v] && db_methods[v].iVersion >= 2) {
+            wal_file->db = (struct db_file *)db; /* flushes at its xShmBarrier and xShmLock */
+            ((struct db_file *)db)->wal = wal_file;
+        }
+    }
+    return SQLITE_OK;
 }
 
 /* Everything but opening a file is the default VFS's own. */
@@ -264,10 +366,36 @@ int wal_vfs_register(void) {
     if (wal_vfs_real != 0) return SQLITE_OK;
     sqlite3_vfs *real = sqlite3_vfs_find(0);
     if (real == 0 || real->iVersion < 2 || real->xCurrentTimeInt64 == 0) return SQLITE_ERROR;
-    _Static_assert(sizeof(struct wal_file) % 8 == 0, "the real file after it stays aligned");
+    _Static_assert(sizeof(struct wal_file) % 8 == 0 && sizeof(struct db_file) % 8 == 0,
+                   "the real file after it stays aligned");
+    for (int v = 1; v <= 3; v++) {
+        db_methods[v] = (sqlite3_io_methods){
+            .iVersion = v,
+            .xClose = db_close,
+            .xRead = db_read,
+            .xWrite = db_write,
+            .xTruncate = db_truncate,
+            .xSync = db_sync,
+            .xFileSize = db_file_size,
+            .xLock = pass_lock,
+            .xUnlock = pass_unlock,
+            .xCheckReservedLock = pass_check_reserved_lock,
+            .xFileControl = db_file_control,
+            .xSectorSize = pass_sector_size,
+            .xDeviceCharacteristics = pass_device_characteristics,
+            .xShmMap = v >= 2 ? db_shm_map : 0,
+            .xShmLock = v >= 2 ? db_shm_lock : 0,
+            .xShmBarrier = v >= 2 ? db_shm_barrier : 0,
+            .xShmUnmap = v >= 2 ? db_shm_unmap : 0,
+            .xFetch = v >= 3 ? db_fetch : 0,
+            .xUnfetch = v >= 3 ? db_unfetch : 0,
+        };
+    }
+    size_t header = sizeof(struct wal_file) > sizeof(struct db_file) ? sizeof(struct wal_file)
+                                                                     : sizeof(struct db_file);
     wal_vfs = (sqlite3_vfs){
         .iVersion = 2,
-        .szOsFile = (int)sizeof(struct wal_file) + real->szOsFile,
+        .szOsFile = (int)header + real->szOsFile,
         .mxPathname = real->mxPathname,
         .zName = "tessera",
         .xOpen = wal_vfs_open,

@@ -133,6 +133,69 @@ static void a_rolled_back_transaction_leaves_nothing(void **state) {
     assert_intact(t);
 }
 
+/* Connection A spills frames into a transaction and rolls it back; B, after a checkpoint
+ * that makes the next writer restart the WAL, commits over the same offsets. A's buffered
+ * frames must reach the file before B can take the write lock, never after. */
+static void a_rolled_back_spill_never_lands_on_another_writers_frames(void **state) {
+    struct unit_db *t = *state;
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    insert_rows(&t->db, 1, 20);
+    unit_db_exec(t, "COMMIT");
+    struct db other;
+    assert_int_equal(db_open(&other, t->path, false, false), STATUS_OK);
+    assert_int_equal(sqlite3_exec(other.handle, "PRAGMA wal_checkpoint", 0, 0, 0), SQLITE_OK);
+    unit_db_exec(t, "PRAGMA cache_size=10");
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    insert_rows(&t->db, 1000, 150); /* spills to the WAL, then is undone */
+    unit_db_exec(t, "ROLLBACK");
+    assert_int_equal(sqlite3_exec(other.handle, "BEGIN IMMEDIATE", 0, 0, 0), SQLITE_OK);
+    insert_rows(&other, 21, 150);
+    assert_int_equal(sqlite3_exec(other.handle, "COMMIT", 0, 0, 0), SQLITE_OK);
+    assert_rows(&t->db, 170);
+    assert_rows(&other, 170);
+    db_close(&other); /* the last writer's close checkpoints into the database */
+    assert_rows(&t->db, 170);
+    assert_intact(t);
+}
+
+/* Without a sync at commit (synchronous=NORMAL; Tessera uses FULL) a commit is published
+ * by the WAL index alone: another connection still sees every row at once. */
+static void a_commit_without_sync_is_seen_at_once(void **state) {
+    struct unit_db *t = *state;
+    unit_db_exec(t, "PRAGMA synchronous=NORMAL");
+    struct db reader;
+    assert_int_equal(db_open(&reader, t->path, true, false), STATUS_OK);
+    for (int round = 0; round < 10; round++) {
+        unit_db_exec(t, "BEGIN IMMEDIATE");
+        insert_rows(&t->db, round * 9 + 1, 9);
+        unit_db_exec(t, "COMMIT");
+        assert_rows(&reader, round * 9 + 9);
+    }
+    db_close(&reader);
+}
+
+/* A database opened with psow=0 pads each commit to a sector boundary and splits the write
+ * that crosses it around the sync: still seen whole by another connection. */
+static void a_padded_commit_is_seen_whole(void **state) {
+    struct unit_db *t = *state;
+    char uri[160];
+    snprintf(uri, sizeof uri, "file:%s?psow=0", t->path);
+    struct db padded;
+    memset(&padded, 0, sizeof padded);
+    assert_int_equal(
+        sqlite3_open_v2(uri, &padded.handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, 0),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(padded.handle, "PRAGMA synchronous=FULL", 0, 0, 0), SQLITE_OK);
+    for (int round = 0; round < 10; round++) {
+        assert_int_equal(sqlite3_exec(padded.handle, "BEGIN IMMEDIATE", 0, 0, 0), SQLITE_OK);
+        insert_rows(&padded, round * 3 + 1, 3);
+        assert_int_equal(sqlite3_exec(padded.handle, "COMMIT", 0, 0, 0), SQLITE_OK);
+        assert_rows(&t->db, round * 3 + 3);
+    }
+    sqlite3_close(padded.handle);
+    assert_intact(t);
+}
+
 static void a_commit_is_in_the_file_before_close(void **state) {
     struct unit_db *t = *state;
     pid_t child = fork();
@@ -160,6 +223,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_transaction_larger_than_cache_and_buffer_stays_intact,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_rolled_back_transaction_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_rolled_back_spill_never_lands_on_another_writers_frames,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_commit_without_sync_is_seen_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_padded_commit_is_seen_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(a_commit_is_in_the_file_before_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
