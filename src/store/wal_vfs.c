@@ -14,9 +14,13 @@
  * see a frame, and before another writer can take the lock and write at the same offsets
  * (a rolled-back transaction's spilled frames are written then, as SQLite itself would
  * have written them at once). Nothing is durable before xSync, which writes the buffer
- * first. A failed write fails the call that caused it, so SQLite sees the error where it
- * would have seen the write's; only xShmBarrier cannot return one, and there a failure
- * stops the process (the unwritten commit was never acknowledged).
+ * first. A failed write is sticky: every later read, write, sync, size or truncate of the
+ * WAL returns its error until the write transaction ends (the write lock is released; the
+ * unwritten frames are dropped then), so the transaction can never commit over frames that
+ * are not in the file — SQLite, writing at once, would have failed the transaction too.
+ * Only xShmBarrier cannot return an error; a failure there stops the process (the
+ * unwritten commit was never acknowledged). No buffering without shared memory (exclusive
+ * locking mode keeps the WAL index on the heap and never calls xShmLock or xShmBarrier).
  * Journal and temp files are opened by the default VFS untouched. */
 #include "store/wal_vfs.h"
 
@@ -35,6 +39,9 @@
 /* The unix VFS writes at most 128 KiB - 1 bytes per call (it masks the length), so a flush
  * goes out in pieces of this size. */
 #define WAL_WRITE_CHUNK_BYTES (96 * 1024)
+/* The WAL index's lock slots (wal.c): 0 is the write lock, held for a whole write
+ * transaction. */
+#define WAL_WRITE_LOCK_SLOT 0
 
 struct wal_file;
 
@@ -42,6 +49,7 @@ struct db_file {
     sqlite3_file base;    /* pMethods: one of db_methods */
     sqlite3_file *real;   /* the default VFS's file, right after this struct */
     struct wal_file *wal; /* this connection's WAL, while open */
+    bool shm;             /* xShmMap was called: the flush points below will be reached */
 };
 
 struct wal_file {
@@ -51,6 +59,7 @@ struct wal_file {
     unsigned char *buf;  /* LIMIT_WAL_WRITE_BUFFER_BYTES, allocated at the first write */
     sqlite3_int64 start; /* file offset of buf[0] */
     size_t len;
+    int err; /* a failed flush's error, returned until the write transaction ends */
 };
 
 static sqlite3_vfs *wal_vfs_real;
@@ -59,9 +68,10 @@ static sqlite3_io_methods db_methods[4];                 /* by the default VFS's
 static _Atomic uint64_t wal_vfs_writes, wal_vfs_flushes; /* for wal_vfs_stats */
 
 static int wal_flush(struct wal_file *file) {
+    if (file->err != SQLITE_OK) return file->err;
     if (file->len == 0) return SQLITE_OK;
     size_t len = file->len;
-    file->len = 0; /* a failed write is not retried: SQLite redoes the whole commit */
+    file->len = 0; /* never retried: the transaction fails (err) and SQLite redoes it */
     atomic_fetch_add_explicit(&wal_vfs_flushes, 1, memory_order_relaxed);
     int rc = SQLITE_OK;
     for (size_t done = 0; done < len && rc == SQLITE_OK; done += WAL_WRITE_CHUNK_BYTES) {
@@ -69,7 +79,14 @@ static int wal_flush(struct wal_file *file) {
         rc = file->real->pMethods->xWrite(file->real, file->buf + done, (int)chunk,
                                           file->start + (sqlite3_int64)done);
     }
+    file->err = rc;
     return rc;
+}
+
+/* The write transaction ended (its lock released): a failed flush's frames belonged to it. */
+static void wal_transaction_ended(struct wal_file *file) {
+    file->len = 0;
+    file->err = SQLITE_OK;
 }
 
 /* ---- the WAL file ---- */
@@ -96,7 +113,8 @@ static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_i
     verify(amount >= 0 && offset >= 0);
     atomic_fetch_add_explicit(&wal_vfs_writes, 1, memory_order_relaxed);
     size_t size = (size_t)amount;
-    if (file->db == 0 || size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
+    if (file->err != SQLITE_OK) return file->err;
+    if (file->db == 0 || !file->db->shm || size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
         int rc = wal_flush(file);
         if (rc != SQLITE_OK) return rc;
         return file->real->pMethods->xWrite(file->real, data, amount, offset);
@@ -232,18 +250,26 @@ static int db_file_control(sqlite3_file *base, int op, void *arg) {
 }
 
 static int db_shm_map(sqlite3_file *base, int region, int size, int extend, void volatile **out) {
-    return real_of(base)->pMethods->xShmMap(real_of(base), region, size, extend, out);
+    struct db_file *file = (struct db_file *)base;
+    file->shm = true;
+    return file->real->pMethods->xShmMap(file->real, region, size, extend, out);
 }
 
 /* Every lock change on the WAL index — among them the release of the write lock that ends
- * a write transaction — comes after this connection's WAL writes are in the file. */
+ * a write transaction — comes after this connection's WAL writes are in the file. A lock
+ * is always released, even when that write fails (SQLite ignores the result of an unlock;
+ * a lock kept would block every other writer). */
 static int db_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
     struct db_file *file = (struct db_file *)base;
-    if (file->wal != 0) {
-        int rc = wal_flush(file->wal);
-        if (rc != SQLITE_OK) return rc;
+    int flushed = file->wal != 0 ? wal_flush(file->wal) : SQLITE_OK;
+    if ((flags & SQLITE_SHM_UNLOCK) == 0) {
+        if (flushed != SQLITE_OK) return flushed;
+        return file->real->pMethods->xShmLock(file->real, offset, n, flags);
     }
-    return file->real->pMethods->xShmLock(file->real, offset, n, flags);
+    bool write_lock = offset == WAL_WRITE_LOCK_SLOT && (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+    if (file->wal != 0 && write_lock) wal_transaction_ended(file->wal);
+    int rc = file->real->pMethods->xShmLock(file->real, offset, n, flags);
+    return flushed != SQLITE_OK ? flushed : rc;
 }
 
 /* SQLite writes the WAL index header's second copy, calls this, then the first copy that

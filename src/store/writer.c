@@ -34,33 +34,48 @@ struct writer {
 
 static void writer_call_done(struct writer_cmd *cmd);
 
-static void writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
+/* One command under its own savepoint. STATUS_OK unless the batch's transaction is gone:
+ * on a full disk or an I/O error SQLite may roll back the whole transaction, not only the
+ * statement, and then every command of the batch fails (the server goes on). Any other
+ * failure to undo a savepoint is a bug. */
+static enum status writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
     struct db *db = &writer->db;
     if (db_step_done(db, db_prepare(db, "SAVEPOINT cmd")) != STATUS_OK) {
         cmd->status = STATUS_DB;
-        return;
+        return sqlite3_get_autocommit(db->handle) ? STATUS_DB : STATUS_OK;
     }
     cmd->status = cmd->apply(db, cmd);
+    if (sqlite3_get_autocommit(db->handle)) { /* SQLite rolled the transaction back */
+        if (cmd->status == STATUS_OK) cmd->status = STATUS_DB;
+        return STATUS_DB;
+    }
     if (cmd->status == STATUS_OK) cmd->status = store_cache_flush(db); /* inside its savepoint */
     if (cmd->status != STATUS_OK) {
+        store_cache_reset(db);
         if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
+            if (sqlite3_get_autocommit(db->handle)) return STATUS_DB;
             assert_fail("rollback to savepoint failed", __FILE__, __LINE__);
         }
-        store_cache_reset(db);
     }
-    verify(db_step_done(db, db_prepare(db, "RELEASE cmd")) == STATUS_OK);
+    if (db_step_done(db, db_prepare(db, "RELEASE cmd")) != STATUS_OK) {
+        if (sqlite3_get_autocommit(db->handle)) return STATUS_DB;
+        assert_fail("release of a savepoint failed", __FILE__, __LINE__);
+    }
+    return STATUS_OK;
 }
 
 /* Fast path: commands run back to back in one transaction, no savepoints. A command that
  * fails before writing anything (out of stock, insufficient funds, conflict — the store
- * checks before it writes) leaves nothing to undo. If one fails after writing, the whole
- * transaction is rolled back and the batch runs again with a savepoint per command. */
+ * checks before it writes) leaves nothing to undo. If one fails after writing, or SQLite
+ * ended the transaction under it (a full disk), the whole transaction is rolled back and
+ * the batch runs again with a savepoint per command — never on in autocommit mode. */
 static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
     sqlite3 *handle = writer->db.handle;
     for (struct writer_cmd *cmd = batch; cmd != 0; cmd = cmd->next) {
         sqlite3_int64 before = sqlite3_total_changes64(handle);
         uint64_t kept = store_cache_changes(&writer->db);
         cmd->status = cmd->apply(&writer->db, cmd);
+        if (sqlite3_get_autocommit(handle)) return false; /* the transaction is gone */
         if (cmd->status != STATUS_OK &&
             (sqlite3_total_changes64(handle) != before || store_cache_changes(&writer->db) != kept))
             return false;
@@ -80,7 +95,7 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
         store_cache_reset(db);
         status = db_begin_immediate(db);
         for (struct writer_cmd *cmd = batch; status == STATUS_OK && cmd != 0; cmd = cmd->next) {
-            writer_apply_one(writer, cmd);
+            status = writer_apply_one(writer, cmd);
         }
     }
     if (status == STATUS_OK) status = store_cache_flush(db);

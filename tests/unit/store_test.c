@@ -362,6 +362,7 @@ struct test_cmd {
     struct store_order_result result;
     bool fail_after_write;
     int64_t fail_after_stock; /* a product id: keep a stock change for it, then fail */
+    bool lose_transaction;    /* write, then end the transaction as SQLite does on a full disk */
 };
 
 static enum status test_cmd_apply(struct db *db, struct writer_cmd *cmd) {
@@ -370,6 +371,12 @@ static enum status test_cmd_apply(struct db *db, struct writer_cmd *cmd) {
         enum status status = store_audit_append(db, 1, "test.write", "x", "{}", NOW);
         if (status != STATUS_OK) return status;
         return STATUS_INVALID_VALUE; /* the write above must be rolled back */
+    }
+    if (test->lose_transaction) {
+        enum status status = store_audit_append(db, 1, "test.write", "x", "{}", NOW);
+        if (status != STATUS_OK) return status;
+        (void)sqlite3_exec(db->handle, "ROLLBACK", 0, 0, 0);
+        return STATUS_DB;
     }
     if (test->fail_after_stock > 0) { /* no SQL yet: the change waits in the writer's cache */
         enum status status = store_stock_change(db, test->fail_after_stock, -1);
@@ -635,6 +642,36 @@ static void a_failed_revenue_write_fails_only_its_order(void **state) {
     assert_true(check_ok(f));
 }
 
+/* On a full disk or an I/O error SQLite may roll back the whole transaction under a
+ * command. The batch then fails as a whole — nothing of it committed, no command run on in
+ * autocommit mode — and the writer goes on with the next one. */
+static void a_transaction_lost_under_a_command_fails_its_batch(void **state) {
+    struct fixture *f = *state;
+    int64_t audit_before = unit_db_int(&f->t, "SELECT count(*) FROM audit");
+    struct test_cmd cmds[3];
+    memset(cmds, 0, sizeof cmds);
+    cmds[0].request = request(f->buyer, "SKU-A", 1, "key-l0", 1);
+    cmds[1].lose_transaction = true;
+    cmds[2].request = request(f->buyer, "SKU-B", 1, "key-l2", 1);
+    (void)run_one_batch(f, cmds, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_not_equal(cmds[i].cmd.status, STATUS_OK);
+        store_order_result_free(&cmds[i].result);
+    }
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"), 0);
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM audit"), audit_before);
+    assert_int_equal(stock(f, "SKU-A"), CODES_A);
+    assert_int_equal(wallet(f, f->buyer), 1200);
+    struct test_cmd again;
+    memset(&again, 0, sizeof again);
+    again.request = request(f->buyer, "SKU-A", 1, "key-l0", 1);
+    (void)run_one_batch(f, &again, 1);
+    assert_int_equal(again.cmd.status, STATUS_OK);
+    store_order_result_free(&again.result);
+    assert_int_equal(stock(f, "SKU-A"), CODES_A - 1);
+    assert_true(check_ok(f));
+}
+
 /* A command that appends one audit entry with a large detail: about a page of WAL. */
 struct page_cmd {
     struct writer_cmd cmd;
@@ -878,6 +915,7 @@ int main(void) {
         FIXTURE_TEST(a_kept_stock_change_of_a_failed_command_is_dropped),
         FIXTURE_TEST(a_failed_stock_write_undoes_the_batch),
         FIXTURE_TEST(a_batch_writes_the_revenue_balance_once),
+        FIXTURE_TEST(a_transaction_lost_under_a_command_fails_its_batch),
         FIXTURE_TEST(a_failed_revenue_write_fails_only_its_order),
         FIXTURE_TEST(steady_writes_keep_the_wal_bounded),
         FIXTURE_TEST(check_names_a_changed_balance),

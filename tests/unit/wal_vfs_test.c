@@ -2,19 +2,61 @@
  * commit reaches the file in a few writes instead of two per frame; another connection
  * sees every committed row at once; a transaction larger than the page cache (frames
  * written before the commit and read back by the same connection) and larger than the
- * buffer stays intact; and a commit is in the file when COMMIT returns, not at close — a
+ * buffer stays intact; a rolled-back spill never lands on another writer's frames; a full
+ * disk fails the whole transaction and still releases the write lock; exclusive locking
+ * mode writes through; and a commit is in the file when COMMIT returns, not at close — a
  * child process that commits and exits without closing leaves its rows to the parent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store/wal_vfs.h"
 #include "unit_db.h"
 
 #define ROW_BYTES 1000
+
+/* A full disk for the WAL only, for one write: the unix VFS's pwrite, replaced, fails the
+ * next write to a file whose name ends in "-wal" with ENOSPC after refuse_wal is set. */
+static bool refuse_wal;
+
+static bool fd_is_wal(int fd) {
+    char link[64], target[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 4) return false;
+    target[n] = 0;
+    return strcmp(target + n - 4, "-wal") == 0;
+}
+
+static ssize_t refusing_pwrite(int fd, const void *data, size_t size, off_t offset) {
+    if (refuse_wal && fd_is_wal(fd)) {
+        refuse_wal = false;
+        errno = ENOSPC;
+        return -1;
+    }
+    return pwrite(fd, data, size, offset);
+}
+
+static int64_t wal_size(struct unit_db *t) {
+    char path[128];
+    snprintf(path, sizeof path, "%s-wal", t->path);
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+static void install_refusing_pwrite(void) {
+    sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+    assert_non_null(unix_vfs);
+    assert_int_equal(
+        unix_vfs->xSetSystemCall(unix_vfs, "pwrite", (sqlite3_syscall_ptr)refusing_pwrite),
+        SQLITE_OK);
+    (void)unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", (sqlite3_syscall_ptr)refusing_pwrite);
+}
 
 static int setup(void **state) {
     static struct unit_db t;
@@ -196,6 +238,102 @@ static void a_padded_commit_is_seen_whole(void **state) {
     assert_intact(t);
 }
 
+/* A spilled frame is still in the buffer when the disk fills; the statement that reads it
+ * back fails, the savepoint is rolled back — and the commit must fail too (its earlier
+ * frames never reached the file), leaving the database as it was. */
+static void a_failed_wal_write_fails_the_whole_transaction(void **state) {
+    struct unit_db *t = *state;
+    install_refusing_pwrite();
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    insert_rows(&t->db, 1, 30);
+    unit_db_exec(t, "COMMIT");
+    unit_db_exec(t, "PRAGMA wal_checkpoint(TRUNCATE)");
+    unit_db_exec(t, "PRAGMA cache_size=10");
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    unit_db_exec(t, "SAVEPOINT cmd");
+    insert_rows(&t->db, 31, 200); /* spills into the buffer */
+    unit_db_exec(t, "RELEASE cmd");
+    assert_true(wal_size(t) <= 32); /* only the WAL header is in the file */
+    unit_db_exec(t, "SAVEPOINT cmd");
+    refuse_wal = true;
+    assert_int_not_equal(
+        sqlite3_exec(t->db.handle, "UPDATE blobs SET body = body WHERE id > 30", 0, 0, 0),
+        SQLITE_OK);
+    (void)sqlite3_exec(t->db.handle, "ROLLBACK TO cmd", 0, 0, 0);
+    (void)sqlite3_exec(t->db.handle, "RELEASE cmd", 0, 0, 0);
+    assert_int_not_equal(sqlite3_exec(t->db.handle, "COMMIT", 0, 0, 0), SQLITE_OK);
+    refuse_wal = false;
+    (void)sqlite3_exec(t->db.handle, "ROLLBACK", 0, 0, 0);
+    assert_rows(&t->db, 30);
+    assert_intact(t);
+    struct db other;
+    assert_int_equal(db_open(&other, t->path, true, false), STATUS_OK);
+    assert_rows(&other, 30);
+    db_close(&other);
+}
+
+/* A write that fails while the write lock is released still releases it: another writer
+ * gets in at once. */
+static void a_failed_wal_write_still_releases_the_write_lock(void **state) {
+    struct unit_db *t = *state;
+    install_refusing_pwrite();
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    insert_rows(&t->db, 1, 10);
+    unit_db_exec(t, "COMMIT");
+    unit_db_exec(t, "PRAGMA wal_checkpoint(TRUNCATE)");
+    unit_db_exec(t, "PRAGMA cache_size=10");
+    unit_db_exec(t, "BEGIN IMMEDIATE");
+    insert_rows(&t->db, 100, 200);
+    assert_true(wal_size(t) <= 32); /* the spilled frames are buffered */
+    refuse_wal = true;
+    (void)sqlite3_exec(t->db.handle, "ROLLBACK", 0, 0, 0);
+    refuse_wal = false;
+    struct db other;
+    assert_int_equal(db_open(&other, t->path, false, false), STATUS_OK);
+    sqlite3_busy_timeout(other.handle, 0); /* a kept lock would fail at once */
+    assert_int_equal(sqlite3_exec(other.handle, "BEGIN IMMEDIATE", 0, 0, 0), SQLITE_OK);
+    insert_rows(&other, 11, 5);
+    assert_int_equal(sqlite3_exec(other.handle, "COMMIT", 0, 0, 0), SQLITE_OK);
+    db_close(&other);
+    assert_rows(&t->db, 15);
+    assert_intact(t);
+}
+
+/* Exclusive locking mode keeps the WAL index on the heap and never calls the shared-memory
+ * methods the buffer relies on: nothing is buffered, so a commit without sync is in the
+ * file when COMMIT returns. */
+static void exclusive_mode_writes_through(void **state) {
+    struct unit_db *t = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/x.db", t->dir);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct db db;
+        memset(&db, 0, sizeof db);
+        if (sqlite3_open(path, &db.handle) != SQLITE_OK) _exit(2);
+        if (sqlite3_exec(db.handle,
+                         "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
+                         "PRAGMA synchronous=NORMAL; "
+                         "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+                         0, 0, 0) != SQLITE_OK)
+            _exit(3);
+        if (sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) _exit(4);
+        insert_rows(&db, 1, 20);
+        if (sqlite3_exec(db.handle, "COMMIT", 0, 0, 0) != SQLITE_OK) _exit(5);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    struct db db;
+    memset(&db, 0, sizeof db);
+    assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
+    assert_rows(&db, 20);
+    sqlite3_close(db.handle);
+}
+
 static void a_commit_is_in_the_file_before_close(void **state) {
     struct unit_db *t = *state;
     pid_t child = fork();
@@ -227,6 +365,11 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_commit_without_sync_is_seen_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(a_padded_commit_is_seen_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failed_wal_write_fails_the_whole_transaction, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failed_wal_write_still_releases_the_write_lock, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(exclusive_mode_writes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(a_commit_is_in_the_file_before_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
