@@ -50,6 +50,7 @@ struct db_file {
     sqlite3_file *real;   /* the default VFS's file, right after this struct */
     struct wal_file *wal; /* this connection's WAL, while open */
     bool shm;             /* xShmMap was called: the flush points below will be reached */
+    bool exclusive;       /* holds SQLITE_LOCK_EXCLUSIVE: WAL exclusive mode skips xShmLock */
 };
 
 struct wal_file {
@@ -114,7 +115,8 @@ static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_i
     atomic_fetch_add_explicit(&wal_vfs_writes, 1, memory_order_relaxed);
     size_t size = (size_t)amount;
     if (file->err != SQLITE_OK) return file->err;
-    if (file->db == 0 || !file->db->shm || size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
+    if (file->db == 0 || !file->db->shm || file->db->exclusive ||
+        size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
         int rc = wal_flush(file);
         if (rc != SQLITE_OK) return rc;
         return file->real->pMethods->xWrite(file->real, data, amount, offset);
@@ -225,6 +227,27 @@ static int db_close(sqlite3_file *base) {
     return file->real->pMethods->xClose(file->real);
 }
 
+/* An exclusive lock on the database file comes before SQLite puts a WAL in exclusive mode
+ * (locking_mode=EXCLUSIVE), where it no longer calls xShmLock: what is buffered is written
+ * first, and nothing is buffered while the lock is held. (In normal WAL use the lock is
+ * taken only at close or to change the journal mode.) */
+static int db_lock(sqlite3_file *base, int level) {
+    struct db_file *file = (struct db_file *)base;
+    if (level >= SQLITE_LOCK_EXCLUSIVE && file->wal != 0) {
+        int rc = wal_flush(file->wal);
+        if (rc != SQLITE_OK) return rc;
+    }
+    int rc = file->real->pMethods->xLock(file->real, level);
+    if (rc == SQLITE_OK && level >= SQLITE_LOCK_EXCLUSIVE) file->exclusive = true;
+    return rc;
+}
+
+static int db_unlock(sqlite3_file *base, int level) {
+    struct db_file *file = (struct db_file *)base;
+    if (level < SQLITE_LOCK_EXCLUSIVE) file->exclusive = false;
+    return file->real->pMethods->xUnlock(file->real, level);
+}
+
 static int db_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
     return real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
 }
@@ -276,14 +299,19 @@ static int db_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
  * readers check: a commit is published only after its frames are in the file. */
 static void db_shm_barrier(sqlite3_file *base) {
     struct db_file *file = (struct db_file *)base;
-    if (file->wal != 0 && wal_flush(file->wal) != SQLITE_OK) {
+    if (file->wal != 0 && file->wal->len > 0 && wal_flush(file->wal) != SQLITE_OK) {
         assert_fail("WAL write before publishing a commit failed", __FILE__, __LINE__);
     }
     file->real->pMethods->xShmBarrier(file->real);
 }
 
+/* The WAL index leaves shared memory (the WAL is closed, or reopened with its index on
+ * the heap after a journal-mode change): no flush point follows, so nothing is buffered. */
 static int db_shm_unmap(sqlite3_file *base, int delete_flag) {
-    return real_of(base)->pMethods->xShmUnmap(real_of(base), delete_flag);
+    struct db_file *file = (struct db_file *)base;
+    if (file->wal != 0) (void)wal_flush(file->wal); /* an error stays in err */
+    file->shm = false;
+    return file->real->pMethods->xShmUnmap(file->real, delete_flag);
 }
 
 static int db_fetch(sqlite3_file *base, sqlite3_int64 offset, int amount, void **out) {
@@ -403,8 +431,8 @@ int wal_vfs_register(void) {
             .xTruncate = db_truncate,
             .xSync = db_sync,
             .xFileSize = db_file_size,
-            .xLock = pass_lock,
-            .xUnlock = pass_unlock,
+            .xLock = db_lock,
+            .xUnlock = db_unlock,
             .xCheckReservedLock = pass_check_reserved_lock,
             .xFileControl = db_file_control,
             .xSectorSize = pass_sector_size,

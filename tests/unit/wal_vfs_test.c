@@ -23,6 +23,7 @@
 /* A full disk for the WAL only, for one write: the unix VFS's pwrite, replaced, fails the
  * next write to a file whose name ends in "-wal" with ENOSPC after refuse_wal is set. */
 static bool refuse_wal;
+static bool refuse_wal_all; /* every write to a WAL while set */
 
 static bool fd_is_wal(int fd) {
     char link[64], target[512];
@@ -34,7 +35,7 @@ static bool fd_is_wal(int fd) {
 }
 
 static ssize_t refusing_pwrite(int fd, const void *data, size_t size, off_t offset) {
-    if (refuse_wal && fd_is_wal(fd)) {
+    if ((refuse_wal || refuse_wal_all) && fd_is_wal(fd)) {
         refuse_wal = false;
         errno = ENOSPC;
         return -1;
@@ -334,6 +335,77 @@ static void exclusive_mode_writes_through(void **state) {
     sqlite3_close(db.handle);
 }
 
+/* Exclusive locking mode entered after the WAL is open (SQLite keeps its shared memory but
+ * stops calling xShmLock): a full disk fails that commit, and the connection works again
+ * once there is room — as it does on the default VFS. */
+static void exclusive_mode_after_the_wal_opened_recovers_from_a_full_disk(void **state) {
+    struct unit_db *t = *state;
+    install_refusing_pwrite();
+    char path[128];
+    snprintf(path, sizeof path, "%s/exclusive.db", t->dir);
+    struct db db;
+    memset(&db, 0, sizeof db);
+    assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db.handle,
+                                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                  "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+                                  0, 0, 0),
+                     SQLITE_OK);
+    insert_rows(&db, 1, 20); /* each row its own transaction */
+    assert_int_equal(
+        sqlite3_exec(db.handle, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=10", 0, 0, 0),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0), SQLITE_OK);
+    insert_rows(&db, 21, 200);
+    refuse_wal_all = true;
+    assert_int_not_equal(sqlite3_exec(db.handle, "COMMIT", 0, 0, 0), SQLITE_OK);
+    refuse_wal_all = false;
+    (void)sqlite3_exec(db.handle, "ROLLBACK", 0, 0, 0);
+    assert_rows(&db, 20); /* the disk has room again: reads and writes work */
+    insert_rows(&db, 21, 5);
+    assert_rows(&db, 25);
+    assert_int_equal(sqlite3_exec(db.handle, "PRAGMA locking_mode=NORMAL", 0, 0, 0), SQLITE_OK);
+    insert_rows(&db, 26, 1);
+    assert_rows(&db, 26);
+    sqlite3_close(db.handle);
+}
+
+/* A WAL reopened with its index on the heap (journal mode DELETE, exclusive locking, WAL
+ * again): no flush point is ever reached, so nothing may be buffered — a commit without
+ * sync is in the file when COMMIT returns. */
+static void a_wal_reopened_on_the_heap_writes_through(void **state) {
+    struct unit_db *t = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/heap.db", t->dir);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct db db;
+        memset(&db, 0, sizeof db);
+        if (sqlite3_open(path, &db.handle) != SQLITE_OK) _exit(2);
+        if (sqlite3_exec(db.handle,
+                         "PRAGMA journal_mode=WAL; "
+                         "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL); "
+                         "PRAGMA journal_mode=DELETE; PRAGMA locking_mode=EXCLUSIVE; "
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                         0, 0, 0) != SQLITE_OK)
+            _exit(3);
+        if (sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) _exit(4);
+        insert_rows(&db, 1, 30);
+        if (sqlite3_exec(db.handle, "COMMIT", 0, 0, 0) != SQLITE_OK) _exit(5);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    struct db db;
+    memset(&db, 0, sizeof db);
+    assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
+    assert_rows(&db, 30);
+    sqlite3_close(db.handle);
+}
+
 static void a_commit_is_in_the_file_before_close(void **state) {
     struct unit_db *t = *state;
     pid_t child = fork();
@@ -370,6 +442,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_failed_wal_write_still_releases_the_write_lock, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(exclusive_mode_writes_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            exclusive_mode_after_the_wal_opened_recovers_from_a_full_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_wal_reopened_on_the_heap_writes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(a_commit_is_in_the_file_before_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, 0, 0);
