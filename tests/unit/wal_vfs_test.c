@@ -300,29 +300,20 @@ static void a_failed_wal_write_still_releases_the_write_lock(void **state) {
     assert_intact(t);
 }
 
-/* Exclusive locking mode keeps the WAL index on the heap and never calls the shared-memory
- * methods the buffer relies on: nothing is buffered, so a commit without sync is in the
- * file when COMMIT returns. */
-static void exclusive_mode_writes_through(void **state) {
-    struct unit_db *t = *state;
-    char path[128];
-    snprintf(path, sizeof path, "%s/x.db", t->dir);
+/* A child process opens the database at path, runs setup_sql, commits rows 1..rows in one
+ * transaction and exits without closing; the parent then finds every row in the file. */
+static void child_commits_then_exits(const char *path, const char *setup_sql, int rows) {
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
         struct db db;
         memset(&db, 0, sizeof db);
         if (sqlite3_open(path, &db.handle) != SQLITE_OK) _exit(2);
-        if (sqlite3_exec(db.handle,
-                         "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
-                         "PRAGMA synchronous=NORMAL; "
-                         "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-                         0, 0, 0) != SQLITE_OK)
-            _exit(3);
+        if (sqlite3_exec(db.handle, setup_sql, 0, 0, 0) != SQLITE_OK) _exit(3);
         if (sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) _exit(4);
-        insert_rows(&db, 1, 20);
+        insert_rows(&db, 1, rows);
         if (sqlite3_exec(db.handle, "COMMIT", 0, 0, 0) != SQLITE_OK) _exit(5);
-        _exit(0);
+        _exit(0); /* no close, no checkpoint: only what COMMIT wrote is in the WAL */
     }
     int status = 0;
     assert_int_equal(waitpid(child, &status, 0), child);
@@ -331,8 +322,22 @@ static void exclusive_mode_writes_through(void **state) {
     struct db db;
     memset(&db, 0, sizeof db);
     assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
-    assert_rows(&db, 20);
+    assert_rows(&db, rows);
     sqlite3_close(db.handle);
+}
+
+/* Exclusive locking mode keeps the WAL index on the heap and never calls the shared-memory
+ * methods the buffer relies on: nothing is buffered, so a commit without sync is in the
+ * file when COMMIT returns. */
+static void exclusive_mode_writes_through(void **state) {
+    struct unit_db *t = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/x.db", t->dir);
+    child_commits_then_exits(path,
+                             "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
+                             "PRAGMA synchronous=NORMAL; "
+                             "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+                             20);
 }
 
 /* Exclusive locking mode entered after the WAL is open (SQLite keeps its shared memory but
@@ -377,51 +382,17 @@ static void a_wal_reopened_on_the_heap_writes_through(void **state) {
     struct unit_db *t = *state;
     char path[128];
     snprintf(path, sizeof path, "%s/heap.db", t->dir);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        struct db db;
-        memset(&db, 0, sizeof db);
-        if (sqlite3_open(path, &db.handle) != SQLITE_OK) _exit(2);
-        if (sqlite3_exec(db.handle,
-                         "PRAGMA journal_mode=WAL; "
-                         "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL); "
-                         "PRAGMA journal_mode=DELETE; PRAGMA locking_mode=EXCLUSIVE; "
-                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                         0, 0, 0) != SQLITE_OK)
-            _exit(3);
-        if (sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) _exit(4);
-        insert_rows(&db, 1, 30);
-        if (sqlite3_exec(db.handle, "COMMIT", 0, 0, 0) != SQLITE_OK) _exit(5);
-        _exit(0);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    struct db db;
-    memset(&db, 0, sizeof db);
-    assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
-    assert_rows(&db, 30);
-    sqlite3_close(db.handle);
+    child_commits_then_exits(path,
+                             "PRAGMA journal_mode=WAL; "
+                             "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL); "
+                             "PRAGMA journal_mode=DELETE; PRAGMA locking_mode=EXCLUSIVE; "
+                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                             30);
 }
 
 static void a_commit_is_in_the_file_before_close(void **state) {
     struct unit_db *t = *state;
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        struct db db;
-        if (db_open(&db, t->path, false, false) != STATUS_OK) _exit(2);
-        if (sqlite3_exec(db.handle, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) _exit(3);
-        insert_rows(&db, 1, 40);
-        if (sqlite3_exec(db.handle, "COMMIT", 0, 0, 0) != SQLITE_OK) _exit(4);
-        _exit(0); /* no close, no checkpoint: only what COMMIT wrote is in the WAL */
-    }
-    int status = 0;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_commits_then_exits(t->path, "PRAGMA synchronous=FULL", 40);
     assert_rows(&t->db, 40);
     assert_intact(t);
 }
