@@ -340,6 +340,8 @@ static int wal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *base, 
     }
     if (main_db) {
         int version = file->real->pMethods->iVersion;
+        /* a file without shared memory (the "unix-none" VFS) must not look as if it had */
+        if (version >= 2 && file->real->pMethods->xShmMap == 0) version = 1;
         file->base.pMethods = &db_methods[version < 1 ? 1 : version > 3 ? 3 : version];
         return SQLITE_OK;
     }
