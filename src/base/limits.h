@@ -49,7 +49,7 @@
 #define LIMIT_WRITER_QUEUE 65536        /* queued commands before 503 */
 #define LIMIT_BUSY_TIMEOUT_MS 30000     /* wait for another process's write lock */
 #define LIMIT_WAL_CHECKPOINT_PAGES 1000 /* WAL pages that wake the checkpoint thread */
-#define LIMIT_WAL_WRITE_BUFFER_BYTES (1024 * 1024) /* a commit's WAL frames, one write */
+#define LIMIT_WAL_BUFFER_BYTES 1048576  /* WAL writes gathered per file (1 MiB) */
 #define LIMIT_TICK_MS 1000              /* writer maintenance (expiry sweep) period */
 #define LIMIT_EXPIRE_PER_TICK 1000      /* expired codes retired per sweep */
 

@@ -57,7 +57,7 @@ struct wal_file {
     sqlite3_file base;   /* pMethods: wal_methods */
     sqlite3_file *real;  /* the default VFS's file, right after this struct */
     struct db_file *db;  /* its database file; 0: not ours, so every write goes through */
-    unsigned char *buf;  /* LIMIT_WAL_WRITE_BUFFER_BYTES, allocated at the first write */
+    unsigned char *buf;  /* LIMIT_WAL_BUFFER_BYTES, allocated at the first write */
     sqlite3_int64 start; /* file offset of buf[0] */
     size_t len;
     int err; /* a failed flush's error, returned until the write transaction ends */
@@ -115,19 +115,18 @@ static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_i
     atomic_fetch_add_explicit(&wal_vfs_writes, 1, memory_order_relaxed);
     size_t size = (size_t)amount;
     if (file->err != SQLITE_OK) return file->err;
-    if (file->db == 0 || !file->db->shm || file->db->exclusive ||
-        size > LIMIT_WAL_WRITE_BUFFER_BYTES) {
+    if (file->db == 0 || !file->db->shm || file->db->exclusive || size > LIMIT_WAL_BUFFER_BYTES) {
         int rc = wal_flush(file);
         if (rc != SQLITE_OK) return rc;
         return file->real->pMethods->xWrite(file->real, data, amount, offset);
     }
-    if (file->buf == 0) file->buf = mem_alloc(LIMIT_WAL_WRITE_BUFFER_BYTES);
+    if (file->buf == 0) file->buf = mem_alloc(LIMIT_WAL_BUFFER_BYTES);
     sqlite3_int64 end = file->start + (sqlite3_int64)file->len;
     if (file->len > 0 && offset >= file->start && offset + amount <= end) {
         memcpy(file->buf + (offset - file->start), data, size); /* rewritten in place */
         return SQLITE_OK;
     }
-    if (file->len > 0 && offset == end && file->len + size <= LIMIT_WAL_WRITE_BUFFER_BYTES) {
+    if (file->len > 0 && offset == end && file->len + size <= LIMIT_WAL_BUFFER_BYTES) {
         memcpy(file->buf + file->len, data, size);
         file->len += size;
         return SQLITE_OK;

@@ -148,7 +148,7 @@ static void a_transaction_larger_than_cache_and_buffer_stays_intact(void **state
     struct unit_db *t = *state;
     unit_db_exec(t, "PRAGMA cache_size=20"); /* pages spill to the WAL before the commit */
     unit_db_exec(t, "BEGIN IMMEDIATE");
-    insert_rows(&t->db, 1, 3000); /* ~3 MB of frames: more than LIMIT_WAL_WRITE_BUFFER_BYTES */
+    insert_rows(&t->db, 1, 3000); /* ~3 MB of frames: more than LIMIT_WAL_BUFFER_BYTES */
     assert_rows(&t->db, 3000);    /* read back inside the transaction, through the WAL */
     unit_db_exec(t, "UPDATE blobs SET body = body WHERE id % 10 = 0"); /* frames rewritten */
     unit_db_exec(t, "COMMIT");
