@@ -16,8 +16,7 @@
 
 #define CACHE_PRODUCT_SLOTS 1024 /* direct-mapped by SKU hash; a collision just re-reads */
 #define CACHE_ACCOUNT_SLOTS 16   /* platform accounts: (kind, currency) pairs in use */
-#define CACHE_STOCK_SLOTS 32     /* products with a stock change waiting; more flushes */
-#define CACHE_BALANCE_SLOTS 16   /* platform revenue accounts with a change waiting */
+#define CACHE_DELTA_SLOTS 32     /* rows with a kept change waiting; more flushes */
 
 _Static_assert((CACHE_PRODUCT_SLOTS & (CACHE_PRODUCT_SLOTS - 1)) == 0, "power of two");
 
@@ -27,23 +26,24 @@ struct cache_account {
     int64_t id; /* 0: empty slot */
 };
 
+/* A change kept for one row: a product's stock count or a revenue account's balance. */
+enum cache_row { CACHE_ROW_STOCK, CACHE_ROW_BALANCE };
+
+struct cache_delta {
+    enum cache_row row;
+    int64_t id; /* the product's or the account's */
+    int64_t delta;
+    char currency[MONEY_CURRENCY_BYTES]; /* the account's, checked when written; "" for stock */
+};
+
 struct store_cache {
     int64_t data_version; /* -1: unknown */
     int64_t audit_id;     /* the chain's head; 0: unknown */
     unsigned char audit_hash[VAULT_AUDIT_HASH_BYTES];
     struct store_product products[CACHE_PRODUCT_SLOTS]; /* id 0: empty slot */
     struct cache_account accounts[CACHE_ACCOUNT_SLOTS];
-    struct {
-        int64_t product_id;
-        int64_t delta;
-    } stock[CACHE_STOCK_SLOTS]; /* changes not yet written, one slot per product */
-    int stock_count;
-    struct {
-        int64_t account_id;
-        int64_t delta;
-        char currency[MONEY_CURRENCY_BYTES];
-    } balance[CACHE_BALANCE_SLOTS]; /* revenue balance changes not yet written */
-    int balance_count;
+    struct cache_delta deltas[CACHE_DELTA_SLOTS]; /* changes not yet written, one per row */
+    int delta_count;
     uint64_t changes; /* store_stock_change and store_balance_change calls kept here, ever */
 };
 
@@ -65,70 +65,46 @@ void store_cache_reset(struct db *db) {
     memset(db->cache->products, 0, sizeof db->cache->products);
     memset(db->cache->accounts, 0, sizeof db->cache->accounts);
     db->cache->audit_id = 0;
-    db->cache->stock_count = 0; /* kept changes belong to the work that was rolled back */
-    db->cache->balance_count = 0;
+    db->cache->delta_count = 0; /* kept changes belong to the work that was rolled back */
 }
 
-static enum status cache_stock_write(struct db *db, int64_t product_id, int64_t delta) {
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, delta);
-    sqlite3_bind_int64(stmt, 2, product_id);
+static enum status cache_delta_write(struct db *db, const struct cache_delta *change) {
+    sqlite3_stmt *stmt = 0;
+    if (change->row == CACHE_ROW_STOCK) {
+        stmt = db_prepare(db, "UPDATE products SET stock = stock + ?1 WHERE id = ?2");
+    } else {
+        stmt = db_prepare(db, "UPDATE accounts SET balance = balance + ?1 WHERE id = ?2 "
+                              "AND currency = ?3");
+        db_bind_text(stmt, 3, change->currency);
+    }
+    sqlite3_bind_int64(stmt, 1, change->delta);
+    sqlite3_bind_int64(stmt, 2, change->id);
     enum status status = db_step_done(db, stmt);
     if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_DB;
     return status;
 }
 
-enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta) {
-    verify(db != 0 && product_id > 0);
-    verify(delta >= -LIMIT_ORDER_QUANTITY && delta <= LIMIT_ORDER_QUANTITY);
+/* Keeps delta for the row (written at once without a cache). A change for a row already
+ * kept adds to it; one that cannot (another currency — its write will fail — or a sum out
+ * of range) writes what is kept first, as does a full table. */
+static enum status cache_keep(struct db *db, enum cache_row row, int64_t id, int64_t delta,
+                              const char *currency) {
+    struct cache_delta change = {.row = row, .id = id, .delta = delta};
+    (void)text_copy(change.currency, sizeof change.currency, currency);
     struct store_cache *cache = db->cache;
-    if (cache == 0) return cache_stock_write(db, product_id, delta);
-    cache->changes++;
-    for (int i = 0; i < cache->stock_count; i++) {
-        if (cache->stock[i].product_id == product_id) {
-            cache->stock[i].delta += delta; /* at most LIMIT_WRITER_BATCH × the quantity limit */
-            return STATUS_OK;
-        }
-    }
-    if (cache->stock_count == CACHE_STOCK_SLOTS) {
-        enum status status = store_cache_flush(db);
-        if (status != STATUS_OK) return status;
-    }
-    cache->stock[cache->stock_count].product_id = product_id;
-    cache->stock[cache->stock_count].delta = delta;
-    cache->stock_count++;
-    return STATUS_OK;
-}
-
-static enum status cache_balance_write(struct db *db, int64_t account_id, int64_t delta,
-                                       const char *currency) {
-    sqlite3_stmt *stmt =
-        db_prepare(db, "UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?");
-    sqlite3_bind_int64(stmt, 1, delta);
-    sqlite3_bind_int64(stmt, 2, account_id);
-    db_bind_text(stmt, 3, currency);
-    enum status status = db_step_done(db, stmt);
-    if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_DB;
-    return status;
-}
-
-enum status store_balance_change(struct db *db, int64_t account_id, int64_t delta,
-                                 const char *currency) {
-    verify(db != 0 && account_id > 0 && currency != 0);
-    verify(money_amount_valid(delta < 0 ? -delta : delta));
-    struct store_cache *cache = db->cache;
-    if (cache == 0) return cache_balance_write(db, account_id, delta, currency);
-    bool write_kept = cache->balance_count == CACHE_BALANCE_SLOTS;
-    for (int i = 0; i < cache->balance_count; i++) {
-        if (cache->balance[i].account_id != account_id) continue;
-        int64_t sum = 0;
-        if (strcmp(cache->balance[i].currency, currency) == 0 &&
-            !__builtin_add_overflow(cache->balance[i].delta, delta, &sum)) {
+    if (cache == 0) return cache_delta_write(db, &change);
+    bool write_kept = cache->delta_count == CACHE_DELTA_SLOTS;
+    for (int i = 0; i < cache->delta_count; i++) {
+        struct cache_delta *kept = &cache->deltas[i];
+        if (kept->row != row || kept->id != id) continue;
+        int64_t sum = 0; /* the builtin stores even a wrapped sum: never into kept */
+        if (strcmp(kept->currency, currency) == 0 &&
+            !__builtin_add_overflow(kept->delta, delta, &sum)) {
+            kept->delta = sum;
             cache->changes++;
-            cache->balance[i].delta = sum;
             return STATUS_OK;
         }
-        write_kept = true; /* another currency (its write will fail) or too large to add */
+        write_kept = true;
         break;
     }
     if (write_kept) {
@@ -136,12 +112,21 @@ enum status store_balance_change(struct db *db, int64_t account_id, int64_t delt
         if (status != STATUS_OK) return status;
     }
     cache->changes++;
-    cache->balance[cache->balance_count].account_id = account_id;
-    cache->balance[cache->balance_count].delta = delta;
-    (void)text_copy(cache->balance[cache->balance_count].currency,
-                    sizeof cache->balance[cache->balance_count].currency, currency);
-    cache->balance_count++;
+    cache->deltas[cache->delta_count++] = change;
     return STATUS_OK;
+}
+
+enum status store_stock_change(struct db *db, int64_t product_id, int64_t delta) {
+    verify(db != 0 && product_id > 0);
+    verify(delta >= -LIMIT_ORDER_QUANTITY && delta <= LIMIT_ORDER_QUANTITY);
+    return cache_keep(db, CACHE_ROW_STOCK, product_id, delta, "");
+}
+
+enum status store_balance_change(struct db *db, int64_t account_id, int64_t delta,
+                                 const char *currency) {
+    verify(db != 0 && account_id > 0 && currency != 0 && currency[0] != 0);
+    verify(money_amount_valid(delta < 0 ? -delta : delta));
+    return cache_keep(db, CACHE_ROW_BALANCE, account_id, delta, currency);
 }
 
 enum status store_cache_flush(struct db *db) {
@@ -149,17 +134,10 @@ enum status store_cache_flush(struct db *db) {
     struct store_cache *cache = db->cache;
     if (cache == 0) return STATUS_OK;
     enum status status = STATUS_OK;
-    for (int i = 0; status == STATUS_OK && i < cache->stock_count; i++) {
-        if (cache->stock[i].delta != 0)
-            status = cache_stock_write(db, cache->stock[i].product_id, cache->stock[i].delta);
+    for (int i = 0; status == STATUS_OK && i < cache->delta_count; i++) {
+        if (cache->deltas[i].delta != 0) status = cache_delta_write(db, &cache->deltas[i]);
     }
-    cache->stock_count = 0;
-    for (int i = 0; status == STATUS_OK && i < cache->balance_count; i++) {
-        if (cache->balance[i].delta != 0)
-            status = cache_balance_write(db, cache->balance[i].account_id, cache->balance[i].delta,
-                                         cache->balance[i].currency);
-    }
-    cache->balance_count = 0;
+    cache->delta_count = 0;
     /* A failed write lost changes that earlier commands of the batch kept: counted as a
      * change, so the command it failed in is never taken for one that changed nothing and
      * the writer rolls the whole batch back (store_test: a_failed_stock_write_undoes_the_batch). */
@@ -175,8 +153,7 @@ uint64_t store_cache_changes(const struct db *db) {
 enum status store_cache_begin(struct db *db) {
     verify(db != 0);
     if (db->cache == 0) return STATUS_OK;
-    verify(db->cache->stock_count == 0); /* flushed before every commit, dropped on rollback */
-    verify(db->cache->balance_count == 0);
+    verify(db->cache->delta_count == 0); /* flushed before every commit, dropped on rollback */
     sqlite3_stmt *stmt = db_prepare(db, "PRAGMA data_version");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
