@@ -34,10 +34,18 @@ struct writer {
 
 static void writer_call_done(struct writer_cmd *cmd);
 
-/* One command under its own savepoint. STATUS_OK unless the batch's transaction is gone:
- * on a full disk or an I/O error SQLite may roll back the whole transaction, not only the
- * statement, and then every command of the batch fails (the server goes on). Any other
- * failure to undo a savepoint is a bug. */
+/* Ends a command's savepoint (sql: "ROLLBACK TO cmd" or "RELEASE cmd", a literal for the
+ * statement cache). STATUS_DB when SQLite has already ended the whole transaction — on a
+ * full disk or an I/O error it may roll back more than the statement; any other failure
+ * is a bug. */
+static enum status writer_savepoint_end(struct db *db, const char *sql) {
+    if (db_step_done(db, db_prepare(db, sql)) == STATUS_OK) return STATUS_OK;
+    if (sqlite3_get_autocommit(db->handle)) return STATUS_DB;
+    assert_fail(sql, __FILE__, __LINE__);
+}
+
+/* One command under its own savepoint. STATUS_OK unless the batch's transaction is gone;
+ * then every command of the batch fails (the server goes on). */
 static enum status writer_apply_one(struct writer *writer, struct writer_cmd *cmd) {
     struct db *db = &writer->db;
     if (db_step_done(db, db_prepare(db, "SAVEPOINT cmd")) != STATUS_OK) {
@@ -45,23 +53,18 @@ static enum status writer_apply_one(struct writer *writer, struct writer_cmd *cm
         return sqlite3_get_autocommit(db->handle) ? STATUS_DB : STATUS_OK;
     }
     cmd->status = cmd->apply(db, cmd);
-    if (sqlite3_get_autocommit(db->handle)) { /* SQLite rolled the transaction back */
+    if (sqlite3_get_autocommit(db->handle)) { /* gone: nothing may run on in autocommit */
         if (cmd->status == STATUS_OK) cmd->status = STATUS_DB;
         return STATUS_DB;
     }
     if (cmd->status == STATUS_OK) cmd->status = store_cache_flush(db); /* inside its savepoint */
+    enum status status = STATUS_OK;
     if (cmd->status != STATUS_OK) {
         store_cache_reset(db);
-        if (db_step_done(db, db_prepare(db, "ROLLBACK TO cmd")) != STATUS_OK) {
-            if (sqlite3_get_autocommit(db->handle)) return STATUS_DB;
-            assert_fail("rollback to savepoint failed", __FILE__, __LINE__);
-        }
+        status = writer_savepoint_end(db, "ROLLBACK TO cmd");
     }
-    if (db_step_done(db, db_prepare(db, "RELEASE cmd")) != STATUS_OK) {
-        if (sqlite3_get_autocommit(db->handle)) return STATUS_DB;
-        assert_fail("release of a savepoint failed", __FILE__, __LINE__);
-    }
-    return STATUS_OK;
+    if (status == STATUS_OK) status = writer_savepoint_end(db, "RELEASE cmd");
+    return status;
 }
 
 /* Fast path: commands run back to back in one transaction, no savepoints. A command that
