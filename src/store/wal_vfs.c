@@ -25,7 +25,6 @@
 #include "store/wal_vfs.h"
 
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +45,7 @@
 struct wal_file;
 
 struct db_file {
-    sqlite3_file base;    /* pMethods: one of db_methods */
+    sqlite3_file base;    /* pMethods: one of dbfile_methods */
     sqlite3_file *real;   /* the default VFS's file, right after this struct */
     struct wal_file *wal; /* this connection's WAL, while open */
     bool shm;             /* xShmMap was called: the flush points below will be reached */
@@ -63,17 +62,23 @@ struct wal_file {
     int err; /* a failed flush's error, returned until the write transaction ends */
 };
 
+/* Both wrappers start with the sqlite3_file SQLite sees and then the real file. */
+struct wrapped {
+    sqlite3_file base;
+    sqlite3_file *real;
+};
+
+static sqlite3_file *real_of(sqlite3_file *base) { return ((struct wrapped *)base)->real; }
+
 static sqlite3_vfs *wal_vfs_real;
 static sqlite3_vfs wal_vfs;
-static sqlite3_io_methods db_methods[4];                 /* by the default VFS's iVersion (1..3) */
-static _Atomic uint64_t wal_vfs_writes, wal_vfs_flushes; /* for wal_vfs_stats */
+static sqlite3_io_methods dbfile_methods[4]; /* by the default VFS's iVersion (1..3) */
 
 static int wal_flush(struct wal_file *file) {
     if (file->err != SQLITE_OK) return file->err;
     if (file->len == 0) return SQLITE_OK;
     size_t len = file->len;
     file->len = 0; /* never retried: the transaction fails (err) and SQLite redoes it */
-    atomic_fetch_add_explicit(&wal_vfs_flushes, 1, memory_order_relaxed);
     int rc = SQLITE_OK;
     for (size_t done = 0; done < len && rc == SQLITE_OK; done += WAL_WRITE_CHUNK_BYTES) {
         size_t chunk = len - done < WAL_WRITE_CHUNK_BYTES ? len - done : WAL_WRITE_CHUNK_BYTES;
@@ -103,16 +108,14 @@ static int wal_close(sqlite3_file *base) {
 }
 
 static int wal_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (rc != SQLITE_OK) return rc;
-    return file->real->pMethods->xRead(file->real, out, amount, offset);
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc
+                           : real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
 }
 
 static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
     struct wal_file *file = (struct wal_file *)base;
     verify(amount >= 0 && offset >= 0);
-    atomic_fetch_add_explicit(&wal_vfs_writes, 1, memory_order_relaxed);
     size_t size = (size_t)amount;
     if (file->err != SQLITE_OK) return file->err;
     if (file->db == 0 || !file->db->shm || file->db->exclusive || size > LIMIT_WAL_BUFFER_BYTES) {
@@ -140,42 +143,26 @@ static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_i
 }
 
 static int wal_truncate(sqlite3_file *base, sqlite3_int64 size) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (rc != SQLITE_OK) return rc;
-    return file->real->pMethods->xTruncate(file->real, size);
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xTruncate(real_of(base), size);
 }
 
 static int wal_sync(sqlite3_file *base, int flags) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (rc != SQLITE_OK) return rc;
-    return file->real->pMethods->xSync(file->real, flags);
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xSync(real_of(base), flags);
 }
 
 static int wal_file_size(sqlite3_file *base, sqlite3_int64 *size) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (rc != SQLITE_OK) return rc;
-    return file->real->pMethods->xFileSize(file->real, size);
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xFileSize(real_of(base), size);
 }
 
 static int wal_file_control(sqlite3_file *base, int op, void *arg) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (rc != SQLITE_OK) return rc;
-    return file->real->pMethods->xFileControl(file->real, op, arg);
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xFileControl(real_of(base), op, arg);
 }
 
-/* ---- methods that only pass through, for both kinds of file (the real file is the
- * second member of both structs) ---- */
-
-struct wrapped {
-    sqlite3_file base;
-    sqlite3_file *real;
-};
-
-static sqlite3_file *real_of(sqlite3_file *base) { return ((struct wrapped *)base)->real; }
+/* ---- methods that only pass through (the database file uses all; the WAL some) ---- */
 
 static int pass_lock(sqlite3_file *base, int level) {
     return real_of(base)->pMethods->xLock(real_of(base), level);
@@ -195,6 +182,38 @@ static int pass_sector_size(sqlite3_file *base) {
 
 static int pass_device_characteristics(sqlite3_file *base) {
     return real_of(base)->pMethods->xDeviceCharacteristics(real_of(base));
+}
+
+static int pass_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
+    return real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
+}
+
+static int pass_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
+    return real_of(base)->pMethods->xWrite(real_of(base), data, amount, offset);
+}
+
+static int pass_truncate(sqlite3_file *base, sqlite3_int64 size) {
+    return real_of(base)->pMethods->xTruncate(real_of(base), size);
+}
+
+static int pass_sync(sqlite3_file *base, int flags) {
+    return real_of(base)->pMethods->xSync(real_of(base), flags);
+}
+
+static int pass_file_size(sqlite3_file *base, sqlite3_int64 *size) {
+    return real_of(base)->pMethods->xFileSize(real_of(base), size);
+}
+
+static int pass_file_control(sqlite3_file *base, int op, void *arg) {
+    return real_of(base)->pMethods->xFileControl(real_of(base), op, arg);
+}
+
+static int pass_fetch(sqlite3_file *base, sqlite3_int64 offset, int amount, void **out) {
+    return real_of(base)->pMethods->xFetch(real_of(base), offset, amount, out);
+}
+
+static int pass_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *page) {
+    return real_of(base)->pMethods->xUnfetch(real_of(base), offset, page);
 }
 
 _Static_assert(offsetof(struct db_file, real) == offsetof(struct wrapped, real), "layout");
@@ -220,7 +239,7 @@ static const sqlite3_io_methods wal_methods = {
 
 /* ---- the main database file: the default VFS's, plus the two flush points ---- */
 
-static int db_close(sqlite3_file *base) {
+static int dbfile_close(sqlite3_file *base) {
     struct db_file *file = (struct db_file *)base;
     if (file->wal != 0) file->wal->db = 0; /* SQLite closes the WAL first; never relied on */
     return file->real->pMethods->xClose(file->real);
@@ -230,7 +249,7 @@ static int db_close(sqlite3_file *base) {
  * (locking_mode=EXCLUSIVE), where it no longer calls xShmLock: what is buffered is written
  * first, and nothing is buffered while the lock is held. (In normal WAL use the lock is
  * taken only at close or to change the journal mode.) */
-static int db_lock(sqlite3_file *base, int level) {
+static int dbfile_lock(sqlite3_file *base, int level) {
     struct db_file *file = (struct db_file *)base;
     if (level >= SQLITE_LOCK_EXCLUSIVE && file->wal != 0) {
         int rc = wal_flush(file->wal);
@@ -241,37 +260,14 @@ static int db_lock(sqlite3_file *base, int level) {
     return rc;
 }
 
-static int db_unlock(sqlite3_file *base, int level) {
+static int dbfile_unlock(sqlite3_file *base, int level) {
     struct db_file *file = (struct db_file *)base;
     if (level < SQLITE_LOCK_EXCLUSIVE) file->exclusive = false;
     return file->real->pMethods->xUnlock(file->real, level);
 }
 
-static int db_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
-    return real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
-}
-
-static int db_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
-    return real_of(base)->pMethods->xWrite(real_of(base), data, amount, offset);
-}
-
-static int db_truncate(sqlite3_file *base, sqlite3_int64 size) {
-    return real_of(base)->pMethods->xTruncate(real_of(base), size);
-}
-
-static int db_sync(sqlite3_file *base, int flags) {
-    return real_of(base)->pMethods->xSync(real_of(base), flags);
-}
-
-static int db_file_size(sqlite3_file *base, sqlite3_int64 *size) {
-    return real_of(base)->pMethods->xFileSize(real_of(base), size);
-}
-
-static int db_file_control(sqlite3_file *base, int op, void *arg) {
-    return real_of(base)->pMethods->xFileControl(real_of(base), op, arg);
-}
-
-static int db_shm_map(sqlite3_file *base, int region, int size, int extend, void volatile **out) {
+static int dbfile_shm_map(sqlite3_file *base, int region, int size, int extend,
+                          void volatile **out) {
     struct db_file *file = (struct db_file *)base;
     file->shm = true;
     return file->real->pMethods->xShmMap(file->real, region, size, extend, out);
@@ -281,7 +277,7 @@ static int db_shm_map(sqlite3_file *base, int region, int size, int extend, void
  * a write transaction — comes after this connection's WAL writes are in the file. A lock
  * is always released, even when that write fails (SQLite ignores the result of an unlock;
  * a lock kept would block every other writer). */
-static int db_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
+static int dbfile_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
     struct db_file *file = (struct db_file *)base;
     int flushed = file->wal != 0 ? wal_flush(file->wal) : SQLITE_OK;
     if ((flags & SQLITE_SHM_UNLOCK) == 0) {
@@ -296,7 +292,7 @@ static int db_shm_lock(sqlite3_file *base, int offset, int n, int flags) {
 
 /* SQLite writes the WAL index header's second copy, calls this, then the first copy that
  * readers check: a commit is published only after its frames are in the file. */
-static void db_shm_barrier(sqlite3_file *base) {
+static void dbfile_shm_barrier(sqlite3_file *base) {
     struct db_file *file = (struct db_file *)base;
     if (file->wal != 0 && file->wal->len > 0 && wal_flush(file->wal) != SQLITE_OK) {
         assert_fail("WAL write before publishing a commit failed", __FILE__, __LINE__);
@@ -306,19 +302,11 @@ static void db_shm_barrier(sqlite3_file *base) {
 
 /* The WAL index leaves shared memory (the WAL is closed, or reopened with its index on
  * the heap after a journal-mode change): no flush point follows, so nothing is buffered. */
-static int db_shm_unmap(sqlite3_file *base, int delete_flag) {
+static int dbfile_shm_unmap(sqlite3_file *base, int delete_flag) {
     struct db_file *file = (struct db_file *)base;
     if (file->wal != 0) (void)wal_flush(file->wal); /* an error stays in err */
     file->shm = false;
     return file->real->pMethods->xShmUnmap(file->real, delete_flag);
-}
-
-static int db_fetch(sqlite3_file *base, sqlite3_int64 offset, int amount, void **out) {
-    return real_of(base)->pMethods->xFetch(real_of(base), offset, amount, out);
-}
-
-static int db_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *page) {
-    return real_of(base)->pMethods->xUnfetch(real_of(base), offset, page);
 }
 
 static int wal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *base, int flags,
@@ -341,17 +329,15 @@ static int wal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *base, 
         int version = file->real->pMethods->iVersion;
         /* a file without shared memory (the "unix-none" VFS) must not look as if it had */
         if (version >= 2 && file->real->pMethods->xShmMap == 0) version = 1;
-        file->base.pMethods = &db_methods[version < 1 ? 1 : version > 3 ? 3 : version];
+        file->base.pMethods = &dbfile_methods[version < 1 ? 1 : version > 3 ? 3 : version];
         return SQLITE_OK;
     }
     struct wal_file *wal_file = (struct wal_file *)file;
     file->base.pMethods = &wal_methods;
     sqlite3_file *db = sqlite3_database_file_object(name); /* the same connection's */
-    for (int v = 1; v <= 3; v++) {
-        if (db->pMethods == &db_methods[v] && db_methods[v].iVersion >= 2) {
-            wal_file->db = (struct db_file *)db; /* flushes at its xShmBarrier and xShmLock */
-            ((struct db_file *)db)->wal = wal_file;
-        }
+    if (db->pMethods == &dbfile_methods[2] || db->pMethods == &dbfile_methods[3]) {
+        wal_file->db = (struct db_file *)db; /* ours, with shared memory: flushes at its */
+        wal_file->db->wal = wal_file;        /* xShmBarrier and xShmLock */
     }
     return SQLITE_OK;
 }
@@ -424,26 +410,26 @@ int wal_vfs_register(void) {
     _Static_assert(sizeof(struct wal_file) % 8 == 0 && sizeof(struct db_file) % 8 == 0,
                    "the real file after it stays aligned");
     for (int v = 1; v <= 3; v++) {
-        db_methods[v] = (sqlite3_io_methods){
+        dbfile_methods[v] = (sqlite3_io_methods){
             .iVersion = v,
-            .xClose = db_close,
-            .xRead = db_read,
-            .xWrite = db_write,
-            .xTruncate = db_truncate,
-            .xSync = db_sync,
-            .xFileSize = db_file_size,
-            .xLock = db_lock,
-            .xUnlock = db_unlock,
+            .xClose = dbfile_close,
+            .xRead = pass_read,
+            .xWrite = pass_write,
+            .xTruncate = pass_truncate,
+            .xSync = pass_sync,
+            .xFileSize = pass_file_size,
+            .xLock = dbfile_lock,
+            .xUnlock = dbfile_unlock,
             .xCheckReservedLock = pass_check_reserved_lock,
-            .xFileControl = db_file_control,
+            .xFileControl = pass_file_control,
             .xSectorSize = pass_sector_size,
             .xDeviceCharacteristics = pass_device_characteristics,
-            .xShmMap = v >= 2 ? db_shm_map : 0,
-            .xShmLock = v >= 2 ? db_shm_lock : 0,
-            .xShmBarrier = v >= 2 ? db_shm_barrier : 0,
-            .xShmUnmap = v >= 2 ? db_shm_unmap : 0,
-            .xFetch = v >= 3 ? db_fetch : 0,
-            .xUnfetch = v >= 3 ? db_unfetch : 0,
+            .xShmMap = v >= 2 ? dbfile_shm_map : 0,
+            .xShmLock = v >= 2 ? dbfile_shm_lock : 0,
+            .xShmBarrier = v >= 2 ? dbfile_shm_barrier : 0,
+            .xShmUnmap = v >= 2 ? dbfile_shm_unmap : 0,
+            .xFetch = v >= 3 ? pass_fetch : 0,
+            .xUnfetch = v >= 3 ? pass_unfetch : 0,
         };
     }
     size_t header = sizeof(struct wal_file) > sizeof(struct db_file) ? sizeof(struct wal_file)
@@ -471,10 +457,4 @@ int wal_vfs_register(void) {
     int rc = sqlite3_vfs_register(&wal_vfs, 1);
     if (rc != SQLITE_OK) wal_vfs_real = 0;
     return rc;
-}
-
-void wal_vfs_stats(struct wal_vfs_stats *out) {
-    verify(out != 0);
-    out->writes = atomic_load_explicit(&wal_vfs_writes, memory_order_relaxed);
-    out->flushes = atomic_load_explicit(&wal_vfs_flushes, memory_order_relaxed);
 }
