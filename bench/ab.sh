@@ -17,8 +17,7 @@ RULES_B=${RULES_B:-}
 if [ -n "$RULES_B" ]; then BIN_B=${BIN_B:-$BIN_A}; fi
 BIN_B=${BIN_B:?BIN_B: the binary to compare with BIN_A (or RULES_B: a rule file for B)}
 ROUNDS=${ROUNDS:-3}
-ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$ROUNDS" \
-                                 'BEGIN { printf "%d", 40000 * (d + w) * r + 100000 }')}
+ORDER_CODES=${ORDER_CODES:-$(orders_codes_for "$ROUNDS" 40000)}
 bench_setup
 
 gen_codes "$ORDER_CODES" AB "$BENCH_TMP/codes.txt"
@@ -36,7 +35,6 @@ if [ -n "$RULES_B" ]; then
     tessera_stop
 fi
 
-LUA="$BENCH_DIR/wrk/orders.lua"
 declare -A RPS
 for round in $(seq 1 "$ROUNDS"); do
     for side in A B; do
@@ -44,10 +42,7 @@ for round in $(seq 1 "$ROUNDS"); do
         TESSERA_BIN=${!bin_var}
         tessera_start "$BENCH_TMP/$side/t.db" "ab-$side-$round"
         login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
-        wrk_run "warm-$side-$round" "$WARMUP" "$LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
-            "$BENCH_RUN_ID-w$side$round" "$SKU"
-        wrk_run "orders-$side-$round" "$DURATION" "$LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
-            "$BENCH_RUN_ID-$side$round" "$SKU"
+        orders_wrk "orders-$side-$round" "$BENCH_RUN_ID-$side$round"
         RPS[$side$round]=$(kv "$WRK_LINE" rps)
         summary "step=ab side=$side round=$round orders_per_s=${RPS[$side$round]}" \
                 "p50_ms=$(kv "$WRK_LINE" p50_ms) p99_ms=$(kv "$WRK_LINE" p99_ms)" \

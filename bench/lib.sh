@@ -340,6 +340,21 @@ wrk_run() {
     if [ -n "${BUYER_TOKEN:-}" ]; then WRK_RAW=${WRK_RAW//$BUYER_TOKEN/\$BUYER_TOKEN}; fi
 }
 
+# orders_wrk NAME RUN -> WRK_LINE: a WARMUP run, then DURATION of wallet orders for one code
+# of SKU, each with its own Idempotency-Key (RUN-…), against TS_URL as BUYER_TOKEN
+orders_wrk() {
+    local lua="$BENCH_DIR/wrk/orders.lua" url="$TS_URL/api/v1/orders"
+    wrk_run "$1-warm" "$WARMUP" "$lua" "$url" "$BUYER_TOKEN" "$2-w" "$SKU"
+    wrk_run "$1" "$DURATION" "$lua" "$url" "$BUYER_TOKEN" "$2" "$SKU"
+}
+
+# orders_codes_for RUNS PER_S -> codes enough for RUNS order runs (each WARMUP + DURATION)
+# at PER_S orders/s, and 100,000 more, so stock never runs out
+orders_codes_for() {
+    awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$1" -v p="$2" \
+        'BEGIN { printf "%d", p * (d + w) * r + 100000 }'
+}
+
 # wrk_errors LINE -> socket errors + timeouts + non-2xx answers
 wrk_errors() {
     local l=$1

@@ -10,8 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=${ROUNDS:-5}
-ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" -v r="$ROUNDS" \
-                                 'BEGIN { printf "%d", 45000 * (d + w) * r + 100000 }')}
+ORDER_CODES=${ORDER_CODES:-$(orders_codes_for "$ROUNDS" 45000)}
 bench_setup
 bench_log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS rounds; tessera $TESSERA_BIN"
 
@@ -24,7 +23,6 @@ tessera_start "$BENCH_TMP/db/t.db" ratio
 login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
 
 REPORT_LUA="$BENCH_DIR/wrk/report.lua"
-ORDERS_LUA="$BENCH_DIR/wrk/orders.lua"
 RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
     wrk_run "nginx-warm-$round" "$WARMUP" "$REPORT_LUA" "$NGINX_URL"
@@ -32,10 +30,7 @@ for round in $(seq 1 "$ROUNDS"); do
     nginx_rps=$(kv "$WRK_LINE" rps)
     summary "step=ratio side=nginx round=$round req_per_s=$nginx_rps p99_ms=$(kv "$WRK_LINE" p99_ms)" \
             "errors=$(wrk_errors "$WRK_LINE")"
-    wrk_run "orders-warm-$round" "$WARMUP" "$ORDERS_LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
-        "$BENCH_RUN_ID-w$round" "$SKU"
-    wrk_run "orders-$round" "$DURATION" "$ORDERS_LUA" "$TS_URL/api/v1/orders" "$BUYER_TOKEN" \
-        "$BENCH_RUN_ID-$round" "$SKU"
+    orders_wrk "orders-$round" "$BENCH_RUN_ID-$round"
     orders_rps=$(kv "$WRK_LINE" rps)
     errors=$(wrk_errors "$WRK_LINE")
     summary "step=ratio side=orders round=$round orders_per_s=$orders_rps p50_ms=$(kv "$WRK_LINE" p50_ms)" \

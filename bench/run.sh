@@ -22,8 +22,7 @@ HYPERFINE_RUNS=${HYPERFINE_RUNS:-10}
 GROWTH=${GROWTH:-0}
 # Codes for the order database: enough for 150,000 orders/s over both order runs and their
 # warm-ups, so stock never runs out (checked afterwards).
-ORDER_CODES=${ORDER_CODES:-$(awk -v d="$(dur_s "$DURATION")" -v w="$(dur_s "$WARMUP")" \
-                                 'BEGIN { printf "%d", 150000 * (d + w) + 100000 }')}
+ORDER_CODES=${ORDER_CODES:-$(orders_codes_for 1 150000)}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$BENCH_DIR/out/$STAMP.md}
 
