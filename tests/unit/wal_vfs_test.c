@@ -121,6 +121,22 @@ static void assert_intact(struct unit_db *t) {
     sqlite3_finalize(stmt);
 }
 
+/* Another database beside the fixture's, t->dir/name, opened through vfs (0: the default,
+ * this one) in WAL mode with synchronous=FULL and the blobs table. */
+static void open_beside(struct unit_db *t, const char *name, const char *vfs, struct db *out) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", t->dir, name);
+    memset(out, 0, sizeof *out);
+    assert_int_equal(
+        sqlite3_open_v2(path, &out->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(out->handle,
+                                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                  "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+                                  0, 0, 0),
+                     SQLITE_OK);
+}
+
 /* pwrite calls a commit of rows 1..100 (~100 KB, about 30 frames of 4 KiB) makes to db's WAL */
 static int wal_pwrites_of_a_commit(struct db *db) {
     assert_int_equal(sqlite3_exec(db->handle, "BEGIN IMMEDIATE", 0, 0, 0), SQLITE_OK);
@@ -138,18 +154,8 @@ static int wal_pwrites_of_a_commit(struct db *db) {
 static void a_commit_reaches_the_wal_in_few_writes(void **state) {
     struct unit_db *t = *state;
     install_refusing_pwrite();
-    char path[128];
-    snprintf(path, sizeof path, "%s/plain.db", t->dir);
     struct db plain;
-    memset(&plain, 0, sizeof plain);
-    assert_int_equal(
-        sqlite3_open_v2(path, &plain.handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "unix"),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_exec(plain.handle,
-                                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                                  "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-                                  0, 0, 0),
-                     SQLITE_OK);
+    open_beside(t, "plain.db", "unix", &plain);
     int unbuffered = wal_pwrites_of_a_commit(&plain);
     sqlite3_close(plain.handle);
     int buffered = wal_pwrites_of_a_commit(&t->db);
@@ -372,16 +378,8 @@ static void exclusive_mode_writes_through(void **state) {
 static void exclusive_mode_after_the_wal_opened_recovers_from_a_full_disk(void **state) {
     struct unit_db *t = *state;
     install_refusing_pwrite();
-    char path[128];
-    snprintf(path, sizeof path, "%s/exclusive.db", t->dir);
     struct db db;
-    memset(&db, 0, sizeof db);
-    assert_int_equal(sqlite3_open(path, &db.handle), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db.handle,
-                                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                                  "CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-                                  0, 0, 0),
-                     SQLITE_OK);
+    open_beside(t, "exclusive.db", 0, &db);
     insert_rows(&db, 1, 20); /* each row its own transaction */
     assert_int_equal(
         sqlite3_exec(db.handle, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=10", 0, 0, 0),
