@@ -5,7 +5,9 @@
 # (wallet, one code, a new Idempotency-Key each), each after a WARMUP. Same wrk settings
 # as run.sh (THREADS, CONNECTIONS, DURATION). Prints a BENCH line per run, the ratio per
 # round, and the median and mean over the rounds. run.sh measures each side once, minutes
-# apart; this is the figure to quote for the ratio.
+# apart; this is the figure to quote for the ratio. Each side's line also says where the
+# two cores went (bench/lib.sh cpu_end): the server's CPU per answered request, the rest of
+# the machine's (wrk, the kernel's threads), and the share left idle.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -26,15 +28,17 @@ REPORT_LUA="$BENCH_DIR/wrk/report.lua"
 RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
     wrk_run "nginx-warm-$round" "$WARMUP" "$REPORT_LUA" "$NGINX_URL"
+    cpu_begin "$NGINX_PID" $(pgrep -P "$NGINX_PID")
     wrk_run "nginx-$round" "$DURATION" "$REPORT_LUA" "$NGINX_URL"
+    cpu_end "$(kv "$WRK_LINE" requests)"
     nginx_rps=$(kv "$WRK_LINE" rps)
     summary "step=ratio side=nginx round=$round req_per_s=$nginx_rps p99_ms=$(kv "$WRK_LINE" p99_ms)" \
-            "errors=$(wrk_errors "$WRK_LINE")"
-    orders_wrk "orders-$round" "$BENCH_RUN_ID-$round"
+            "errors=$(wrk_errors "$WRK_LINE") $CPU_LINE"
+    orders_wrk "orders-$round" "$BENCH_RUN_ID-$round" "$TS_PID"
     orders_rps=$(kv "$WRK_LINE" rps)
     errors=$(wrk_errors "$WRK_LINE")
     summary "step=ratio side=orders round=$round orders_per_s=$orders_rps p50_ms=$(kv "$WRK_LINE" p50_ms)" \
-            "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$errors"
+            "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$errors $CPU_LINE"
     [ "$errors" = 0 ] || bench_die "orders round $round: $errors errors (every order must be a 201)"
     RATIOS+=("$(fmt 3 "$orders_rps / $nginx_rps")")
     summary "step=ratio_round round=$round orders_over_nginx=${RATIOS[-1]}"
