@@ -69,6 +69,13 @@ static void a_version_1_database_is_migrated_with_its_rows(void **state) {
     assert_int_equal(unit_db_int(&t, "SELECT amount FROM orders WHERE id = 7"), 90);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('codes')"), 4);
+    /* Orders keep only the indexes something reads (010 dropped the one by buyer). */
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('orders') "
+                                     "WHERE name = 'orders_buyer'"),
+                     0);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('orders') "
+                                     "WHERE name = 'orders_idempotency'"),
+                     1);
     assert_int_equal(unit_db_int(&t, "PRAGMA foreign_keys"), 1); /* back on after migrating */
     /* The rules are the same as before the rebuild. */
     assert_true(step_fails(&t, "UPDATE codes SET state = 3 WHERE id = 2"));
