@@ -164,6 +164,7 @@ static enum status orders_place_apply(struct db *db, struct api_job *base) {
         risk_live_decide(risk, &job->event, &job->decision, &job->event_row);
         job->decided = true;
     }
+    job->request.risk_event_id = job->event_row; /* the order names the event deciding it */
     enum risk_action action = job->decision.action;
     if (action == RISK_BLOCK || action == RISK_CHALLENGE) {
         store_order_result_free(&job->result); /* nothing reserved */

@@ -58,6 +58,13 @@ static const struct check_rule check_rules[] = {
      "SELECT count(*) FROM risk_events e LEFT JOIN orders o ON o.id = e.order_id"
      " WHERE (e.order_id IS NOT NULL AND (o.id IS NULL OR e.action IS NULL))"
      "    OR (e.action IS NOT NULL AND (e.rules IS NULL OR e.features IS NULL))"},
+    /* an order names the one event that decided it (orders.risk_event_id), and that event
+     * names the order */
+    {"risk_events_named",
+     "SELECT (SELECT count(*) FROM risk_events e JOIN orders o ON o.id = e.order_id"
+     "   WHERE o.risk_event_id IS NOT e.id)"
+     " + (SELECT count(*) FROM orders o LEFT JOIN risk_events e ON e.id = o.risk_event_id"
+     "   WHERE o.risk_event_id IS NOT NULL AND (e.id IS NULL OR e.order_id IS NOT o.id))"},
     /* a gateway order that was paid has exactly one applied payment of its amount and
      * currency; no other order has one */
     {"payments_match_orders",

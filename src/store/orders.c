@@ -190,8 +190,8 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
             "currency, liquidity, quantity, amount, payment, status, created_at, provider, "
-            "expires_at, hold, idempotency_key, request_hash) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "expires_at, hold, idempotency_key, request_hash, risk_event_id) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     sqlite3_bind_int64(stmt, 2, product->id);
     db_bind_text(stmt, 3, product->sku);
@@ -212,6 +212,7 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     sqlite3_bind_int(stmt, 16, hold ? 1 : 0);
     db_bind_text(stmt, 17, request->idempotency_key);
     sqlite3_bind_blob(stmt, 18, request->request_hash, STORE_REQUEST_HASH_BYTES, SQLITE_STATIC);
+    if (request->risk_event_id > 0) sqlite3_bind_int64(stmt, 19, request->risk_event_id);
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);

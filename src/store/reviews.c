@@ -94,7 +94,8 @@ enum status store_review_decide(struct db *db, int64_t order_id, bool approve, c
     }
     if (status == STATUS_OK) {
         /* the person's word is the best label a backtest has: rejected is fraud */
-        sqlite3_stmt *stmt = db_prepare(db, "UPDATE risk_events SET label = ? WHERE order_id = ?");
+        sqlite3_stmt *stmt = db_prepare(db, "UPDATE risk_events SET label = ? WHERE id = "
+                                            "(SELECT risk_event_id FROM orders WHERE id = ?)");
         sqlite3_bind_int(stmt, 1, approve ? 0 : 1);
         sqlite3_bind_int64(stmt, 2, order_id);
         status = db_step_done(db, stmt);
@@ -116,7 +117,7 @@ enum status store_review_each(struct db *db, int limit, store_review_fn fn, void
         db, "SELECT o.id, o.buyer_id, u.username, o.sku, o.quantity, o.amount, o.currency, "
             "o.created_at, coalesce(e.id, 0), e.score, e.rules, coalesce(e.rules_version, 0) "
             "FROM orders o "
-            "JOIN users u ON u.id = o.buyer_id LEFT JOIN risk_events e ON e.order_id = o.id "
+            "JOIN users u ON u.id = o.buyer_id LEFT JOIN risk_events e ON e.id = o.risk_event_id "
             "WHERE o.status = 'review' ORDER BY o.id LIMIT ?");
     sqlite3_bind_int(stmt, 1, limit);
     enum status status = STATUS_OK;

@@ -79,8 +79,8 @@ enum status store_risk_decision_get(struct db *db, int64_t order_id, int64_t eve
         db, "SELECT e.id, coalesce(e.order_id, 0), e.action, e.score, coalesce(e.model_score, -1), "
             "e.created_at, e.rules_version, e.rules, e.features, e.body, r.decision, r.note, "
             "r.actor_id, r.created_at FROM risk_events e LEFT JOIN risk_reviews r "
-            "ON r.order_id = e.order_id WHERE e.action IS NOT NULL AND "
-            "(e.order_id = ?1 OR e.id = ?2) LIMIT 1");
+            "ON r.order_id = e.order_id WHERE e.action IS NOT NULL AND e.id = "
+            "CASE WHEN ?1 > 0 THEN (SELECT risk_event_id FROM orders WHERE id = ?1) ELSE ?2 END");
     sqlite3_bind_int64(stmt, 1, order_id);
     sqlite3_bind_int64(stmt, 2, event_row);
     enum status status = db_step_row(db, stmt);

@@ -204,6 +204,7 @@ struct store_order_request {
     const char *provider;  /* NULL: paid from the wallet; else a gateway ("sandbox", …) */
     int64_t pay_timeout_s; /* gateway orders: how long the codes wait for the payment */
     int credit_periods;    /* > 0: paid on credit in this many installments (3, 6, 12) */
+    int64_t risk_event_id; /* > 0: the risk event that decided the order (its row id) */
 };
 
 struct store_order_result {

@@ -8,6 +8,7 @@ routes, feature state across a restart, and a model's score in decisions. `tesse
 import json
 import os
 import secrets
+import sqlite3
 import threading
 
 import harness
@@ -67,6 +68,16 @@ class Shop:
         return self.buyer.get("/api/v1/wallet").json()["balance"]
 
 
+def event_label(server, order_id):
+    """The label of the risk event that decided order_id, read from the database."""
+    db = sqlite3.connect(f"file:{server.db}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT e.label FROM orders o JOIN risk_events e "
+                          "ON e.id = o.risk_event_id WHERE o.id = ?", (order_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
 def test_default_pack_reviews_an_instant_purchase():
     server = harness.Server(rules=None)  # what a fresh install runs
     try:
@@ -106,6 +117,7 @@ def test_default_pack_reviews_an_instant_purchase():
         decision = admin.get(f"/api/v1/risk/decisions/{order['id']}").json()
         assert decision["review"]["decision"] == "approve", decision
         assert decision["review"]["note"] == "known customer", decision
+        assert event_label(server, order["id"]) == 0  # an approved order labels its event good
         assert_check(server)
     finally:
         server.close()
@@ -135,6 +147,7 @@ def test_reject_releases_codes_and_refunds():
         assert_error(shop.buyer.get(f"/api/v1/orders/{r.json()['id']}/codes"), 409,
                      "order_not_delivered")
         assert admin.get("/api/v1/risk/reviews").json()["reviews"] == []
+        assert event_label(server, r.json()["id"]) == 1  # a rejected order labels its event fraud
         assert_check(server)
     finally:
         server.close()

@@ -3,7 +3,7 @@
  * unchanged; no statement on the order or import path builds an ephemeral table (SQLite
  * does that for a CHECK written as `x IN (a, b, c)`, which cost a fifth of the writer's
  * time); the cache sees what another connection committed and forgets what a rollback
- * undid. */
+ * undid; an order names the risk event that decided it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +87,40 @@ static void a_version_1_database_is_migrated_with_its_rows(void **state) {
     /* Migrating again changes nothing. */
     assert_int_equal(db_migrate(&t.db), STATUS_OK);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM codes"), 2);
+    unit_db_close(&t);
+}
+
+/* A database at schema version 10 (migrations 001–010 applied) whose order 7 was decided by
+ * risk event 3: migration 011 makes the order name its event and drops the index that
+ * found events by order. */
+static void an_order_names_its_risk_event_after_migrating(void **state) {
+    (void)state;
+    struct unit_db t;
+    open_version_1(&t);
+    assert_true(migrations_count >= 11);
+    for (int i = 1; i < 10; i++)
+        unit_db_exec(&t, migrations[i].sql);
+    unit_db_exec(&t, "PRAGMA user_version=10");
+    unit_db_exec(&t, "INSERT INTO users(id, username, password_hash, role, created_at) "
+                     "VALUES(1, 'buyer', 'h', 'buyer', 1)");
+    unit_db_exec(&t,
+                 "INSERT INTO products(id, sku, name, face_value, price, currency, "
+                 "liquidity, stock, created_at) VALUES(1, 'S', 'n', 100, 90, 'CNY', 'low', 0, 1)");
+    unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
+                     "face_value, currency, liquidity, quantity, amount, payment, status, "
+                     "created_at) VALUES(7, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, "
+                     "'wallet', 'review', 1), (8, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, "
+                     "'wallet', 'delivered', 1)");
+    unit_db_exec(&t, "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, "
+                     "action, rules, features, created_at) VALUES(3, 'e3', 'order', 1, 'buyer', "
+                     "'{}', 7, 'review', x'00', x'00', 1), (4, 'e4', 'login', 1, 'buyer', '{}', "
+                     "NULL, 'allow', x'00', x'00', 1)");
+    assert_int_equal(db_migrate(&t.db), STATUS_OK);
+    assert_int_equal(unit_db_int(&t, "SELECT risk_event_id FROM orders WHERE id = 7"), 3);
+    assert_int_equal(unit_db_int(&t, "SELECT risk_event_id IS NULL FROM orders WHERE id = 8"), 1);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('risk_events') "
+                                     "WHERE name = 'risk_events_order'"),
+                     0);
     unit_db_close(&t);
 }
 
@@ -198,6 +232,7 @@ static void text_copy_truncates_and_reports(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_version_1_database_is_migrated_with_its_rows),
+        cmocka_unit_test(an_order_names_its_risk_event_after_migrating),
         cmocka_unit_test(a_newer_database_is_refused),
         cmocka_unit_test(the_hot_statements_build_no_ephemeral_table),
         cmocka_unit_test(the_cache_sees_other_connections_and_forgets_rollbacks),
