@@ -884,31 +884,32 @@ static void check_names_a_broken_idempotency_record(void **state) {
     assert_broken(f, "idempotency_records_valid", true);
 }
 
-/* The writer leaves references to the design (see writer.c); check verifies them. */
+/* Runs sql_format with one order id in it. */
+static void exec_for_order(struct fixture *f, const char *sql_format, int64_t order_id) {
+    char sql[512];
+    snprintf(sql, sizeof sql, sql_format, (long long)order_id);
+    unit_db_exec(&f->t, sql);
+}
+
 static void check_names_an_order_and_risk_event_out_of_step(void **state) {
     struct fixture *f = *state;
     int64_t first = 0, second = 0;
     two_orders(f, &first, &second);
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, action, "
-             "rules, features, created_at) VALUES(5, 'e5', 'order', 1, 'u', '{}', %lld, "
-             "'allow', x'00', x'00', 1)",
-             (long long)first);
-    unit_db_exec(&f->t, sql);
+    exec_for_order(f,
+                   "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, "
+                   "action, rules, features, created_at) VALUES(5, 'e5', 'order', 1, 'u', '{}', "
+                   "%lld, 'allow', x'00', x'00', 1)",
+                   first);
     assert_broken(f, "risk_events_named", true); /* the order does not name its event */
-    snprintf(sql, sizeof sql, "UPDATE orders SET risk_event_id = 5 WHERE id = %lld",
-             (long long)first);
-    unit_db_exec(&f->t, sql);
+    exec_for_order(f, "UPDATE orders SET risk_event_id = 5 WHERE id = %lld", first);
     assert_true(check_ok(f));
-    snprintf(sql, sizeof sql, "UPDATE orders SET risk_event_id = 5 WHERE id = %lld",
-             (long long)second);
-    unit_db_exec(&f->t, sql);
+    exec_for_order(f, "UPDATE orders SET risk_event_id = 5 WHERE id = %lld", second);
     assert_broken(f, "risk_events_named", true); /* another order names it too */
     unit_db_exec(&f->t, "UPDATE orders SET risk_event_id = 99 WHERE risk_event_id = 5");
     assert_broken(f, "risk_events_named", true); /* names an event that does not exist */
 }
 
+/* The writer leaves references to the design (see writer.c); check verifies them. */
 static void check_names_a_dangling_reference(void **state) {
     struct fixture *f = *state;
     int64_t first = 0, second = 0;
