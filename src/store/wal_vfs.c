@@ -74,95 +74,8 @@ static sqlite3_vfs *wal_vfs_real;
 static sqlite3_vfs wal_vfs;
 static sqlite3_io_methods dbfile_methods[4]; /* by the default VFS's iVersion (1..3) */
 
-static int wal_flush(struct wal_file *file) {
-    if (file->err != SQLITE_OK) return file->err;
-    if (file->len == 0) return SQLITE_OK;
-    size_t len = file->len;
-    file->len = 0; /* never retried: the transaction fails (err) and SQLite redoes it */
-    int rc = SQLITE_OK;
-    for (size_t done = 0; done < len && rc == SQLITE_OK; done += WAL_WRITE_CHUNK_BYTES) {
-        size_t chunk = len - done < WAL_WRITE_CHUNK_BYTES ? len - done : WAL_WRITE_CHUNK_BYTES;
-        rc = file->real->pMethods->xWrite(file->real, file->buf + done, (int)chunk,
-                                          file->start + (sqlite3_int64)done);
-    }
-    file->err = rc;
-    return rc;
-}
-
-/* The write transaction ended (its lock released): a failed flush's frames belonged to it. */
-static void wal_transaction_ended(struct wal_file *file) {
-    file->len = 0;
-    file->err = SQLITE_OK;
-}
-
-/* ---- the WAL file ---- */
-
-static int wal_close(sqlite3_file *base) {
-    struct wal_file *file = (struct wal_file *)base;
-    int rc = wal_flush(file);
-    if (file->db != 0) file->db->wal = 0;
-    int rc_close = file->real->pMethods->xClose(file->real);
-    free(file->buf);
-    file->buf = 0;
-    return rc != SQLITE_OK ? rc : rc_close;
-}
-
-static int wal_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
-    int rc = wal_flush((struct wal_file *)base);
-    return rc != SQLITE_OK ? rc
-                           : real_of(base)->pMethods->xRead(real_of(base), out, amount, offset);
-}
-
-static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
-    struct wal_file *file = (struct wal_file *)base;
-    verify(amount >= 0 && offset >= 0);
-    size_t size = (size_t)amount;
-    if (file->err != SQLITE_OK) return file->err;
-    if (file->db == 0 || !file->db->shm || file->db->exclusive || size > LIMIT_WAL_BUFFER_BYTES) {
-        int rc = wal_flush(file);
-        if (rc != SQLITE_OK) return rc;
-        return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    }
-    if (file->buf == 0) file->buf = mem_alloc(LIMIT_WAL_BUFFER_BYTES);
-    sqlite3_int64 end = file->start + (sqlite3_int64)file->len;
-    if (file->len > 0 && offset >= file->start && offset + amount <= end) {
-        memcpy(file->buf + (offset - file->start), data, size); /* rewritten in place */
-        return SQLITE_OK;
-    }
-    if (file->len > 0 && offset == end && file->len + size <= LIMIT_WAL_BUFFER_BYTES) {
-        memcpy(file->buf + file->len, data, size);
-        file->len += size;
-        return SQLITE_OK;
-    }
-    int rc = wal_flush(file); /* not contiguous, or full: what is buffered goes first */
-    if (rc != SQLITE_OK) return rc;
-    memcpy(file->buf, data, size);
-    file->start = offset;
-    file->len = size;
-    return SQLITE_OK;
-}
-
-static int wal_truncate(sqlite3_file *base, sqlite3_int64 size) {
-    int rc = wal_flush((struct wal_file *)base);
-    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xTruncate(real_of(base), size);
-}
-
-static int wal_sync(sqlite3_file *base, int flags) {
-    int rc = wal_flush((struct wal_file *)base);
-    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xSync(real_of(base), flags);
-}
-
-static int wal_file_size(sqlite3_file *base, sqlite3_int64 *size) {
-    int rc = wal_flush((struct wal_file *)base);
-    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xFileSize(real_of(base), size);
-}
-
-static int wal_file_control(sqlite3_file *base, int op, void *arg) {
-    int rc = wal_flush((struct wal_file *)base);
-    return rc != SQLITE_OK ? rc : real_of(base)->pMethods->xFileControl(real_of(base), op, arg);
-}
-
-/* ---- methods that only pass through (the database file uses all; the WAL some) ---- */
+/* ---- methods that only pass through (the database file uses all; the WAL
+ * flushes first, then passes on) ---- */
 
 static int pass_lock(sqlite3_file *base, int level) {
     return real_of(base)->pMethods->xLock(real_of(base), level);
@@ -216,6 +129,92 @@ static int pass_unfetch(sqlite3_file *base, sqlite3_int64 offset, void *page) {
     return real_of(base)->pMethods->xUnfetch(real_of(base), offset, page);
 }
 
+static int wal_flush(struct wal_file *file) {
+    if (file->err != SQLITE_OK) return file->err;
+    if (file->len == 0) return SQLITE_OK;
+    size_t len = file->len;
+    file->len = 0; /* never retried: the transaction fails (err) and SQLite redoes it */
+    int rc = SQLITE_OK;
+    for (size_t done = 0; done < len && rc == SQLITE_OK; done += WAL_WRITE_CHUNK_BYTES) {
+        size_t chunk = len - done < WAL_WRITE_CHUNK_BYTES ? len - done : WAL_WRITE_CHUNK_BYTES;
+        rc = file->real->pMethods->xWrite(file->real, file->buf + done, (int)chunk,
+                                          file->start + (sqlite3_int64)done);
+    }
+    file->err = rc;
+    return rc;
+}
+
+/* The write transaction ended (its lock released): a failed flush's frames belonged to it. */
+static void wal_transaction_ended(struct wal_file *file) {
+    file->len = 0;
+    file->err = SQLITE_OK;
+}
+
+/* ---- the WAL file ---- */
+
+static int wal_close(sqlite3_file *base) {
+    struct wal_file *file = (struct wal_file *)base;
+    int rc = wal_flush(file);
+    if (file->db != 0) file->db->wal = 0;
+    int rc_close = file->real->pMethods->xClose(file->real);
+    free(file->buf);
+    file->buf = 0;
+    return rc != SQLITE_OK ? rc : rc_close;
+}
+
+static int wal_read(sqlite3_file *base, void *out, int amount, sqlite3_int64 offset) {
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : pass_read(base, out, amount, offset);
+}
+
+static int wal_write(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
+    struct wal_file *file = (struct wal_file *)base;
+    verify(amount >= 0 && offset >= 0);
+    size_t size = (size_t)amount;
+    if (file->err != SQLITE_OK) return file->err;
+    if (file->db == 0 || !file->db->shm || file->db->exclusive || size > LIMIT_WAL_BUFFER_BYTES) {
+        int rc = wal_flush(file);
+        return rc != SQLITE_OK ? rc : pass_write(base, data, amount, offset);
+    }
+    if (file->buf == 0) file->buf = mem_alloc(LIMIT_WAL_BUFFER_BYTES);
+    sqlite3_int64 end = file->start + (sqlite3_int64)file->len;
+    if (file->len > 0 && offset >= file->start && offset + amount <= end) {
+        memcpy(file->buf + (offset - file->start), data, size); /* rewritten in place */
+        return SQLITE_OK;
+    }
+    if (file->len > 0 && offset == end && file->len + size <= LIMIT_WAL_BUFFER_BYTES) {
+        memcpy(file->buf + file->len, data, size);
+        file->len += size;
+        return SQLITE_OK;
+    }
+    int rc = wal_flush(file); /* not contiguous, or full: what is buffered goes first */
+    if (rc != SQLITE_OK) return rc;
+    memcpy(file->buf, data, size);
+    file->start = offset;
+    file->len = size;
+    return SQLITE_OK;
+}
+
+static int wal_truncate(sqlite3_file *base, sqlite3_int64 size) {
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : pass_truncate(base, size);
+}
+
+static int wal_sync(sqlite3_file *base, int flags) {
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : pass_sync(base, flags);
+}
+
+static int wal_file_size(sqlite3_file *base, sqlite3_int64 *size) {
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : pass_file_size(base, size);
+}
+
+static int wal_file_control(sqlite3_file *base, int op, void *arg) {
+    int rc = wal_flush((struct wal_file *)base);
+    return rc != SQLITE_OK ? rc : pass_file_control(base, op, arg);
+}
+
 _Static_assert(offsetof(struct db_file, real) == offsetof(struct wrapped, real), "layout");
 _Static_assert(offsetof(struct wal_file, real) == offsetof(struct wrapped, real), "layout");
 
@@ -255,7 +254,7 @@ static int dbfile_lock(sqlite3_file *base, int level) {
         int rc = wal_flush(file->wal);
         if (rc != SQLITE_OK) return rc;
     }
-    int rc = file->real->pMethods->xLock(file->real, level);
+    int rc = pass_lock(base, level);
     if (rc == SQLITE_OK && level >= SQLITE_LOCK_EXCLUSIVE) file->exclusive = true;
     return rc;
 }
@@ -263,7 +262,7 @@ static int dbfile_lock(sqlite3_file *base, int level) {
 static int dbfile_unlock(sqlite3_file *base, int level) {
     struct db_file *file = (struct db_file *)base;
     if (level < SQLITE_LOCK_EXCLUSIVE) file->exclusive = false;
-    return file->real->pMethods->xUnlock(file->real, level);
+    return pass_unlock(base, level);
 }
 
 static int dbfile_shm_map(sqlite3_file *base, int region, int size, int extend,
