@@ -28,8 +28,9 @@ static void create_product(struct unit_db *t, const char *sku, int64_t price, in
     assert_int_equal(store_product_create(&t->db, &product, NOW, id), STATUS_OK);
 }
 
-/* A fresh directory with a database at schema version 1 (only 001_init.sql applied). */
-static void open_version_1(struct unit_db *t) {
+/* A fresh directory with a database at schema version `version` (only the first
+ * `version` migrations applied). */
+static void open_version(struct unit_db *t, int version) {
     memset(t, 0, sizeof *t);
     log_set_level(LOG_WARN);
     const char *tmp = getenv("TMPDIR");
@@ -37,9 +38,29 @@ static void open_version_1(struct unit_db *t) {
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof t->path, "%s/t.db", t->dir);
     assert_int_equal(db_open(&t->db, t->path, false, true), STATUS_OK);
-    assert_true(migrations_count >= 2);
-    unit_db_exec(t, migrations[0].sql);
-    unit_db_exec(t, "PRAGMA user_version=1");
+    assert_true(version >= 1 && migrations_count > version);
+    for (int i = 0; i < version; i++)
+        unit_db_exec(t, migrations[i].sql);
+    char pragma[40];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", version);
+    unit_db_exec(t, pragma);
+}
+
+/* Buyer 1, product 1 (one code in stock) and its order 7 in `status`, as any schema
+ * version writes them. */
+static void insert_order_7(struct unit_db *t, const char *status) {
+    unit_db_exec(t, "INSERT INTO users(id, username, password_hash, role, created_at) "
+                    "VALUES(1, 'buyer', 'h', 'buyer', 1)");
+    unit_db_exec(t,
+                 "INSERT INTO products(id, sku, name, face_value, price, currency, "
+                 "liquidity, stock, created_at) VALUES(1, 'S', 'n', 100, 90, 'CNY', 'low', 1, 1)");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
+             "face_value, currency, liquidity, quantity, amount, payment, status, created_at) "
+             "VALUES(7, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, 'wallet', '%s', 1)",
+             status);
+    unit_db_exec(t, sql);
 }
 
 static bool step_fails(struct unit_db *t, const char *sql) {
@@ -49,16 +70,8 @@ static bool step_fails(struct unit_db *t, const char *sql) {
 static void a_version_1_database_is_migrated_with_its_rows(void **state) {
     (void)state;
     struct unit_db t;
-    open_version_1(&t);
-    unit_db_exec(&t, "INSERT INTO users(id, username, password_hash, role, created_at) "
-                     "VALUES(1, 'buyer', 'h', 'buyer', 1)");
-    unit_db_exec(&t,
-                 "INSERT INTO products(id, sku, name, face_value, price, currency, "
-                 "liquidity, stock, created_at) VALUES(1, 'S', 'n', 100, 90, 'CNY', 'low', 1, 1)");
-    unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
-                     "face_value, currency, liquidity, quantity, amount, payment, status, "
-                     "created_at) VALUES(7, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, "
-                     "'wallet', 'delivered', 1)");
+    open_version(&t, 1);
+    insert_order_7(&t, "delivered");
     unit_db_exec(&t, "INSERT INTO codes(id, product_id, hash, sealed, state, order_id, "
                      "imported_at) VALUES(1, 1, x'01', x'02', 1, 7, 1), "
                      "(2, 1, x'03', x'04', 0, NULL, 1)");
@@ -96,21 +109,13 @@ static void a_version_1_database_is_migrated_with_its_rows(void **state) {
 static void an_order_names_its_risk_event_after_migrating(void **state) {
     (void)state;
     struct unit_db t;
-    open_version_1(&t);
-    assert_true(migrations_count >= 11);
-    for (int i = 1; i < 10; i++)
-        unit_db_exec(&t, migrations[i].sql);
-    unit_db_exec(&t, "PRAGMA user_version=10");
-    unit_db_exec(&t, "INSERT INTO users(id, username, password_hash, role, created_at) "
-                     "VALUES(1, 'buyer', 'h', 'buyer', 1)");
-    unit_db_exec(&t,
-                 "INSERT INTO products(id, sku, name, face_value, price, currency, "
-                 "liquidity, stock, created_at) VALUES(1, 'S', 'n', 100, 90, 'CNY', 'low', 0, 1)");
+    open_version(&t, 10);
+    insert_order_7(&t, "review");
     unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
                      "face_value, currency, liquidity, quantity, amount, payment, status, "
-                     "created_at) VALUES(7, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, "
-                     "'wallet', 'review', 1), (8, 1, 1, 'S', 'n', 90, 100, 'CNY', 'low', 1, 90, "
-                     "'wallet', 'delivered', 1)");
+                     "created_at) SELECT 8, buyer_id, product_id, sku, product_name, unit_price, "
+                     "face_value, currency, liquidity, quantity, amount, payment, 'delivered', "
+                     "created_at FROM orders WHERE id = 7");
     unit_db_exec(&t, "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, "
                      "action, rules, features, created_at) VALUES(3, 'e3', 'order', 1, 'buyer', "
                      "'{}', 7, 'review', x'00', x'00', 1), (4, 'e4', 'login', 1, 'buyer', '{}', "
