@@ -1,7 +1,8 @@
 /* writer.h — the single writer: one thread owns the write connection, applies queued
  * commands in batches, each inside its own SAVEPOINT, and commits once per batch (group
  * commit: one fsync for many orders). A command's done callback runs only after its batch
- * is durable, so a 2xx never precedes the disk. */
+ * is durable, so a 2xx never precedes the disk; it runs on a second thread, so answering
+ * a batch never holds up the next. */
 #ifndef TESSERA_STORE_WRITER_H
 #define TESSERA_STORE_WRITER_H
 
@@ -18,7 +19,8 @@ struct writer_cmd;
  * writer then re-runs the batch with a savepoint per command, so a failed command never
  * changes anything. Must be re-runnable and must not block on anything but the database. */
 typedef enum status (*writer_apply_fn)(struct db *db, struct writer_cmd *cmd);
-/* Runs in the writer thread after commit (or failure); must be quick (resume a request). */
+/* Runs on the writer's answer thread after the batch's commit (or failure), in commit
+ * order, while the writer runs the next batch; must be quick (resume a request). */
 typedef void (*writer_done_fn)(struct writer_cmd *cmd);
 
 struct writer_cmd {

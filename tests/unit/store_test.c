@@ -720,6 +720,71 @@ static void steady_writes_keep_the_wal_bounded(void **state) {
     assert_true(check_ok(f));
 }
 
+/* Answers (done callbacks) come on their own thread, in the order the commands were
+ * queued, only after their batch is in the database, and writer_stop returns only once
+ * every queued command was answered. */
+enum { ANSWER_COMMANDS = 300 };
+
+struct answer_cmd {
+    struct writer_cmd cmd;
+    int index;
+    pthread_t applied_on;
+};
+
+static struct {
+    int order[ANSWER_COMMANDS];
+    int count;
+    bool off_writer, visible;
+    struct unit_db *t; /* used by the answer thread alone while the test waits */
+} answers;
+
+static enum status answer_apply(struct db *db, struct writer_cmd *cmd) {
+    struct answer_cmd *a = (struct answer_cmd *)cmd;
+    a->applied_on = pthread_self();
+    char object[16];
+    snprintf(object, sizeof object, "%d", a->index);
+    return store_audit_append(db, 1, "test.answer", object, "", NOW);
+}
+
+static void answer_done(struct writer_cmd *cmd) {
+    struct answer_cmd *a = (struct answer_cmd *)cmd;
+    assert_int_equal(cmd->status, STATUS_OK);
+    if (pthread_equal(a->applied_on, pthread_self())) answers.off_writer = false;
+    if (a->index % 50 == 0) { /* committed before its answer: another connection sees it */
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM audit WHERE object = '%d'", a->index);
+        if (unit_db_int(answers.t, sql) != 1) answers.visible = false;
+    }
+    pthread_mutex_lock(&gate.lock);
+    answers.order[answers.count++] = a->index;
+    pthread_mutex_unlock(&gate.lock);
+}
+
+static void answers_come_in_order_after_commit_off_the_writer(void **state) {
+    struct fixture *f = *state;
+    memset(&answers, 0, sizeof answers);
+    answers.off_writer = answers.visible = true;
+    answers.t = &f->t;
+    struct writer *writer = 0;
+    assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
+    struct answer_cmd *cmds = calloc(ANSWER_COMMANDS, sizeof *cmds);
+    assert_non_null(cmds);
+    for (int i = 0; i < ANSWER_COMMANDS; i++) {
+        cmds[i].index = i;
+        cmds[i].cmd.apply = answer_apply;
+        cmds[i].cmd.done = answer_done;
+        assert_int_equal(writer_submit(writer, &cmds[i].cmd), STATUS_OK);
+    }
+    writer_stop(writer); /* without waiting first: stop answers everything queued */
+    assert_int_equal(answers.count, ANSWER_COMMANDS);
+    for (int i = 0; i < ANSWER_COMMANDS; i++)
+        assert_int_equal(answers.order[i], i);
+    assert_true(answers.off_writer);
+    assert_true(answers.visible);
+    free(cmds);
+    assert_true(check_ok(f));
+}
+
 /* ---- store_check after direct corruption ---- */
 
 /* Places two orders (SKU-A ×1 and SKU-B ×1) so every table has rows to corrupt. */
@@ -943,6 +1008,7 @@ int main(void) {
         FIXTURE_TEST(a_transaction_lost_under_a_command_fails_its_batch),
         FIXTURE_TEST(a_failed_revenue_write_fails_only_its_order),
         FIXTURE_TEST(steady_writes_keep_the_wal_bounded),
+        FIXTURE_TEST(answers_come_in_order_after_commit_off_the_writer),
         FIXTURE_TEST(check_names_a_changed_balance),
         FIXTURE_TEST(check_names_a_deleted_posting),
         FIXTURE_TEST(check_names_a_code_sold_twice),
