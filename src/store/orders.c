@@ -72,8 +72,11 @@ enum status store_order_codes(struct db *db, int64_t order_id, struct store_seal
                               int capacity, int *count_out) {
     verify(db != 0 && codes != 0 && count_out != 0);
     verify(capacity > 0);
-    sqlite3_stmt *stmt =
-        db_prepare(db, "SELECT id, sealed FROM codes WHERE order_id = ? ORDER BY id");
+    /* the codes the order lists and that name it (a list out of step with the codes is a
+     * broken database: `tessera check`, and the count its callers compare) */
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT c.id, c.sealed FROM orders o, json_each(o.code_ids) j"
+            " JOIN codes c ON c.id = j.value WHERE o.id = ?1 AND c.order_id = ?1 ORDER BY c.id");
     sqlite3_bind_int64(stmt, 1, order_id);
     int count = 0, rc = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -181,17 +184,32 @@ static const char *store_order_payment(const struct store_order_request *request
     return request->provider != 0 ? "gateway" : request->credit_periods > 0 ? "credit" : "wallet";
 }
 
+/* The JSON array of the picked codes' ids (orders.code_ids), ascending as picked. */
+static void store_order_code_list(const struct store_order_result *picked, char *out, size_t size) {
+    size_t at = text_put(out, size, 0, "[");
+    for (int i = 0; i < picked->code_count; i++) {
+        if (i > 0) at = text_put(out, size, at, ",");
+        at = text_put_int64(out, size, at, picked->codes[i].id);
+    }
+    at = text_put(out, size, at, "]");
+    verify(at < size); /* sized for LIMIT_ORDER_QUANTITY ids */
+}
+
+/* Inserts the order holding the codes picked into result; fills result->order. */
 static enum status store_order_insert(struct db *db, const struct store_product *product,
                                       const struct store_order_request *request, int64_t amount,
                                       const char *order_status, bool hold,
-                                      struct store_order *order) {
+                                      struct store_order_result *result) {
+    struct store_order *order = &result->order;
     bool gateway = request->provider != 0;
     int64_t expires_at = gateway ? request->now_s + request->pay_timeout_s : 0;
+    char code_ids[LIMIT_ORDER_QUANTITY * 21 + 2]; /* "[" id (≤ 20 digits) "," … "]" */
+    store_order_code_list(result, code_ids, sizeof code_ids);
     sqlite3_stmt *stmt = db_prepare(
         db, "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
             "currency, liquidity, quantity, amount, payment, status, created_at, provider, "
-            "expires_at, hold, idempotency_key, request_hash, risk_event_id) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "expires_at, hold, idempotency_key, request_hash, risk_event_id, code_ids) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     sqlite3_bind_int64(stmt, 1, request->buyer_id);
     sqlite3_bind_int64(stmt, 2, product->id);
     db_bind_text(stmt, 3, product->sku);
@@ -213,6 +231,7 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     db_bind_text(stmt, 17, request->idempotency_key);
     sqlite3_bind_blob(stmt, 18, request->request_hash, STORE_REQUEST_HASH_BYTES, SQLITE_STATIC);
     if (request->risk_event_id > 0) sqlite3_bind_int64(stmt, 19, request->risk_event_id);
+    db_bind_text(stmt, 20, code_ids);
     enum status status = db_step_done(db, stmt);
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);
@@ -249,6 +268,21 @@ static enum status store_order_take_codes(struct db *db, const struct store_prod
         verify(sqlite3_changes(db->handle) == 1); /* single writer: a free code stays free */
     }
     return store_stock_change(db, product->id, -(int64_t)result->code_count);
+}
+
+enum status store_order_release_codes(struct db *db, int64_t order_id, int64_t quantity) {
+    verify(db != 0 && quantity > 0);
+    sqlite3_stmt *stmt =
+        db_prepare(db, "UPDATE codes SET state = 0, order_id = NULL WHERE id IN"
+                       " (SELECT j.value FROM orders o, json_each(o.code_ids) j WHERE o.id = ?1)"
+                       " AND order_id = ?1 AND state = 1");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    enum status status = db_step_done(db, stmt);
+    if (status != STATUS_OK) return status;
+    verify(sqlite3_changes(db->handle) == quantity); /* the order held exactly its codes */
+    stmt = db_prepare(db, "UPDATE orders SET code_ids = NULL WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    return db_step_done(db, stmt);
 }
 
 /* The buyer's wallet, checked before anything is written: an order that cannot be paid
@@ -332,7 +366,7 @@ enum status store_order_commit(struct db *db, const struct store_order_request *
     verify(!gateway || request->pay_timeout_s > 0);
     const char *order_status = gateway ? "pending_payment" : hold ? "review" : "delivered";
     enum status status = store_order_insert(db, &plan->product, request, plan->amount, order_status,
-                                            gateway && hold, &result->order);
+                                            gateway && hold, result);
     if (status == STATUS_OK) status = store_order_take_codes(db, &plan->product, result);
     if (status == STATUS_OK && !gateway) {
         status = store_order_pay(db, request, &result->order, plan->wallet_id, hold);

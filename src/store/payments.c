@@ -136,13 +136,9 @@ enum status store_payment_apply(struct db *db, const struct store_payment *payme
 /* An unpaid order gives its codes back and becomes 'expired' (audited). */
 static enum status order_release(struct db *db, int64_t order_id, int64_t product_id,
                                  int64_t quantity, int64_t now_s) {
-    sqlite3_stmt *stmt = db_prepare(
-        db, "UPDATE codes SET state = 0, order_id = NULL WHERE order_id = ? AND state = 1");
-    sqlite3_bind_int64(stmt, 1, order_id);
-    enum status status = db_step_done(db, stmt);
+    enum status status = store_order_release_codes(db, order_id, quantity);
     if (status != STATUS_OK) return status;
-    verify(sqlite3_changes(db->handle) == quantity); /* a pending order holds its codes */
-    stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
     sqlite3_bind_int64(stmt, 1, quantity);
     sqlite3_bind_int64(stmt, 2, product_id);
     status = db_step_done(db, stmt);

@@ -50,15 +50,10 @@ static enum status review_move(struct db *db, const struct store_order *order, b
 
 /* Rejected: the codes go back to stock, sellable again. */
 static enum status review_release_codes(struct db *db, const struct store_order *order) {
-    sqlite3_stmt *stmt = db_prepare(
-        db, "UPDATE codes SET state = 0, order_id = NULL WHERE order_id = ? AND state = 1");
-    sqlite3_bind_int64(stmt, 1, order->id);
-    enum status status = db_step_done(db, stmt);
+    enum status status = store_order_release_codes(db, order->id, order->quantity);
     if (status != STATUS_OK) return status;
-    int released = sqlite3_changes(db->handle);
-    verify(released == order->quantity); /* a held order holds exactly its codes */
-    stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE sku = ?");
-    sqlite3_bind_int64(stmt, 1, released);
+    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE sku = ?");
+    sqlite3_bind_int64(stmt, 1, order->quantity);
     db_bind_text(stmt, 2, order->sku);
     return db_step_done(db, stmt);
 }

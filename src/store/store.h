@@ -248,10 +248,13 @@ must_check enum status store_order_get(struct db *db, int64_t order_id, struct s
  * STATUS_UNKNOWN_ORDER also when the order is not the buyer's (no existence oracle). */
 must_check enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id,
                                           int64_t now_s, struct store_order_result *result);
-/* Loads the sealed codes of an order, in id order. */
+/* Loads the sealed codes of an order (those its code_ids lists), in id order. */
 must_check enum status store_order_codes(struct db *db, int64_t order_id,
                                          struct store_sealed_code *codes, int capacity,
                                          int *count_out);
+/* Writer only: the quantity codes the order holds go back to stock (free, no order) and
+ * the order lists none; the caller changes the order's status and the product's stock. */
+must_check enum status store_order_release_codes(struct db *db, int64_t order_id, int64_t quantity);
 
 /* ---- gateway payments (store/payments.c) ---- */
 struct store_payment {

@@ -3,7 +3,7 @@
  * unchanged; no statement on the order or import path builds an ephemeral table (SQLite
  * does that for a CHECK written as `x IN (a, b, c)`, which cost a fifth of the writer's
  * time); the cache sees what another connection committed and forgets what a rollback
- * undid; an order names the risk event that decided it. */
+ * undid; an order names the risk event that decided it and lists the codes it holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,7 +81,9 @@ static void a_version_1_database_is_migrated_with_its_rows(void **state) {
     assert_int_equal(unit_db_int(&t, "SELECT order_id FROM codes WHERE id = 1"), 7);
     assert_int_equal(unit_db_int(&t, "SELECT amount FROM orders WHERE id = 7"), 90);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('codes')"), 4);
+    /* the unique hash, free codes, expiring codes (012 dropped the one by order) */
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('codes')"), 3);
+    assert_int_equal(unit_db_int(&t, "SELECT code_ids = '[1]' FROM orders WHERE id = 7"), 1);
     /* Orders keep only the indexes something reads (010 dropped the one by buyer). */
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('orders') "
                                      "WHERE name = 'orders_buyer'"),
@@ -125,6 +127,31 @@ static void an_order_names_its_risk_event_after_migrating(void **state) {
     assert_int_equal(unit_db_int(&t, "SELECT risk_event_id IS NULL FROM orders WHERE id = 8"), 1);
     assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('risk_events') "
                                      "WHERE name = 'risk_events_order'"),
+                     0);
+    unit_db_close(&t);
+}
+
+/* A database at schema version 11 whose order 7 holds codes 3 and 1 and whose order 8
+ * none: migration 012 makes each order list its codes and drops the index that found codes
+ * by order. */
+static void an_order_lists_its_codes_after_migrating(void **state) {
+    (void)state;
+    struct unit_db t;
+    open_version(&t, 11);
+    insert_order_7(&t, "delivered");
+    unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
+                     "face_value, currency, liquidity, quantity, amount, payment, status, "
+                     "created_at) SELECT 8, buyer_id, product_id, sku, product_name, unit_price, "
+                     "face_value, currency, liquidity, quantity, amount, payment, 'expired', "
+                     "created_at FROM orders WHERE id = 7");
+    unit_db_exec(&t, "INSERT INTO codes(id, product_id, hash, sealed, state, order_id, "
+                     "imported_at) VALUES(3, 1, x'01', x'02', 1, 7, 1), "
+                     "(1, 1, x'03', x'04', 1, 7, 1), (2, 1, x'05', x'06', 0, NULL, 1)");
+    assert_int_equal(db_migrate(&t.db), STATUS_OK);
+    assert_int_equal(unit_db_int(&t, "SELECT code_ids = '[1,3]' FROM orders WHERE id = 7"), 1);
+    assert_int_equal(unit_db_int(&t, "SELECT code_ids IS NULL FROM orders WHERE id = 8"), 1);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM pragma_index_list('codes') "
+                                     "WHERE name = 'codes_order'"),
                      0);
     unit_db_close(&t);
 }
@@ -238,6 +265,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_version_1_database_is_migrated_with_its_rows),
         cmocka_unit_test(an_order_names_its_risk_event_after_migrating),
+        cmocka_unit_test(an_order_lists_its_codes_after_migrating),
         cmocka_unit_test(a_newer_database_is_refused),
         cmocka_unit_test(the_hot_statements_build_no_ephemeral_table),
         cmocka_unit_test(the_cache_sees_other_connections_and_forgets_rollbacks),

@@ -856,7 +856,8 @@ static void check_names_a_code_sold_twice(void **state) {
              "order_id = %lld)",
              (long long)second, (long long)first);
     unit_db_exec(&f->t, sql);
-    assert_broken(f, "orders_hold_exactly_their_codes", true);
+    assert_broken(f, "orders_hold_exactly_their_codes", false);
+    assert_broken(f, "orders_list_their_codes", false); /* the first order lists it still */
 }
 
 static void check_names_a_free_code_marked_sold(void **state) {
@@ -974,6 +975,38 @@ static void check_names_an_order_and_risk_event_out_of_step(void **state) {
     assert_broken(f, "risk_events_named", true); /* names an event that does not exist */
 }
 
+/* An order lists exactly the codes that name it (orders.code_ids): a list naming another
+ * order's code, a code listed twice, a list that is not JSON, and no list at all for an
+ * order holding a code are each named. */
+static void check_names_an_order_listing_other_codes(void **state) {
+    struct fixture *f = *state;
+    int64_t first = 0, second = 0;
+    two_orders(f, &first, &second);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT code_ids = '[' || (SELECT id FROM codes WHERE order_id = "
+             "%lld) || ']' FROM orders WHERE id = %lld",
+             (long long)first, (long long)first);
+    assert_int_equal(unit_db_int(&f->t, sql), 1); /* as the order's INSERT wrote it */
+    const char *broken[] = {
+        "UPDATE orders SET code_ids = (SELECT code_ids FROM orders WHERE id != %1$lld) "
+        "WHERE id = %1$lld",
+        "UPDATE orders SET code_ids = json_array((SELECT id FROM codes WHERE order_id = %1$lld),"
+        " (SELECT id FROM codes WHERE order_id = %1$lld)) WHERE id = %1$lld",
+        "UPDATE orders SET code_ids = '[1,' WHERE id = %1$lld",
+        "UPDATE orders SET code_ids = NULL WHERE id = %1$lld",
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        unit_db_exec(&f->t, "CREATE TEMP TABLE kept AS SELECT id, code_ids FROM orders");
+        exec_for_order(f, broken[i], first);
+        assert_broken(f, "orders_list_their_codes", true);
+        unit_db_exec(&f->t, "UPDATE orders SET code_ids = (SELECT code_ids FROM kept k "
+                            "WHERE k.id = orders.id)");
+        unit_db_exec(&f->t, "DROP TABLE kept");
+        assert_true(check_ok(f));
+    }
+}
+
 /* The writer leaves references to the design (see writer.c); check verifies them. */
 static void check_names_a_dangling_reference(void **state) {
     struct fixture *f = *state;
@@ -1021,6 +1054,7 @@ int main(void) {
         FIXTURE_TEST(check_names_a_changed_order_amount),
         FIXTURE_TEST(check_names_a_broken_idempotency_record),
         FIXTURE_TEST(check_names_an_order_and_risk_event_out_of_step),
+        FIXTURE_TEST(check_names_an_order_listing_other_codes),
         FIXTURE_TEST(check_names_a_dangling_reference),
     };
     return cmocka_run_group_tests(tests, 0, 0);
