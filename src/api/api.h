@@ -18,6 +18,7 @@ struct api_job {
     api_apply_fn apply;
     enum status status; /* the outcome, read by the finish callback */
     int64_t now_s;
+    uint64_t submitted_ns, applied_ns; /* for metrics_stage; applied: first run, 0 before */
 };
 
 /* Suspends req and queues job on the writer; finish runs once the batch is durable (or

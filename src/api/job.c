@@ -9,16 +9,22 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "http/metrics.h"
 #include "http/offload.h"
 
 static enum status api_job_apply(struct db *db, struct writer_cmd *cmd) {
     struct api_job *job = (struct api_job *)cmd;
+    if (job->applied_ns == 0) job->applied_ns = clock_monotonic_ns(); /* a re-run keeps it */
     return job->apply(db, job);
 }
 
 static void api_job_done(struct writer_cmd *cmd) {
     struct api_job *job = (struct api_job *)cmd;
     job->status = cmd->status;
+    if (job->applied_ns != 0) { /* 0: the batch failed before this command ran */
+        metrics_stage(METRICS_STAGE_WRITER_QUEUE, job->applied_ns - job->submitted_ns);
+        metrics_stage(METRICS_STAGE_WRITER_DURABLE, clock_monotonic_ns() - job->applied_ns);
+    }
     request_resume(job->req);
 }
 
@@ -28,6 +34,8 @@ void api_job_write_next(struct api_job *job, api_apply_fn apply) {
     job->cmd.apply = api_job_apply;
     job->cmd.done = api_job_done;
     if (job->now_s == 0) job->now_s = clock_now_s();
+    job->submitted_ns = clock_monotonic_ns();
+    job->applied_ns = 0;
     if (writer_submit(request_writer(job->req), &job->cmd) != STATUS_OK) {
         job->status = STATUS_BUSY;
         request_resume(job->req);

@@ -21,6 +21,15 @@ struct metrics_route {
 
 static struct metrics_route metrics_routes[METRICS_MAX_ROUTES + 1]; /* last: unmatched */
 static _Atomic uint64_t metrics_orders, metrics_codes_delivered;
+static _Atomic uint64_t metrics_stage_ns[METRICS_STAGES], metrics_stage_count[METRICS_STAGES];
+static const char *const metrics_stage_names[METRICS_STAGES] = {"writer_queue", "writer_durable",
+                                                                "resume"};
+
+void metrics_stage(enum metrics_stage stage, uint64_t ns) {
+    verify(stage >= 0 && stage < METRICS_STAGES);
+    atomic_fetch_add_explicit(&metrics_stage_ns[stage], ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&metrics_stage_count[stage], 1, memory_order_relaxed);
+}
 
 void metrics_record(const struct route *route, unsigned http_status, uint64_t latency_ns) {
     verify(routes_count <= METRICS_MAX_ROUTES);
@@ -126,6 +135,17 @@ enum status metrics_render(struct buf *out, struct db *db, struct writer *writer
                        "tessera_wal_checkpoints_total %llu\n",
                        (unsigned long long)ws.batches, (unsigned long long)ws.commands,
                        (unsigned long long)ws.slow_batches, (unsigned long long)ws.checkpoints);
+    }
+    if (status == STATUS_OK)
+        status = buf_printf(out, "# TYPE tessera_request_stage_seconds summary\n");
+    for (int i = 0; i < METRICS_STAGES && status == STATUS_OK; i++) {
+        uint64_t ns = atomic_load_explicit(&metrics_stage_ns[i], memory_order_relaxed);
+        uint64_t n = atomic_load_explicit(&metrics_stage_count[i], memory_order_relaxed);
+        status = buf_printf(out,
+                            "tessera_request_stage_seconds_sum{stage=\"%s\"} %.9f\n"
+                            "tessera_request_stage_seconds_count{stage=\"%s\"} %llu\n",
+                            metrics_stage_names[i], (double)ns / 1e9, metrics_stage_names[i],
+                            (unsigned long long)n);
     }
     return status;
 }

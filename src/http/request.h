@@ -40,8 +40,9 @@ struct request {
     uint64_t started_ns;
     /* answer */
     bool answered;
-    bool waiting; /* suspended until request_resume */
-    bool gone;    /* the client left while it waited: finish runs, nothing is sent */
+    bool waiting;        /* suspended until request_resume */
+    uint64_t resumed_ns; /* when request_resume was called (metrics_stage) */
+    bool gone;           /* the client left while it waited: finish runs, nothing is sent */
     request_finish_fn finish;
     void *work; /* the handler's own state while waiting; freed by it */
     unsigned http_status;

@@ -203,6 +203,7 @@ bool request_can_wait(const struct request *req) {
 
 void request_resume(struct request *req) {
     verify(req != 0 && req->waiting);
+    req->resumed_ns = clock_monotonic_ns(); /* read by the HTTP thread after the resume */
     MHD_resume_connection(req->connection);
 }
 
@@ -380,6 +381,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
     if (req->answered && !req->waiting) return MHD_YES; /* already queued (413) */
     if (req->waiting) {
         req->waiting = false;
+        metrics_stage(METRICS_STAGE_RESUME, clock_monotonic_ns() - req->resumed_ns);
         req->finish(req);
         if (req->waiting) return MHD_YES; /* the finish handed the request on again */
         server_leave(req->server);
