@@ -218,6 +218,28 @@ for p in json.load(sys.stdin)["products"]:
 # metric NAME -> value of an unlabelled metric from /metrics
 metric() { curl -sf --max-time 10 "$TS_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# stages_begin / stages_end -> STAGE_LINE: the mean time per request, over the run between
+# them, of each stage of tessera_request_stage_seconds (queued for the writer, applied until
+# durable, resumed until answered), in µs
+STAGE_NAMES=(writer_queue writer_durable resume)
+stage_sample() {
+    curl -sf --max-time 10 "$TS_URL/metrics" | awk '/^tessera_request_stage_seconds_(sum|count)/ {
+        match($1, /stage="[a-z_]+"/); s = substr($1, RSTART + 7, RLENGTH - 8)
+        if ($1 ~ /_sum/) sum[s] = $2; else n[s] = $2 }
+        END { for (s in n) print s, sum[s], n[s] }'
+}
+stages_begin() { STAGE0=$(stage_sample); }
+stages_end() {
+    local now name s0 n0 s1 n1
+    now=$(stage_sample)
+    STAGE_LINE=""
+    for name in "${STAGE_NAMES[@]}"; do
+        read -r s0 n0 < <(printf '%s\n' "$STAGE0" | awk -v k="$name" '$1 == k { print $2, $3 }')
+        read -r s1 n1 < <(printf '%s\n' "$now" | awk -v k="$name" '$1 == k { print $2, $3 }')
+        STAGE_LINE+="${STAGE_LINE:+ }${name}_us=$(fmt 1 "($n1 - $n0) > 0 ? ($s1 - $s0) * 1e6 / ($n1 - $n0) : 0")"
+    done
+}
+
 # set_rules FILE TOKEN: PUT a rule file (text/plain) as the active risk rules
 set_rules() {
     local code
@@ -368,13 +390,14 @@ wrk_run() {
 
 # orders_wrk NAME RUN [SERVER_PID] -> WRK_LINE: a WARMUP run, then DURATION of wallet orders
 # for one code of SKU, each with its own Idempotency-Key (RUN-…), against TS_URL as
-# BUYER_TOKEN; with SERVER_PID also CPU_LINE (cpu_end) for the measured run
+# BUYER_TOKEN; with SERVER_PID also CPU_LINE (cpu_end) and STAGE_LINE (stages_end) for the
+# measured run
 orders_wrk() {
     local lua="$BENCH_DIR/wrk/orders.lua" url="$TS_URL/api/v1/orders"
     wrk_run "$1-warm" "$WARMUP" "$lua" "$url" "$BUYER_TOKEN" "$2-w" "$SKU"
-    [ -z "${3:-}" ] || cpu_begin "$3"
+    [ -z "${3:-}" ] || { cpu_begin "$3"; stages_begin; }
     wrk_run "$1" "$DURATION" "$lua" "$url" "$BUYER_TOKEN" "$2" "$SKU"
-    [ -z "${3:-}" ] || cpu_end "$(kv "$WRK_LINE" requests)"
+    [ -z "${3:-}" ] || { cpu_end "$(kv "$WRK_LINE" requests)"; stages_end; }
 }
 
 # orders_codes_for RUNS PER_S -> codes enough for RUNS order runs (each WARMUP + DURATION)

@@ -7,7 +7,9 @@
 # round, and the median and mean over the rounds. run.sh measures each side once, minutes
 # apart; this is the figure to quote for the ratio. Each side's line also says where the
 # two cores went (bench/lib.sh cpu_end): the server's CPU per answered request, the rest of
-# the machine's (wrk, the kernel's threads), and the share left idle.
+# the machine's (wrk, the kernel's threads), and the share left idle; the orders side also
+# where an order's time went in the server (stages_end: queued for the writer, applied
+# until durable, resumed until answered).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -38,7 +40,7 @@ for round in $(seq 1 "$ROUNDS"); do
     orders_rps=$(kv "$WRK_LINE" rps)
     errors=$(wrk_errors "$WRK_LINE")
     summary "step=ratio side=orders round=$round orders_per_s=$orders_rps p50_ms=$(kv "$WRK_LINE" p50_ms)" \
-            "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$errors $CPU_LINE"
+            "p99_ms=$(kv "$WRK_LINE" p99_ms) errors=$errors $CPU_LINE $STAGE_LINE"
     [ "$errors" = 0 ] || bench_die "orders round $round: $errors errors (every order must be a 201)"
     RATIOS+=("$(fmt 3 "$orders_rps / $nginx_rps")")
     summary "step=ratio_round round=$round orders_over_nginx=${RATIOS[-1]}"
