@@ -63,6 +63,19 @@ static void insert_order_7(struct unit_db *t, const char *status) {
     unit_db_exec(t, sql);
 }
 
+/* Order 8: order 7 again in `status`. */
+static void copy_order_7_as_8(struct unit_db *t, const char *status) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
+             "face_value, currency, liquidity, quantity, amount, payment, status, created_at) "
+             "SELECT 8, buyer_id, product_id, sku, product_name, unit_price, face_value, "
+             "currency, liquidity, quantity, amount, payment, '%s', created_at FROM orders "
+             "WHERE id = 7",
+             status);
+    unit_db_exec(t, sql);
+}
+
 static bool step_fails(struct unit_db *t, const char *sql) {
     return db_exec(&t->db, sql) != STATUS_OK;
 }
@@ -113,11 +126,7 @@ static void an_order_names_its_risk_event_after_migrating(void **state) {
     struct unit_db t;
     open_version(&t, 10);
     insert_order_7(&t, "review");
-    unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
-                     "face_value, currency, liquidity, quantity, amount, payment, status, "
-                     "created_at) SELECT 8, buyer_id, product_id, sku, product_name, unit_price, "
-                     "face_value, currency, liquidity, quantity, amount, payment, 'delivered', "
-                     "created_at FROM orders WHERE id = 7");
+    copy_order_7_as_8(&t, "delivered");
     unit_db_exec(&t, "INSERT INTO risk_events(id, event_id, type, at, user_key, body, order_id, "
                      "action, rules, features, created_at) VALUES(3, 'e3', 'order', 1, 'buyer', "
                      "'{}', 7, 'review', x'00', x'00', 1), (4, 'e4', 'login', 1, 'buyer', '{}', "
@@ -139,11 +148,7 @@ static void an_order_lists_its_codes_after_migrating(void **state) {
     struct unit_db t;
     open_version(&t, 11);
     insert_order_7(&t, "delivered");
-    unit_db_exec(&t, "INSERT INTO orders(id, buyer_id, product_id, sku, product_name, unit_price, "
-                     "face_value, currency, liquidity, quantity, amount, payment, status, "
-                     "created_at) SELECT 8, buyer_id, product_id, sku, product_name, unit_price, "
-                     "face_value, currency, liquidity, quantity, amount, payment, 'expired', "
-                     "created_at FROM orders WHERE id = 7");
+    copy_order_7_as_8(&t, "expired");
     unit_db_exec(&t, "INSERT INTO codes(id, product_id, hash, sealed, state, order_id, "
                      "imported_at) VALUES(3, 1, x'01', x'02', 1, 7, 1), "
                      "(1, 1, x'03', x'04', 1, 7, 1), (2, 1, x'05', x'06', 0, NULL, 1)");

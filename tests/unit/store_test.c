@@ -983,12 +983,13 @@ static void check_names_an_order_listing_other_codes(void **state) {
     struct fixture *f = *state;
     int64_t first = 0, second = 0;
     two_orders(f, &first, &second);
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT code_ids = '[' || (SELECT id FROM codes WHERE order_id = "
-             "%lld) || ']' FROM orders WHERE id = %lld",
-             (long long)first, (long long)first);
-    assert_int_equal(unit_db_int(&f->t, sql), 1); /* as the order's INSERT wrote it */
+    /* as the order's INSERT wrote it */
+    exec_for_order(f,
+                   "CREATE TEMP TABLE listed AS SELECT code_ids = json_array((SELECT id FROM "
+                   "codes WHERE order_id = %1$lld)) ok FROM orders WHERE id = %1$lld",
+                   first);
+    assert_int_equal(unit_db_int(&f->t, "SELECT ok FROM listed"), 1);
+    unit_db_exec(&f->t, "DROP TABLE listed");
     const char *broken[] = {
         "UPDATE orders SET code_ids = (SELECT code_ids FROM orders WHERE id != %1$lld) "
         "WHERE id = %1$lld",
