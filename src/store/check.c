@@ -30,14 +30,20 @@ static const struct check_rule check_rules[] = {
      "   OR o.status = 'pending_payment' OR o.status = 'refunded'"
      "   THEN coalesce(c.n, 0) != o.quantity ELSE coalesce(c.n, 0) != 0 END"},
     /* an order's code_ids lists exactly the codes that name it: each listed code exists and
-     * names the order, and as many codes name it as it lists (so no code is listed twice);
-     * an order whose list is not a JSON array of ids counts too */
+     * names the order, as many codes name it as it lists (so no code is listed twice), and
+     * the list ascends (reveals read it in its order); an order whose list is not a JSON
+     * array of integer ids counts too */
     {"orders_list_their_codes",
      "SELECT (SELECT count(*) FROM orders WHERE code_ids IS NOT NULL"
      "   AND (json_valid(code_ids) = 0 OR json_type(code_ids) != 'array'))"
      " + (SELECT count(*) FROM orders o,"
+     "   json_each(CASE WHEN json_valid(o.code_ids) THEN o.code_ids END) a,"
+     "   json_each(CASE WHEN json_valid(o.code_ids) THEN o.code_ids END) b"
+     "   WHERE b.key = a.key + 1 AND b.value <= a.value)"
+     " + (SELECT count(*) FROM orders o,"
      "   json_each(CASE WHEN json_valid(o.code_ids) THEN o.code_ids END) j"
-     "   LEFT JOIN codes c ON c.id = j.value WHERE c.id IS NULL OR c.order_id IS NOT o.id)"
+     "   LEFT JOIN codes c ON c.id = j.value"
+     "   WHERE j.type != 'integer' OR c.id IS NULL OR c.order_id IS NOT o.id)"
      " + (SELECT count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) n FROM codes"
      "   WHERE order_id IS NOT NULL GROUP BY order_id) c ON c.order_id = o.id"
      "   WHERE coalesce(c.n, 0) != CASE WHEN json_valid(o.code_ids)"

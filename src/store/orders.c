@@ -72,11 +72,12 @@ enum status store_order_codes(struct db *db, int64_t order_id, struct store_seal
                               int capacity, int *count_out) {
     verify(db != 0 && codes != 0 && count_out != 0);
     verify(capacity > 0);
-    /* the codes the order lists and that name it (a list out of step with the codes is a
-     * broken database: `tessera check`, and the count its callers compare) */
-    sqlite3_stmt *stmt = db_prepare(
-        db, "SELECT c.id, c.sealed FROM orders o, json_each(o.code_ids) j"
-            " JOIN codes c ON c.id = j.value WHERE o.id = ?1 AND c.order_id = ?1 ORDER BY c.id");
+    /* the codes the order lists and that name it, in list order: ascending by id as the
+     * order's INSERT wrote it (a list out of step with the codes is a broken database:
+     * `tessera check`, and the count its callers compare) */
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT c.id, c.sealed FROM orders o, json_each(o.code_ids) j"
+                       " JOIN codes c ON c.id = j.value WHERE o.id = ?1 AND c.order_id = ?1");
     sqlite3_bind_int64(stmt, 1, order_id);
     int count = 0, rc = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -270,19 +271,50 @@ static enum status store_order_take_codes(struct db *db, const struct store_prod
     return store_stock_change(db, product->id, -(int64_t)result->code_count);
 }
 
-enum status store_order_release_codes(struct db *db, int64_t order_id, int64_t quantity) {
-    verify(db != 0 && quantity > 0);
-    sqlite3_stmt *stmt =
-        db_prepare(db, "UPDATE codes SET state = 0, order_id = NULL WHERE id IN"
-                       " (SELECT j.value FROM orders o, json_each(o.code_ids) j WHERE o.id = ?1)"
-                       " AND order_id = ?1 AND state = 1");
+enum status store_order_release(struct db *db, int64_t order_id, const char *from_status,
+                                const char *to_status) {
+    verify(db != 0 && from_status != 0 && to_status != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT product_id, quantity FROM orders "
+                                        "WHERE id = ? AND status = ?");
     sqlite3_bind_int64(stmt, 1, order_id);
-    enum status status = db_step_done(db, stmt);
+    db_bind_text(stmt, 2, from_status);
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
+    int64_t product_id = sqlite3_column_int64(stmt, 0), quantity = sqlite3_column_int64(stmt, 1);
+    sqlite3_reset(stmt);
+    /* each listed code, by its id (the list is read as the updates go: they write codes) */
+    sqlite3_stmt *list =
+        db_prepare(db, "SELECT j.value FROM orders o, json_each(o.code_ids) j WHERE o.id = ?");
+    sqlite3_bind_int64(list, 1, order_id);
+    sqlite3_stmt *free_code = db_prepare(
+        db, "UPDATE codes SET state = 0, order_id = NULL WHERE id = ? AND order_id = ? AND "
+            "state = 1");
+    int64_t released = 0;
+    int rc = 0;
+    while (status == STATUS_OK && (rc = sqlite3_step(list)) == SQLITE_ROW) {
+        sqlite3_reset(free_code);
+        sqlite3_bind_int64(free_code, 1, sqlite3_column_int64(list, 0));
+        sqlite3_bind_int64(free_code, 2, order_id);
+        status = db_step_done(db, free_code);
+        if (status == STATUS_OK && sqlite3_changes(db->handle) != 1) status = STATUS_DB;
+        released++;
+    }
+    sqlite3_reset(list);
+    if (status == STATUS_OK && rc != SQLITE_DONE) status = STATUS_DB;
+    if (status == STATUS_OK && (released != quantity || quantity > LIMIT_ORDER_QUANTITY))
+        status = STATUS_DB;
+    if (status != STATUS_OK) { /* a list out of step with its codes: `tessera check` names it */
+        log_error("store: order %lld does not hold the codes it lists", (long long)order_id);
+        return status;
+    }
+    status = store_stock_change(db, product_id, quantity);
     if (status != STATUS_OK) return status;
-    verify(sqlite3_changes(db->handle) == quantity); /* the order held exactly its codes */
-    stmt = db_prepare(db, "UPDATE orders SET code_ids = NULL WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, order_id);
-    return db_step_done(db, stmt);
+    stmt = db_prepare(db, "UPDATE orders SET status = ?, code_ids = NULL WHERE id = ?");
+    db_bind_text(stmt, 1, to_status);
+    sqlite3_bind_int64(stmt, 2, order_id);
+    status = db_step_done(db, stmt);
+    if (status == STATUS_OK) verify(sqlite3_changes(db->handle) == 1); /* read above */
+    return status;
 }
 
 /* The buyer's wallet, checked before anything is written: an order that cannot be paid

@@ -134,20 +134,8 @@ enum status store_payment_apply(struct db *db, const struct store_payment *payme
 }
 
 /* An unpaid order gives its codes back and becomes 'expired' (audited). */
-static enum status order_release(struct db *db, int64_t order_id, int64_t product_id,
-                                 int64_t quantity, int64_t now_s) {
-    enum status status = store_order_release_codes(db, order_id, quantity);
-    if (status != STATUS_OK) return status;
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, quantity);
-    sqlite3_bind_int64(stmt, 2, product_id);
-    status = db_step_done(db, stmt);
-    if (status == STATUS_OK) {
-        stmt = db_prepare(db, "UPDATE orders SET status = 'expired' WHERE id = ? AND "
-                              "status = 'pending_payment'");
-        sqlite3_bind_int64(stmt, 1, order_id);
-        status = db_step_done(db, stmt);
-    }
+static enum status order_release(struct db *db, int64_t order_id, int64_t now_s) {
+    enum status status = store_order_release(db, order_id, "pending_payment", "expired");
     if (status == STATUS_OK) {
         status = store_audit_of(db, 0, "order.expire", "order", order_id, "{}", now_s);
     }
@@ -157,24 +145,22 @@ static enum status order_release(struct db *db, int64_t order_id, int64_t produc
 enum status store_orders_expire(struct db *db, int64_t now_s, int limit, int64_t *expired_out) {
     verify(db != 0 && limit > 0 && expired_out != 0);
     *expired_out = 0;
-    sqlite3_stmt *pick = db_prepare(
-        db, "SELECT id, product_id, quantity FROM orders WHERE status = 'pending_payment' AND "
-            "expires_at <= ? ORDER BY expires_at LIMIT ?");
+    sqlite3_stmt *pick =
+        db_prepare(db, "SELECT id FROM orders WHERE status = 'pending_payment' AND "
+                       "expires_at <= ? ORDER BY expires_at LIMIT ?");
     sqlite3_bind_int64(pick, 1, now_s);
     sqlite3_bind_int(pick, 2, limit);
-    int64_t ids[LIMIT_EXPIRE_PER_TICK][3];
+    int64_t ids[LIMIT_EXPIRE_PER_TICK];
     int count = 0, rc = 0;
     while (count < limit && count < LIMIT_EXPIRE_PER_TICK &&
            (rc = sqlite3_step(pick)) == SQLITE_ROW) {
-        for (int c = 0; c < 3; c++)
-            ids[count][c] = sqlite3_column_int64(pick, c);
-        count++;
+        ids[count++] = sqlite3_column_int64(pick, 0);
     }
     sqlite3_reset(pick);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != 0) return STATUS_DB;
     enum status status = STATUS_OK;
     for (int i = 0; status == STATUS_OK && i < count; i++) {
-        status = order_release(db, ids[i][0], ids[i][1], ids[i][2], now_s);
+        status = order_release(db, ids[i], now_s);
         if (status == STATUS_OK) (*expired_out)++;
     }
     return status;
@@ -329,11 +315,5 @@ enum status store_order_abandon(struct db *db, int64_t order_id, int64_t now_s) 
     enum status status = store_order_get(db, order_id, &order);
     if (status != STATUS_OK) return status;
     if (strcmp(order.status, "pending_payment") != 0) return STATUS_OK;
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT product_id FROM orders WHERE id = ?");
-    sqlite3_bind_int64(stmt, 1, order_id);
-    status = db_step_row(db, stmt);
-    if (status != STATUS_OK) return status;
-    int64_t product_id = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
-    return order_release(db, order_id, product_id, order.quantity, now_s);
+    return order_release(db, order_id, now_s);
 }

@@ -48,16 +48,6 @@ static enum status review_move(struct db *db, const struct store_order *order, b
     return status;
 }
 
-/* Rejected: the codes go back to stock, sellable again. */
-static enum status review_release_codes(struct db *db, const struct store_order *order) {
-    enum status status = store_order_release_codes(db, order->id, order->quantity);
-    if (status != STATUS_OK) return status;
-    sqlite3_stmt *stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE sku = ?");
-    sqlite3_bind_int64(stmt, 1, order->quantity);
-    db_bind_text(stmt, 2, order->sku);
-    return db_step_done(db, stmt);
-}
-
 enum status store_review_decide(struct db *db, int64_t order_id, bool approve, const char *note,
                                 int64_t actor_id, int64_t now_s, struct store_order *order) {
     verify(db != 0 && note != 0 && order != 0);
@@ -66,10 +56,12 @@ enum status store_review_decide(struct db *db, int64_t order_id, bool approve, c
     if (strcmp(order->status, "review") != 0) return STATUS_NOT_IN_REVIEW;
     const char *new_status = approve ? "delivered" : "cancelled";
     status = review_move(db, order, approve, actor_id, note, now_s);
-    if (status == STATUS_OK && !approve) status = review_release_codes(db, order);
+    if (status == STATUS_OK && !approve) { /* the codes go back to stock, sellable again */
+        status = store_order_release(db, order_id, "review", new_status);
+    }
     if (status == STATUS_OK && approve && strcmp(order->payment, "credit") == 0)
         status = store_credit_start(db, order_id, now_s); /* its schedule starts now */
-    if (status == STATUS_OK) {
+    if (status == STATUS_OK && approve) {
         sqlite3_stmt *stmt = db_prepare(db, "UPDATE orders SET status = ? WHERE id = ? AND "
                                             "status = 'review'");
         db_bind_text(stmt, 1, new_status);

@@ -252,9 +252,13 @@ must_check enum status store_order_reveal(struct db *db, int64_t order_id, int64
 must_check enum status store_order_codes(struct db *db, int64_t order_id,
                                          struct store_sealed_code *codes, int capacity,
                                          int *count_out);
-/* Writer only: the quantity codes the order holds go back to stock (free, no order) and
- * the order lists none; the caller changes the order's status and the product's stock. */
-must_check enum status store_order_release_codes(struct db *db, int64_t order_id, int64_t quantity);
+/* Writer only: an order in from_status that holds its codes undelivered (unpaid, held for
+ * review) gives them back — each code it lists is free again, its product's stock rises by
+ * as many — and becomes to_status, listing none. STATUS_DB when it is not in from_status or
+ * does not hold exactly the codes it lists (a broken database: `tessera check`); only the
+ * command fails. The caller books the money and the audit. */
+must_check enum status store_order_release(struct db *db, int64_t order_id, const char *from_status,
+                                           const char *to_status);
 
 /* ---- gateway payments (store/payments.c) ---- */
 struct store_payment {

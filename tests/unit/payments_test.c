@@ -157,6 +157,27 @@ static void an_unpaid_order_expires_and_a_late_payment_is_refund_due(void **stat
     assert_true(unit_db_check_ok(&f->t));
 }
 
+/* An unpaid order whose code list is out of step with its codes (a broken database) fails
+ * its expiry — the command, not the server — and the tick changes nothing. */
+static void an_order_with_a_broken_code_list_fails_its_expiry(void **state) {
+    struct fixture *f = *state;
+    struct store_order o = order(f, "k6", 2, STORE_ORDER_DELIVER);
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "UPDATE orders SET code_ids = json_remove(code_ids, '$[1]') "
+             "WHERE id = %lld",
+             (long long)o.id);
+    unit_db_exec(&f->t, sql);
+    int64_t expired = 0;
+    unit_db_begin(&f->t);
+    enum status status = store_orders_expire(&f->t.db, NOW + TIMEOUT, 10, &expired);
+    unit_db_end(&f->t, status);
+    assert_int_equal(status, STATUS_DB);
+    assert_int_equal(count(f, "SELECT count(*) FROM orders WHERE status = 'pending_payment'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM codes WHERE state = 1"), 2);
+    assert_int_equal(count(f, "SELECT stock FROM products WHERE sku = 'SKU-G'"), CODES - 2);
+}
+
 static void a_held_order_is_reviewed_once_paid(void **state) {
     struct fixture *f = *state;
     struct store_order o = order(f, "k4", 1, STORE_ORDER_REVIEW);
@@ -216,6 +237,7 @@ int main(void) {
         FIXTURE_TEST(an_order_waits_then_a_payment_delivers_it),
         FIXTURE_TEST(a_notice_that_does_not_fit_changes_nothing),
         FIXTURE_TEST(an_unpaid_order_expires_and_a_late_payment_is_refund_due),
+        FIXTURE_TEST(an_order_with_a_broken_code_list_fails_its_expiry),
         FIXTURE_TEST(a_held_order_is_reviewed_once_paid),
         cmocka_unit_test(order_references),
         FIXTURE_TEST(check_names_a_second_applied_payment),

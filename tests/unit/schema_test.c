@@ -195,8 +195,15 @@ static void the_hot_statements_build_no_ephemeral_table(void **state) {
         "VALUES(1, 1, x'00', x'00', NULL, 1)",
         "UPDATE codes SET state = 2 WHERE id = 1 AND state = 0",
         "INSERT INTO orders(buyer_id, product_id, sku, product_name, unit_price, face_value, "
-        "currency, liquidity, quantity, amount, payment, status, created_at) "
-        "VALUES(1, 1, 'a', 'b', 1, 1, 'CNY', 'low', 1, 1, 'wallet', 'delivered', 1)",
+        "currency, liquidity, quantity, amount, payment, status, created_at, provider, "
+        "expires_at, hold, idempotency_key, request_hash, risk_event_id, code_ids) "
+        "VALUES(1, 1, 'a', 'b', 1, 1, 'CNY', 'low', 1, 1, 'wallet', 'delivered', 1, NULL, "
+        "NULL, 0, 'k', x'00', 1, '[7]')",
+        /* an order's codes: reveal, and release (store_order_codes, store_order_release) */
+        "SELECT c.id, c.sealed FROM orders o, json_each(o.code_ids) j"
+        " JOIN codes c ON c.id = j.value WHERE o.id = 5 AND c.order_id = 5",
+        "SELECT j.value FROM orders o, json_each(o.code_ids) j WHERE o.id = 5",
+        "UPDATE codes SET state = 0, order_id = NULL WHERE id = 7 AND order_id = 5 AND state = 1",
         "UPDATE accounts SET balance = balance + 1 WHERE id = 2 AND currency = 'CNY' "
         "AND (1 = 0 OR balance + 1 >= 0)",
         "UPDATE products SET stock = stock - 1 WHERE id = 1",
