@@ -126,10 +126,12 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
 
 /* Hands a finished batch to the answer thread (its commands' statuses are set). */
 static void writer_answer_later(struct writer *writer, struct writer_cmd *batch) {
+    verify(batch != 0);
     struct writer_cmd *last = batch;
     while (last->next != 0)
         last = last->next;
     verify(pthread_mutex_lock(&writer->answer_lock) == 0);
+    verify((writer->answer_head == 0) == (writer->answer_tail == 0));
     if (writer->answer_tail)
         writer->answer_tail->next = batch;
     else
@@ -139,26 +141,22 @@ static void writer_answer_later(struct writer *writer, struct writer_cmd *batch)
     verify(pthread_mutex_unlock(&writer->answer_lock) == 0);
 }
 
-/* Runs the done callbacks of a list of finished commands, in order. */
+/* Runs the done callbacks of a list of finished commands, in order. A writer_call waiter
+ * is woken at once, not after the rest of the list. */
 static void writer_answer(struct writer *writer, struct writer_cmd *list) {
-    bool any_waiter = false;
+    verify(list != 0);
     while (list != 0) {
         struct writer_cmd *next = list->next; /* done may free cmd */
         list->next = 0;
-        if (list->done == writer_call_done) {
-            any_waiter = true; /* writer_call: completed is read under the lock */
+        if (list->done == writer_call_done) { /* completed is read under the lock */
             verify(pthread_mutex_lock(&writer->lock) == 0);
             list->completed = true;
+            verify(pthread_cond_broadcast(&writer->finished) == 0);
             verify(pthread_mutex_unlock(&writer->lock) == 0);
         } else {
             list->done(list);
         }
         list = next;
-    }
-    if (any_waiter) {
-        verify(pthread_mutex_lock(&writer->lock) == 0);
-        verify(pthread_cond_broadcast(&writer->finished) == 0);
-        verify(pthread_mutex_unlock(&writer->lock) == 0);
     }
 }
 

@@ -735,8 +735,8 @@ struct answer_cmd {
 static struct {
     int order[ANSWER_COMMANDS];
     int count;
-    bool off_writer, visible;
-    struct unit_db *t; /* used by the answer thread alone while the test waits */
+    bool off_writer, visible, succeeded; /* the answer thread records; the test asserts */
+    struct unit_db *t;                   /* used by the answer thread alone while the test waits */
 } answers;
 
 static enum status answer_apply(struct db *db, struct writer_cmd *cmd) {
@@ -747,14 +747,22 @@ static enum status answer_apply(struct db *db, struct writer_cmd *cmd) {
     return store_audit_append(db, 1, "test.answer", object, "", NOW);
 }
 
+/* On the answer thread: no cmocka assertion here (it would jump across threads). */
 static void answer_done(struct writer_cmd *cmd) {
     struct answer_cmd *a = (struct answer_cmd *)cmd;
-    assert_int_equal(cmd->status, STATUS_OK);
+    if (cmd->status != STATUS_OK) answers.succeeded = false;
     if (pthread_equal(a->applied_on, pthread_self())) answers.off_writer = false;
     if (a->index % 50 == 0) { /* committed before its answer: another connection sees it */
-        char sql[128];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM audit WHERE object = '%d'", a->index);
-        if (unit_db_int(answers.t, sql) != 1) answers.visible = false;
+        char object[16];
+        snprintf(object, sizeof object, "%d", a->index); /* as answer_apply wrote it */
+        sqlite3_stmt *stmt = 0;
+        bool seen =
+            sqlite3_prepare_v2(answers.t->db.handle, "SELECT count(*) FROM audit WHERE object = ?",
+                               -1, &stmt, 0) == SQLITE_OK &&
+            sqlite3_bind_text(stmt, 1, object, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+            sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1;
+        sqlite3_finalize(stmt);
+        if (!seen) answers.visible = false;
     }
     pthread_mutex_lock(&gate.lock);
     answers.order[answers.count++] = a->index;
@@ -764,7 +772,7 @@ static void answer_done(struct writer_cmd *cmd) {
 static void answers_come_in_order_after_commit_off_the_writer(void **state) {
     struct fixture *f = *state;
     memset(&answers, 0, sizeof answers);
-    answers.off_writer = answers.visible = true;
+    answers.off_writer = answers.visible = answers.succeeded = true;
     answers.t = &f->t;
     struct writer *writer = 0;
     assert_int_equal(writer_start(f->t.path, &writer), STATUS_OK);
@@ -780,6 +788,7 @@ static void answers_come_in_order_after_commit_off_the_writer(void **state) {
     assert_int_equal(answers.count, ANSWER_COMMANDS);
     for (int i = 0; i < ANSWER_COMMANDS; i++)
         assert_int_equal(answers.order[i], i);
+    assert_true(answers.succeeded);
     assert_true(answers.off_writer);
     assert_true(answers.visible);
     free(cmds);
@@ -976,31 +985,48 @@ static void check_names_an_order_and_risk_event_out_of_step(void **state) {
     assert_broken(f, "risk_events_named", true); /* names an event that does not exist */
 }
 
-/* An order lists exactly the codes that name it (orders.code_ids): a list naming another
- * order's code, a code listed twice, a list that is not JSON, and no list at all for an
- * order holding a code are each named. */
+/* An order lists exactly the codes that name it, ascending (orders.code_ids): a list naming
+ * another order's code, a code listed twice, a list out of order, an id that is not an
+ * integer, a list that is not JSON, and no list at all for an order holding a code are each
+ * named. */
 static void check_names_an_order_listing_other_codes(void **state) {
     struct fixture *f = *state;
     int64_t first = 0, second = 0;
     two_orders(f, &first, &second);
-    /* as the order's INSERT wrote it */
-    exec_for_order(f,
-                   "CREATE TEMP TABLE listed AS SELECT code_ids = json_array((SELECT id FROM "
-                   "codes WHERE order_id = %1$lld)) ok FROM orders WHERE id = %1$lld",
-                   first);
-    assert_int_equal(unit_db_int(&f->t, "SELECT ok FROM listed"), 1);
-    unit_db_exec(&f->t, "DROP TABLE listed");
-    const char *broken[] = {
-        "UPDATE orders SET code_ids = (SELECT code_ids FROM orders WHERE id != %1$lld) "
-        "WHERE id = %1$lld",
-        "UPDATE orders SET code_ids = json_array((SELECT id FROM codes WHERE order_id = %1$lld),"
-        " (SELECT id FROM codes WHERE order_id = %1$lld)) WHERE id = %1$lld",
-        "UPDATE orders SET code_ids = '[1,' WHERE id = %1$lld",
-        "UPDATE orders SET code_ids = NULL WHERE id = %1$lld",
+    struct store_order_result result = {0};
+    struct store_order_request r = request(f->buyer, "SKU-B", 2, "key-c3", 1);
+    assert_int_equal(place(f, &r, &result), STATUS_OK);
+    int64_t pair = result.order.id;
+    char sql[256]; /* the lists as the orders' INSERTs wrote them */
+    snprintf(sql, sizeof sql,
+             "SELECT code_ids = json_array(%lld, %lld) FROM orders WHERE id = %lld",
+             (long long)result.codes[0].id, (long long)result.codes[1].id, (long long)pair);
+    assert_true(result.codes[0].id < result.codes[1].id);
+    assert_int_equal(unit_db_int(&f->t, sql), 1);
+    store_order_result_free(&result);
+    assert_true(check_ok(f));
+    const struct {
+        const char *sql;
+        int64_t order;
+    } broken[] = {
+        {"UPDATE orders SET code_ids = (SELECT code_ids FROM orders WHERE id != %1$lld "
+         "AND quantity = 1) WHERE id = %1$lld",
+         first},
+        {"UPDATE orders SET code_ids = json_array((SELECT id FROM codes WHERE order_id = "
+         "%1$lld), (SELECT id FROM codes WHERE order_id = %1$lld)) WHERE id = %1$lld",
+         first},
+        {"UPDATE orders SET code_ids = json_array(code_ids ->> '$[1]', code_ids ->> '$[0]') "
+         "WHERE id = %1$lld",
+         pair},
+        {"UPDATE orders SET code_ids = json_array(CAST((SELECT id FROM codes WHERE order_id = "
+         "%1$lld) AS TEXT)) WHERE id = %1$lld",
+         first},
+        {"UPDATE orders SET code_ids = '[1,' WHERE id = %1$lld", first},
+        {"UPDATE orders SET code_ids = NULL WHERE id = %1$lld", first},
     };
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
         unit_db_exec(&f->t, "CREATE TEMP TABLE kept AS SELECT id, code_ids FROM orders");
-        exec_for_order(f, broken[i], first);
+        exec_for_order(f, broken[i].sql, broken[i].order);
         assert_broken(f, "orders_list_their_codes", true);
         unit_db_exec(&f->t, "UPDATE orders SET code_ids = (SELECT code_ids FROM kept k "
                             "WHERE k.id = orders.id)");
