@@ -48,11 +48,7 @@
 #define LIMIT_WRITER_BATCH 512          /* commands per commit */
 #define LIMIT_WRITER_QUEUE 65536        /* queued commands before 503 */
 #define LIMIT_BUSY_TIMEOUT_MS 30000     /* wait for another process's write lock */
-/* WAL pages that wake the checkpoint thread. Each checkpoint ends with the writer copying
- * the tail and syncing the WAL and the database (~0.5 ms of its time); at 4,000 rather
- * than 1,000 pages that happens a quarter as often and a hot page is copied once for more
- * commits (writer_bench: 11% fewer blocks written, +3% orders/s). */
-#define LIMIT_WAL_CHECKPOINT_PAGES 4000
+#define LIMIT_WAL_CHECKPOINT_PAGES 4000 /* WAL pages that wake the checkpointer (checkpoint.h) */
 #define LIMIT_WAL_BUFFER_BYTES 1048576  /* WAL writes gathered per file (1 MiB) */
 #define LIMIT_TICK_MS 1000              /* writer maintenance (expiry sweep) period */
 #define LIMIT_EXPIRE_PER_TICK 1000      /* expired codes retired per sweep */

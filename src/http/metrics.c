@@ -22,11 +22,15 @@ struct metrics_route {
 static struct metrics_route metrics_routes[METRICS_MAX_ROUTES + 1]; /* last: unmatched */
 static _Atomic uint64_t metrics_orders, metrics_codes_delivered;
 static _Atomic uint64_t metrics_stage_ns[METRICS_STAGES], metrics_stage_count[METRICS_STAGES];
-static const char *const metrics_stage_names[METRICS_STAGES] = {"writer_queue", "writer_durable",
-                                                                "resume"};
+static const char *const metrics_stage_names[METRICS_STAGES] = {
+    [METRICS_STAGE_WRITER_QUEUE] = "writer_queue",
+    [METRICS_STAGE_WRITER_DURABLE] = "writer_durable",
+    [METRICS_STAGE_RESUME] = "resume",
+};
 
 void metrics_stage(enum metrics_stage stage, uint64_t ns) {
-    verify(stage >= 0 && stage < METRICS_STAGES);
+    verify(stage >= 0);
+    verify(stage < METRICS_STAGES && metrics_stage_names[stage] != 0);
     atomic_fetch_add_explicit(&metrics_stage_ns[stage], ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&metrics_stage_count[stage], 1, memory_order_relaxed);
 }
