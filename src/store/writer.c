@@ -35,7 +35,10 @@ struct writer {
     struct writer_stats stats; /* under lock */
     writer_apply_fn tick;      /* under lock: periodic maintenance, run when idle */
     uint32_t tick_interval_ms;
-    /* the answer thread: batches done, in commit order, linked through next */
+    /* the answer thread: batches done, in commit order, linked through next. Commands
+     * belong to their submitters (a suspended request, a writer_call caller), so the list
+     * holds no memory of its own and is as long as the work waiting to be answered: at
+     * most one command per connection and per calling thread. */
     pthread_t answerer;
     pthread_mutex_t answer_lock;
     pthread_cond_t answer_wake;
@@ -260,6 +263,19 @@ static int writer_wal_hook(void *context, sqlite3 *handle, const char *name, int
     return SQLITE_OK;
 }
 
+/* Releases a writer whose threads are not running (stopped, or never started). */
+static void writer_free(struct writer *writer) {
+    store_cache_detach(&writer->db);
+    db_close(&writer->db);
+    checkpointer_stop(writer->checkpointer);
+    verify(pthread_cond_destroy(&writer->wake) == 0);
+    verify(pthread_cond_destroy(&writer->finished) == 0);
+    verify(pthread_mutex_destroy(&writer->lock) == 0);
+    verify(pthread_cond_destroy(&writer->answer_wake) == 0);
+    verify(pthread_mutex_destroy(&writer->answer_lock) == 0);
+    free(writer);
+}
+
 enum status writer_start(const char *db_path, struct writer **out) {
     verify(db_path != 0 && out != 0);
     struct writer *writer = mem_calloc(1, sizeof *writer);
@@ -298,10 +314,7 @@ enum status writer_start(const char *db_path, struct writer **out) {
     bool answering = pthread_create(&writer->answerer, 0, writer_answer_main, writer) == 0;
     if (!answering || pthread_create(&writer->thread, 0, writer_main, writer) != 0) {
         if (answering) writer_answer_stop(writer);
-        store_cache_detach(&writer->db);
-        db_close(&writer->db);
-        checkpointer_stop(writer->checkpointer);
-        free(writer);
+        writer_free(writer);
         return STATUS_NOMEM;
     }
     *out = writer;
@@ -354,15 +367,7 @@ void writer_stop(struct writer *writer) {
     verify(pthread_join(writer->thread, 0) == 0);
     verify(writer->head == 0);
     writer_answer_stop(writer); /* after the last batch was handed over */
-    store_cache_detach(&writer->db);
-    db_close(&writer->db);
-    checkpointer_stop(writer->checkpointer);
-    pthread_cond_destroy(&writer->wake);
-    pthread_cond_destroy(&writer->finished);
-    pthread_mutex_destroy(&writer->lock);
-    pthread_cond_destroy(&writer->answer_wake);
-    pthread_mutex_destroy(&writer->answer_lock);
-    free(writer);
+    writer_free(writer);
 }
 
 void writer_set_tick(struct writer *writer, writer_apply_fn tick, uint32_t interval_ms) {
