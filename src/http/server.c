@@ -45,7 +45,6 @@ struct server {
     _Atomic int inflight;
     _Atomic int handling;  /* dispatched requests whose handler or finish has not returned */
     _Atomic bool stopping; /* set by server_stop: refuse new requests, close connections */
-    _Atomic int resuming;  /* request_resume calls under way (they touch the daemon) */
     pthread_mutex_t readers_lock;
     struct db *readers[SERVER_MAX_READERS];
     int reader_count;
@@ -202,17 +201,10 @@ bool request_can_wait(const struct request *req) {
     return !req->gone;
 }
 
-/* Counted in resuming: the HTTP thread may answer and free the request, and server_stop
- * see handling reach 0, before MHD_resume_connection has returned (it wakes the daemon
- * after releasing its lock); the daemon must outlive the call. */
 void request_resume(struct request *req) {
     verify(req != 0 && req->waiting);
-    struct server *server = req->server; /* req may be gone once the resume is seen */
-    atomic_fetch_add(&server->resuming, 1);
     req->resumed_ns = clock_monotonic_ns(); /* read by the HTTP thread after the resume */
     MHD_resume_connection(req->connection);
-    int before = atomic_fetch_sub(&server->resuming, 1);
-    verify(before > 0);
 }
 
 static enum MHD_Result server_queue(struct request *req) {
@@ -572,18 +564,20 @@ void server_stop(struct server *server) {
     if (atomic_load(&server->inflight) > 0) log_warn("server: stopping with requests in flight");
     /* MHD_stop_daemon aborts the process while a connection is suspended. Suspended work
      * always ends (the writer calls every command's done once, within the busy timeout), and
-     * none starts after stopping is set, so this wait needs no deadline. A resume counted
-     * in before its request left handling is seen here (sequentially consistent atomics,
-     * ordered through libmicrohttpd's lock). */
-    while (atomic_load(&server->handling) > 0 || atomic_load(&server->resuming) > 0) {
+     * none starts after stopping is set, so this wait needs no deadline. */
+    while (atomic_load(&server->handling) > 0) {
         struct timespec pause = {0, 2000000};
         nanosleep(&pause, 0);
     }
-    MHD_stop_daemon(server->daemon);
+    /* The threads that resume connections stop before the daemon does: the last resume may
+     * still be waking the daemon (MHD_resume_connection does so after its lock) when its
+     * request has already been answered. Until the daemon stops, requests are refused in
+     * server_enter and touch none of these. */
     pay_worker_stop(server->pay_worker);
     offload_stop(server->pay_calls);
     offload_stop(server->offload);
     writer_stop(server->writer);
+    MHD_stop_daemon(server->daemon);
     risk_live_free(server->risk); /* the writer is gone: nobody else touches it */
     server_close_readers(server);
     vault_wipe(&server->vault);
