@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/assert.h"
 #include "base/text.h"
@@ -335,6 +334,18 @@ static void server_leave(struct server *server) {
     verify(before > 0);
 }
 
+/* The accept policy: once the server is stopping, a new connection is closed as soon as it
+ * is accepted. This is how Tessera stops accepting instead of MHD_quiesce_daemon, which
+ * with epoll and a thread pool races the workers' own removal of the listening socket from
+ * their epoll sets (0.9.75 aborts with "Failed to remove listen FD from epoll set" when a
+ * worker loses that race). The daemon keeps the socket and closes it in MHD_stop_daemon. */
+static enum MHD_Result server_admit(void *cls, const struct sockaddr *address, socklen_t length) {
+    (void)address;
+    (void)length;
+    struct server *server = cls;
+    return atomic_load(&server->stopping) ? MHD_NO : MHD_YES;
+}
+
 /* Counts a request in before its handler runs, unless the server is stopping. Both atomics
  * are sequentially consistent, and server_stop sets stopping before it reads handling: so
  * either server_stop waits for this request, or this request sees stopping and is refused.
@@ -526,9 +537,9 @@ enum status server_start(const struct server_config *config, struct server **out
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | MHD_USE_ITC;
     server->daemon = MHD_start_daemon(
-        flags, 0, 0, 0, server_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        flags, 0, server_admit, server, server_access, server, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&address, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)LIMIT_HTTP_THREADS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
         server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
@@ -553,9 +564,9 @@ uint16_t server_port(const struct server *server) { return server->port; }
 
 void server_stop(struct server *server) {
     verify(server != 0);
-    atomic_store(&server->stopping, true); /* keep-alive clients get 503 and a closed socket */
-    MHD_socket listener = MHD_quiesce_daemon(server->daemon);
-    if (listener != MHD_INVALID_SOCKET) close(listener);
+    /* New connections are closed on accept (server_admit); keep-alive clients get 503 and a
+     * closed socket (server_enter). */
+    atomic_store(&server->stopping, true);
     uint64_t deadline = clock_monotonic_ns() + (uint64_t)LIMIT_SHUTDOWN_DRAIN_MS * 1000000u;
     while (atomic_load(&server->inflight) > 0 && clock_monotonic_ns() < deadline) {
         struct timespec pause = {0, 2000000};

@@ -105,15 +105,17 @@ class Client:
 class Server:
     """A tessera database in a temp dir plus a running server on a random port."""
 
-    def __init__(self, demo=True, keep=False, rules="", args=()):
+    def __init__(self, demo=True, keep=False, rules="", args=(), env=None):
         """rules: the rule file to run ("" allows everything, for tests of other parts;
-        None keeps the default pack a fresh install runs). args: more `serve` options."""
+        None keeps the default pack a fresh install runs). args: more `serve` options.
+        env: more environment for the server process."""
         self.dir = tempfile.mkdtemp(prefix="tessera-test-")
         self.db = os.path.join(self.dir, "t.db")
         self.keep = keep
         self.proc = None
         self.port = None
         self.args = list(args)
+        self.env = dict(env or {})
         run_cli("init", "--db", self.db, *(["--demo"] if demo else []),
                 env={"TESSERA_ADMIN_PASSWORD": ADMIN_PASSWORD})
         self.start()
@@ -130,6 +132,7 @@ class Server:
         self.log = open(os.path.join(self.dir, "serve.log"), "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.update(self.env)
         self.proc = subprocess.Popen([BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
                                       *self.args],
                                      stdout=subprocess.PIPE, stderr=self.log, env=env)
