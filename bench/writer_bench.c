@@ -3,7 +3,9 @@
  * usage: writer_bench DB ORDERS [GROUP] (DB made by `tessera init --demo`, with a buyer
  * "bench" holding enough balance and the SKU JD-E100 holding ≥ ORDERS codes). GROUP: submit
  * that many orders, wait until they are done, repeat — batches the size HTTP load makes
- * (about 25 orders per commit with wrk -c64), instead of all at once (LIMIT_WRITER_BATCH). */
+ * (about 25 orders per commit with wrk -c64), instead of all at once (LIMIT_WRITER_BATCH).
+ * GROUP cN (e.g. c64): N clients in a closed loop, each submitting its next order as soon as
+ * its last one is answered — the shape of wrk -cN without HTTP's time in between. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -24,6 +26,10 @@ struct bench_order {
 };
 
 static _Atomic int bench_done;
+static struct writer *bench_writer;
+static struct bench_order *bench_orders;
+static _Atomic int bench_next; /* closed loop: the next order to submit */
+static int bench_count;
 
 static enum status bench_apply(struct db *db, struct writer_cmd *cmd) {
     struct bench_order *order = (struct bench_order *)cmd;
@@ -35,14 +41,26 @@ static void bench_finish(struct writer_cmd *cmd) {
     atomic_fetch_add(&bench_done, 1);
 }
 
+/* Closed loop: an answered order's client submits the next one (on the answer thread). */
+static void bench_finish_loop(struct writer_cmd *cmd) {
+    (void)cmd;
+    int next = atomic_fetch_add(&bench_next, 1);
+    if (next < bench_count && writer_submit(bench_writer, &bench_orders[next].cmd) != STATUS_OK) {
+        fprintf(stderr, "writer_bench: submit refused\n");
+        exit(1);
+    }
+    atomic_fetch_add(&bench_done, 1);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4) {
         fprintf(stderr, "usage: writer_bench DB ORDERS [GROUP]\n");
         return 2;
     }
     int count = atoi(argv[2]);
+    int clients = argc == 4 && argv[3][0] == 'c' ? atoi(argv[3] + 1) : 0;
     int group = argc == 4 ? atoi(argv[3]) : count;
-    if (group <= 0) return 2;
+    if (clients == 0 && group <= 0) return 2;
     if (db_global_init() != STATUS_OK || vault_global_init() != STATUS_OK || count <= 0) return 1;
     struct db db;
     struct store_user buyer;
@@ -70,11 +88,20 @@ int main(int argc, char **argv) {
         crypto_generichash(order->request.request_hash, STORE_REQUEST_HASH_BYTES,
                            (const unsigned char *)order->key, strlen(order->key), 0, 0);
         order->cmd.apply = bench_apply;
-        order->cmd.done = bench_finish;
+        order->cmd.done = clients > 0 ? bench_finish_loop : bench_finish;
     }
     struct timespec pause = {0, 200000};
     uint64_t start = clock_monotonic_ns();
-    for (int i = 0; i < count; i++) {
+    bench_writer = writer;
+    bench_orders = orders;
+    bench_count = count;
+    if (clients > 0) {
+        if (clients > count) clients = count;
+        atomic_store(&bench_next, clients);
+        for (int i = 0; i < clients; i++)
+            if (writer_submit(writer, &orders[i].cmd) != STATUS_OK) return 1;
+    }
+    for (int i = 0; i < count && clients == 0; i++) {
         while (writer_submit(writer, &orders[i].cmd) != STATUS_OK)
             nanosleep(&pause, 0);
         if ((i + 1) % group == 0) {
