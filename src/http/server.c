@@ -313,6 +313,9 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
         req->early = STATUS_NOT_FOUND;
     } else if (match == ROUTE_WRONG_METHOD) {
         req->early = STATUS_METHOD_NOT_ALLOWED;
+        router_allow(req, url, req->extra_value_storage, sizeof req->extra_value_storage);
+        req->extra_header = MHD_HTTP_HEADER_ALLOW; /* RFC 9110: a 405 names what is allowed */
+        req->extra_value = req->extra_value_storage;
     }
     if (req->early != STATUS_OK) {
         req->route = 0;

@@ -474,6 +474,14 @@ def test_routing():
     for method, path in wrong_methods:
         assert_error(w.public.request(method, path), 405, "method_not_allowed")
         assert_error(w.admin.request(method, path), 405, "method_not_allowed")
+    # A 405 names the methods the path answers (RFC 9110 requires Allow).
+    allowed = {"/healthz": "GET, HEAD", "/api/v1/auth/login": "POST",
+               "/api/v1/products": "GET, HEAD, POST", "/api/v1/orders/1/codes": "GET",
+               "/api/v1/risk/rules": "GET, HEAD, PUT", "/api/v1/pay/epay/notify": "POST, GET"}
+    for path, allow in allowed.items():
+        r = w.public.request("DELETE", path)
+        assert_error(r, 405, "method_not_allowed")
+        assert r.headers.get("Allow") == allow, (path, r.headers)
     # Content-Length is 1*DIGIT (RFC 9110): leading zeros do not make a small body large.
     body = b'{"username": "nobody-at-all", "password": "not-a-password"}'
     for length in ("0" * 12 + str(len(body)), "0" * 30 + str(len(body))):
@@ -488,6 +496,39 @@ def test_routing():
         finally:
             conn.close()
         assert_error(r, 401, "bad_credentials")
+
+
+def test_head():
+    """HEAD is answered like GET on the routes that only read, without the body; not on the
+    codes reveal (audited) nor on payment notices (side effects)."""
+    w = world()
+    get, head = w.public.get("/healthz"), w.public.request("HEAD", "/healthz")
+    assert head.status == 200 and head.body == b"", head
+    assert head.headers.get("Content-Length") == str(len(get.body)), head.headers
+    assert w.public.get("/healthz").json() == {"ok": True}  # the connection goes on after HEAD
+    codes = [unique("HEAD") for _ in range(2)]
+    sku = w.product(price=300, codes=codes)
+    buyer = w.buyer(balance=1000)
+    r = w.order(buyer, sku, 1)
+    assert r.status == 201, r
+    oid = r.json()["id"]
+    for path in ("/api/v1/products", "/api/v1/wallet", f"/api/v1/orders/{oid}"):
+        got, headed = buyer.get(path), buyer.request("HEAD", path)
+        assert got.status == 200 and headed.status == 200 and headed.body == b"", (path, headed)
+        assert headed.headers.get("Content-Length") == str(len(got.body)), (path, headed.headers)
+    # What protects GET protects HEAD.
+    r = w.public.request("HEAD", "/api/v1/wallet")
+    assert r.status == 401 and r.body == b"", r
+    r = w.clients["supplier"].request("HEAD", f"/api/v1/orders/{oid}")
+    assert r.status == 403 and r.body == b"", r
+    # No HEAD where a GET is more than a read.
+    audited = w.audit_count("codes.reveal", f"order:{oid}")
+    r = buyer.request("HEAD", f"/api/v1/orders/{oid}/codes")
+    assert r.status == 405 and r.headers.get("Allow") == "GET", r
+    assert w.audit_count("codes.reveal", f"order:{oid}") == audited
+    r = w.public.request("HEAD", "/api/v1/pay/epay/notify?out_trade_no=1")
+    assert r.status == 405 and r.headers.get("Allow") == "POST, GET", r
+    w.assert_check()
 
 
 def parse_metrics(text):
@@ -636,7 +677,7 @@ def test_check_on_an_older_schema():
 
 
 TESTS = [test_check_on_an_older_schema, test_login, test_users_create, test_products_create_and_list, test_import_plain_text,
-         test_import_csv, test_wallet, test_orders, test_order_reads, test_routing, test_metrics,
+         test_import_csv, test_wallet, test_orders, test_order_reads, test_routing, test_head, test_metrics,
          test_role_matrix]
 
 if __name__ == "__main__":

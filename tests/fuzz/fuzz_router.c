@@ -1,8 +1,8 @@
 /* fuzz_router.c — libFuzzer harness for router_match over the real route table. The input
  * is "METHOD\nPATH" (no newline: the whole input is the path, method GET). Invariants: a
- * match has the asked method and its pattern with the captured segments filled in spells
- * the path exactly; 405 means the path matches some route under another method; 404 means
- * it matches none under any method. */
+ * match has the asked method (or is a GET that allows HEAD, for HEAD) and its pattern with
+ * the captured segments filled in spells the path exactly; 405 means the path matches some route
+ * under another method; 404 means it matches none under any method. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     verify(result == ROUTE_FOUND || result == ROUTE_NO_PATH || result == ROUTE_WRONG_METHOD);
     if (result == ROUTE_FOUND) {
         verify(route >= routes && route < routes + routes_count);
-        verify(strcmp(route->method, method) == 0);
+        verify(strcmp(route->method, method) == 0 ||
+               (strcmp(method, "HEAD") == 0 && route->head && strcmp(route->method, "GET") == 0));
         char *rebuilt = malloc(size + 2);
         verify(rebuilt != 0);
         verify(fuzz_rebuild(route->pattern, &req, rebuilt, size + 2));
@@ -81,6 +82,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (result == ROUTE_WRONG_METHOD) verify(any_found);
     if (result == ROUTE_FOUND) verify(any_found);
+    /* Allow lists a method exactly when the path has a route (the 405's header). */
+    char allow[64];
+    router_allow(&req, path, allow, sizeof allow);
+    verify((allow[0] != 0) == (result != ROUTE_NO_PATH));
+    if (result == ROUTE_FOUND) verify(strstr(allow, route->method) != 0);
     free(input);
     return 0;
 }

@@ -95,7 +95,42 @@ static void wrong_method_is_405(void **state) {
     assert_result("GET", "/api/v1/auth/login", ROUTE_WRONG_METHOD);
     assert_result("get", "/healthz", ROUTE_WRONG_METHOD); /* methods are case-sensitive */
     assert_result("", "/healthz", ROUTE_WRONG_METHOD);
-    assert_result("HEAD", "/api/v1/wallet", ROUTE_WRONG_METHOD);
+    assert_result("HEAD", "/api/v1/orders/42/codes", ROUTE_WRONG_METHOD); /* an audited read */
+    assert_result("HEAD", "/api/v1/pay/epay/notify", ROUTE_WRONG_METHOD); /* side effects */
+    assert_result("HEAD", "/api/v1/auth/login", ROUTE_WRONG_METHOD);
+    assert_result("head", "/healthz", ROUTE_WRONG_METHOD);
+}
+
+/* HEAD runs the path's GET route when that route only reads. */
+static void head_runs_reading_gets(void **state) {
+    static const char *const paths[] = {"/healthz", "/metrics", "/api/v1/products",
+                                        "/api/v1/wallet", "/api/v1/orders/42"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const struct route *route = 0;
+        assert_int_equal(match("HEAD", paths[i], &route), ROUTE_FOUND);
+        assert_string_equal(route->method, "GET");
+        assert_true(route->head);
+    }
+    for (int i = 0; i < routes_count; i++)
+        if (routes[i].head) assert_string_equal(routes[i].method, "GET");
+    assert_result("HEAD", "/nope", ROUTE_NO_PATH);
+}
+
+static void allow_lists_the_methods(void **state) {
+    static const char *const cases[][2] = {
+        {"/healthz", "GET, HEAD"},
+        {"/api/v1/products", "GET, HEAD, POST"},
+        {"/api/v1/orders/7/codes", "GET"},
+        {"/api/v1/risk/lists/x", "GET, HEAD, PUT"},
+        {"/api/v1/pay/epay/notify", "POST, GET"},
+        {"/nope", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char allow[32];
+        memset(&req, 0, sizeof req);
+        router_allow(&req, cases[i][0], allow, sizeof allow);
+        assert_string_equal(allow, cases[i][1]);
+    }
 }
 
 static void unknown_paths_are_404(void **state) {
@@ -212,10 +247,11 @@ static void role_names(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(literal_routes),        cmocka_unit_test(captured_segments),
-        cmocka_unit_test(long_segments),         cmocka_unit_test(wrong_method_is_405),
-        cmocka_unit_test(unknown_paths_are_404), cmocka_unit_test(every_route_in_the_table),
-        cmocka_unit_test(table_is_well_formed),  cmocka_unit_test(role_names),
+        cmocka_unit_test(literal_routes),         cmocka_unit_test(captured_segments),
+        cmocka_unit_test(long_segments),          cmocka_unit_test(wrong_method_is_405),
+        cmocka_unit_test(head_runs_reading_gets), cmocka_unit_test(allow_lists_the_methods),
+        cmocka_unit_test(unknown_paths_are_404),  cmocka_unit_test(every_route_in_the_table),
+        cmocka_unit_test(table_is_well_formed),   cmocka_unit_test(role_names),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
