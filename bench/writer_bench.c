@@ -95,13 +95,13 @@ int main(int argc, char **argv) {
     bench_writer = writer;
     bench_orders = orders;
     bench_count = count;
-    if (clients > 0) {
+    if (clients > 0) { /* each client's first order; the answers submit the rest */
         if (clients > count) clients = count;
         atomic_store(&bench_next, clients);
         for (int i = 0; i < clients; i++)
             if (writer_submit(writer, &orders[i].cmd) != STATUS_OK) return 1;
     }
-    for (int i = 0; i < count && clients == 0; i++) {
+    for (int i = 0; clients == 0 && i < count; i++) {
         while (writer_submit(writer, &orders[i].cmd) != STATUS_OK)
             nanosleep(&pause, 0);
         if ((i + 1) % group == 0) {

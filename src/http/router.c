@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/text.h"
 
 /* Does path match pattern? Captures go to params (storage bounded by req). */
 static bool router_path_matches(struct request *req, const char *pattern, const char *path) {
@@ -51,26 +52,15 @@ enum route_match router_match(struct request *req, const char *method, const cha
     return path_seen ? ROUTE_WRONG_METHOD : ROUTE_NO_PATH;
 }
 
-/* Appends ", " (unless first) and method to out at *at; out stays NUL-terminated. */
-static void router_allow_add(char *out, size_t size, size_t *at, const char *method) {
-    size_t need = (*at ? 2 : 0) + strlen(method);
-    verify(*at + need < size); /* sized for every method the table uses */
-    if (*at) {
-        memcpy(out + *at, ", ", 2);
-        *at += 2;
-    }
-    memcpy(out + *at, method, strlen(method));
-    *at += strlen(method);
-    out[*at] = 0;
-}
-
 void router_allow(struct request *req, const char *path, char *out, size_t size) {
     verify(req != 0 && path != 0 && out != 0 && size > 0);
     size_t at = 0;
     out[0] = 0;
     for (int i = 0; i < routes_count; i++) {
         if (!router_path_matches(req, routes[i].pattern, path)) continue;
-        router_allow_add(out, size, &at, routes[i].method);
-        if (routes[i].head) router_allow_add(out, size, &at, "HEAD");
+        if (at > 0) at = text_put(out, size, at, ", ");
+        at = text_put(out, size, at, routes[i].method);
+        if (routes[i].head) at = text_put(out, size, at, ", HEAD");
     }
+    verify(at + 1 < size); /* never truncated: out is sized for every method the table uses */
 }
