@@ -33,7 +33,8 @@
 #define LIMIT_CODE_BYTES 256         /* one card code, in bytes */
 #define LIMIT_IMPORT_LINE_BYTES 1024 /* one line of an import file */
 #define LIMIT_IMPORT_CODES_PER_REQUEST 100000
-#define LIMIT_IMPORT_CHUNK 100000 /* codes per import transaction */
+#define LIMIT_IMPORT_CHUNK 100000        /* codes per import transaction */
+#define LIMIT_IMPORT_STATEMENT_ROWS 2048 /* codes per INSERT (store/code_rows.c) */
 
 /* Users and sessions */
 #define LIMIT_USERNAME_BYTES 64

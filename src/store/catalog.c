@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/text.h"
+#include "store/code_rows.h"
 #include "store/store.h"
 
 enum status store_product_create(struct db *db, const struct store_product *product, int64_t now_s,
@@ -135,30 +136,6 @@ enum status store_codes_next_id(struct db *db, int64_t *id_out) {
     return STATUS_OK;
 }
 
-static enum status catalog_insert_row(struct db *db, sqlite3_stmt *stmt, int64_t id,
-                                      int64_t product_id, const struct store_code_row *row,
-                                      const struct store_code_rows *rows,
-                                      const struct import_item *code, int64_t now_s,
-                                      bool *inserted) {
-    sqlite3_reset(stmt);
-    sqlite3_bind_int64(stmt, 1, id);
-    sqlite3_bind_int64(stmt, 2, product_id);
-    sqlite3_bind_blob(stmt, 3, row->hash, VAULT_CODE_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 4, rows->sealed + row->sealed_offset,
-                      (int)(code->len + VAULT_SEAL_OVERHEAD), SQLITE_STATIC);
-    if (code->expires_at > 0) {
-        sqlite3_bind_int64(stmt, 5, code->expires_at);
-    } else {
-        sqlite3_bind_null(stmt, 5);
-    }
-    sqlite3_bind_int64(stmt, 6, now_s);
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) return STATUS_DB;
-    *inserted = sqlite3_changes(db->handle) == 1;
-    return STATUS_OK;
-}
-
 enum status store_codes_write(struct db *db, const struct vault *vault, int64_t product_id,
                               const struct import_batch *batch, struct store_code_rows *rows,
                               int64_t now_s, struct store_import_result *result) {
@@ -170,22 +147,33 @@ enum status store_codes_write(struct db *db, const struct vault *vault, int64_t 
     if (status != STATUS_OK) return status;
     /* Another writer took ids past the ones this batch was sealed for: seal again. */
     if (next_id > rows->base_id) store_codes_prepare(vault, batch, next_id, rows);
-    sqlite3_stmt *stmt =
-        db_prepare(db, "INSERT INTO codes(id, product_id, hash, sealed, expires_at, "
-                       "imported_at) VALUES(?,?,?,?,?,?) ON CONFLICT(hash) DO NOTHING");
-    int64_t imported = 0, duplicates = 0;
-    for (int i = 0; status == STATUS_OK && i < rows->count; i++) {
-        bool inserted = false;
-        const struct store_code_row *row = &rows->rows[i];
-        if (i == 0 || catalog_row_compare(&rows->rows[i - 1], row) != 0) {
-            status = catalog_insert_row(db, stmt, rows->base_id + i, product_id, row, rows,
-                                        &batch->items[row->item], now_s, &inserted);
-        }
-        if (inserted)
-            imported++;
-        else
-            duplicates++;
+    /* One statement per LIMIT_IMPORT_STATEMENT_ROWS rows (store/code_rows.c). OR FAIL: a
+     * broken row fails the statement and the caller rolls back its transaction. "WHERE
+     * true" keeps SQLite from reading ON CONFLICT as the SELECT's join constraint. */
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT OR FAIL INTO codes(id, product_id, hash, sealed, expires_at, imported_at) "
+            "SELECT id, ?2, hash, sealed, expires_at, ?3 FROM code_rows(?1) WHERE true "
+            "ON CONFLICT(hash) DO NOTHING");
+    int64_t imported = 0;
+    for (int first = 0; status == STATUS_OK && first < rows->count;
+         first += LIMIT_IMPORT_STATEMENT_ROWS) {
+        struct store_code_batch slice = {
+            .codes = batch,
+            .rows = rows,
+            .first = first,
+            .end = first + (rows->count - first < LIMIT_IMPORT_STATEMENT_ROWS
+                                ? rows->count - first
+                                : LIMIT_IMPORT_STATEMENT_ROWS),
+        };
+        store_code_rows_bind(stmt, 1, &slice);
+        sqlite3_bind_int64(stmt, 2, product_id);
+        sqlite3_bind_int64(stmt, 3, now_s);
+        status = db_step_done(db, stmt);
+        sqlite3_clear_bindings(stmt); /* the cached statement keeps no pointer to the slice */
+        if (status == STATUS_OK) imported += sqlite3_changes64(db->handle);
     }
+    verify(imported >= 0 && imported <= rows->count);
+    int64_t duplicates = rows->count - imported;
     if (status != STATUS_OK) return status;
     result->imported += imported;
     result->duplicates += duplicates;

@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "store/code_rows.h"
 #include "store/migrations.h"
 #include "store/wal_vfs.h"
 
@@ -45,6 +46,7 @@ enum status db_open(struct db *db, const char *path, bool readonly, bool create)
     /* Savepoint sub-journals and sorts stay in memory: the writer opens a savepoint per
      * command, and a temp file there costs ~25 pwrite() calls per order. */
     if (status == STATUS_OK) status = db_exec(db, "PRAGMA temp_store=MEMORY");
+    if (status == STATUS_OK && !readonly) status = store_code_rows_register(db->handle);
     if (status != STATUS_OK) db_close(db);
     return status;
 }

@@ -1,6 +1,7 @@
 /* catalog_test.c — code import through prepare/write: rows sealed ahead for ids that
  * another writer took meanwhile are sealed again, and every stored code opens under its
- * own id; duplicates inside a batch and against inventory are counted exactly. */
+ * own id; duplicates inside a batch, across the batch's INSERT statements and against
+ * inventory are counted exactly; a failed INSERT is an error the caller rolls back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,11 +146,82 @@ static void expired_codes_leave_stock(void **state) {
     unit_db_close(&t);
 }
 
+/* A batch longer than several INSERT statements (LIMIT_IMPORT_STATEMENT_ROWS each) whose
+ * runs of equal codes cross every statement's edge: each code is stored once, the rest
+ * counted as duplicates, and stock moves by the codes stored. */
+static void statements_split_a_batch_inside_runs_of_duplicates(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    int64_t product = catalog_product(&t);
+    int count = 2 * LIMIT_IMPORT_STATEMENT_ROWS + 100;
+    struct import_batch batch;
+    import_batch_init(&batch);
+    for (int i = 0; i < count; i++) { /* 7 distinct codes, ~900 copies each */
+        struct import_code code = {.expires_at = i % 7 == 3 ? NOW + 500 : 0};
+        code.code_len = (size_t)snprintf(code.code, sizeof code.code, "EDGE-%d", i % 7);
+        import_batch_add(&batch, &code);
+    }
+    struct store_import_result result = {0, 0};
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product, &batch, NOW, &result), STATUS_OK);
+    assert_int_equal(result.imported, 7);
+    assert_int_equal(result.duplicates, count - 7);
+    assert_int_equal(unit_db_int(&t, "SELECT stock FROM products WHERE sku = 'SKU-C'"), 7);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM codes WHERE expires_at = 1800000500"),
+                     1);
+    assert_int_equal(db_commit(&t.db), STATUS_OK);
+    assert_int_equal(catalog_open_all(&t, "EDGE-"), 7);
+    import_batch_free(&batch);
+    unit_db_close(&t);
+}
+
+/* A statement that fails part-way (here: a product that does not exist) reports it, and the
+ * caller's rollback leaves no code and no stock behind. */
+static void a_failed_insert_is_an_error_and_rolls_back(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    int64_t product = catalog_product(&t);
+    assert_int_equal(db_commit(&t.db), STATUS_OK);
+    struct import_batch batch;
+    catalog_batch(&batch, "LOST", LIMIT_IMPORT_STATEMENT_ROWS + 10);
+    struct store_import_result result = {0, 0};
+    assert_int_equal(db_begin_immediate(&t.db), STATUS_OK);
+    assert_int_equal(store_codes_insert(&t.db, &t.vault, product + 1000, &batch, NOW, &result),
+                     STATUS_DB);
+    db_rollback(&t.db);
+    assert_int_equal(result.imported, 0);
+    assert_int_equal(unit_db_int(&t, "SELECT count(*) FROM codes"), 0);
+    assert_int_equal(unit_db_int(&t, "SELECT stock FROM products WHERE sku = 'SKU-C'"), 0);
+    import_batch_free(&batch);
+    unit_db_close(&t);
+}
+
+/* `code_rows` is no table without its batch, and reads nothing from a value that is not one. */
+static void code_rows_needs_its_bound_batch(void **state) {
+    struct unit_db t;
+    unit_db_open(&t);
+    sqlite3_stmt *stmt = 0;
+    assert_int_not_equal(sqlite3_prepare_v2(t.db.handle, "SELECT * FROM code_rows", -1, &stmt, 0),
+                         SQLITE_OK);
+    sqlite3_finalize(stmt);
+    assert_int_equal(
+        sqlite3_prepare_v2(t.db.handle, "SELECT count(*) FROM code_rows(?)", -1, &stmt, 0),
+        SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, "not a batch", 11, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_MISUSE);
+    sqlite3_finalize(stmt);
+    unit_db_close(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resealed_when_ids_were_taken),
         cmocka_unit_test(duplicates_against_inventory),
         cmocka_unit_test(expired_codes_leave_stock),
+        cmocka_unit_test(statements_split_a_batch_inside_runs_of_duplicates),
+        cmocka_unit_test(a_failed_insert_is_an_error_and_rolls_back),
+        cmocka_unit_test(code_rows_needs_its_bound_batch),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
