@@ -86,6 +86,33 @@ static enum status metrics_render_route(struct buf *out, const char *name,
     return status;
 }
 
+/* How long the writer's COMMITs took (the WAL write and sync every order of a batch waits
+ * for), and its copies of checkpoint tails between batches: where disk stalls show. */
+static enum status metrics_render_commits(struct buf *out, const struct writer_stats *ws) {
+    enum status status = buf_printf(out, "# TYPE tessera_writer_commit_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (int b = 0; b < WRITER_COMMIT_BUCKETS && status == STATUS_OK; b++) {
+        cumulative += ws->commit_buckets[b];
+        if (b < WRITER_COMMIT_BUCKETS - 1) {
+            status = buf_printf(out, "tessera_writer_commit_seconds_bucket{le=\"%g\"} %llu\n",
+                                0.000125 * (double)(1u << b), (unsigned long long)cumulative);
+        } else {
+            status = buf_printf(out, "tessera_writer_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+                                (unsigned long long)cumulative);
+        }
+    }
+    if (status != STATUS_OK) return status;
+    return buf_printf(out,
+                      "tessera_writer_commit_seconds_sum %.9f\n"
+                      "tessera_writer_commit_seconds_count %llu\n"
+                      "# TYPE tessera_wal_checkpoint_finish_seconds summary\n"
+                      "tessera_wal_checkpoint_finish_seconds_sum %.9f\n"
+                      "tessera_wal_checkpoint_finish_seconds_count %llu\n",
+                      (double)ws->commit_ns / 1e9, (unsigned long long)cumulative,
+                      (double)ws->checkpoint_finish_ns / 1e9,
+                      (unsigned long long)ws->checkpoint_finishes);
+}
+
 enum status metrics_render(struct buf *out, struct db *db, struct writer *writer) {
     verify(out != 0 && db != 0 && writer != 0);
     enum status status = buf_printf(out, "# TYPE tessera_http_requests_total counter\n"
@@ -140,6 +167,7 @@ enum status metrics_render(struct buf *out, struct db *db, struct writer *writer
                        (unsigned long long)ws.batches, (unsigned long long)ws.commands,
                        (unsigned long long)ws.slow_batches, (unsigned long long)ws.checkpoints);
     }
+    if (status == STATUS_OK) status = metrics_render_commits(out, &ws);
     if (status == STATUS_OK)
         status = buf_printf(out, "# TYPE tessera_request_stage_seconds summary\n");
     for (int i = 0; i < METRICS_STAGES && status == STATUS_OK; i++) {

@@ -75,24 +75,23 @@ enum status checkpointer_start(const char *db_path, struct checkpointer **out) {
     return STATUS_OK;
 }
 
-void checkpointer_poke(struct checkpointer *checkpointer, sqlite3 *writer, int wal_pages) {
-    verify(checkpointer != 0 && writer != 0 && wal_pages >= 0);
-    if (wal_pages < LIMIT_WAL_CHECKPOINT_PAGES) return;
-    if (atomic_exchange(&checkpointer->ready, false)) {
-        /* Copies only what was appended since the bulk copy; BUSY (the thread is copying
-         * again) just leaves it for the next commit. */
-        int rc = sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-            log_error("checkpoint: %s", sqlite3_errmsg(writer));
-        }
-        return;
-    }
+bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pages) {
+    verify(checkpointer != 0 && wal_pages >= 0);
+    if (wal_pages < LIMIT_WAL_CHECKPOINT_PAGES) return false;
+    if (atomic_exchange(&checkpointer->ready, false)) return true;
     verify(pthread_mutex_lock(&checkpointer->lock) == 0);
     if (!checkpointer->poked) {
         checkpointer->poked = true;
         verify(pthread_cond_signal(&checkpointer->wake) == 0);
     }
     verify(pthread_mutex_unlock(&checkpointer->lock) == 0);
+    return false;
+}
+
+void checkpointer_finish(struct checkpointer *checkpointer, sqlite3 *writer) {
+    verify(checkpointer != 0 && writer != 0);
+    int rc = sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_error("checkpoint: %s", sqlite3_errmsg(writer));
 }
 
 uint64_t checkpointer_runs(struct checkpointer *checkpointer) {

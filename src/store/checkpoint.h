@@ -2,7 +2,8 @@
  * connection does not checkpoint (its WAL hook replaces auto-checkpoint): after a commit
  * that leaves LIMIT_WAL_CHECKPOINT_PAGES or more in the WAL it pokes the checkpointer,
  * which copies the WAL into the database with a PASSIVE checkpoint (synchronous=FULL: the
- * WAL is synced before, the database after); the writer then copies the tail itself. A
+ * WAL is synced before, the database after); the writer then copies the tail itself,
+ * after answering the batch whose commit found the bulk copied. A
  * checkpoint copies pages to random places of a large file and syncs it: milliseconds the
  * writer now mostly does not wait for. Each checkpoint still ends with the writer's tail
  * copy and its two syncs (~0.5 ms of the writer's time): at 4,000 pages rather than 1,000
@@ -11,6 +12,7 @@
 #ifndef TESSERA_STORE_CHECKPOINT_H
 #define TESSERA_STORE_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/status.h"
@@ -19,10 +21,14 @@
 struct checkpointer;
 
 must_check enum status checkpointer_start(const char *db_path, struct checkpointer **out);
-/* From the writer's WAL hook (writer: its connection): the WAL holds wal_pages pages. Wakes
- * the thread, or, once the thread copied the bulk, copies the rest on the writer's own
- * connection so the WAL can restart. */
-void checkpointer_poke(struct checkpointer *checkpointer, sqlite3 *writer, int wal_pages);
+/* From the writer's WAL hook (inside its COMMIT): the WAL holds wal_pages pages. Wakes the
+ * thread; returns true once the thread has copied the bulk, when the writer should copy
+ * the rest (checkpointer_finish) so the WAL can restart — after it has handed the batch
+ * just committed to be answered, so no order waits for that copy's syncs. */
+must_check bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pages);
+/* On the writer's connection: copies what was appended since the bulk copy (PASSIVE; BUSY,
+ * when the thread is copying again, leaves it for a later commit). */
+void checkpointer_finish(struct checkpointer *checkpointer, sqlite3 *writer);
 /* Runs a last checkpoint, closes the connection, frees. */
 void checkpointer_stop(struct checkpointer *checkpointer);
 /* Checkpoints run so far (for metrics and tests). */

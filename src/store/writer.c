@@ -10,10 +10,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/assert.h"
 #include "base/clock.h"
@@ -35,6 +36,10 @@ struct writer {
     struct writer_stats stats; /* under lock */
     writer_apply_fn tick;      /* under lock: periodic maintenance, run when idle */
     uint32_t tick_interval_ms;
+    bool checkpoint_due; /* writer thread only: a commit found the bulk copied */
+    /* written by the writer thread alone, read by writer_stats */
+    _Atomic uint64_t commit_buckets[WRITER_COMMIT_BUCKETS], commit_ns;
+    _Atomic uint64_t checkpoint_finishes, checkpoint_finish_ns;
     /* the answer thread: batches done, in commit order, linked through next. Commands
      * belong to their submitters (a suspended request, a writer_call caller), so the list
      * holds no memory of its own and is as long as the work waiting to be answered: at
@@ -100,6 +105,25 @@ static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
     return true;
 }
 
+static void writer_count_commit(struct writer *writer, uint64_t ns) {
+    unsigned bucket = 0;
+    while (bucket + 1 < WRITER_COMMIT_BUCKETS && ns > (125000u << bucket))
+        bucket++;
+    atomic_fetch_add_explicit(&writer->commit_buckets[bucket], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writer->commit_ns, ns, memory_order_relaxed);
+}
+
+/* Between batches, once the last commit's batch is on its way to be answered. */
+static void writer_checkpoint_finish(struct writer *writer) {
+    if (!writer->checkpoint_due) return;
+    writer->checkpoint_due = false;
+    uint64_t started = clock_monotonic_ns();
+    checkpointer_finish(writer->checkpointer, writer->db.handle);
+    atomic_fetch_add_explicit(&writer->checkpoint_finishes, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writer->checkpoint_finish_ns, clock_monotonic_ns() - started,
+                              memory_order_relaxed);
+}
+
 static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
     struct db *db = &writer->db;
     enum status status = db_begin_immediate(db);
@@ -116,7 +140,11 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
         }
     }
     if (status == STATUS_OK) status = store_cache_flush(db);
-    if (status == STATUS_OK) status = db_commit(db);
+    if (status == STATUS_OK) {
+        uint64_t started = clock_monotonic_ns();
+        status = db_commit(db);
+        writer_count_commit(writer, clock_monotonic_ns() - started);
+    }
     if (status != STATUS_OK) {
         db_rollback(db);
         store_cache_reset(db); /* the cache may hold rows the rollback undid */
@@ -217,6 +245,7 @@ static void *writer_main(void *arg) {
             struct writer_cmd tick = {.apply = writer->tick}; /* nobody waits for it */
             verify(pthread_mutex_unlock(&writer->lock) == 0);
             writer_run_batch(writer, &tick);
+            writer_checkpoint_finish(writer);
             continue;
         }
         if (writer->head == 0 && writer->stopping) {
@@ -242,6 +271,7 @@ static void *writer_main(void *arg) {
         verify(pthread_mutex_unlock(&writer->lock) == 0);
         writer_run_batch(writer, batch);
         writer_answer_later(writer, batch);
+        writer_checkpoint_finish(writer);
     }
     return 0;
 }
@@ -256,10 +286,12 @@ static void writer_answer_stop(struct writer *writer) {
     verify(writer->answer_head == 0);
 }
 
-/* Replaces the connection's auto-checkpoint: the checkpoint thread does it instead. */
+/* Replaces the connection's auto-checkpoint: the checkpoint thread does it instead, and
+ * the writer copies the tail after the batch (writer_checkpoint_finish). */
 static int writer_wal_hook(void *context, sqlite3 *handle, const char *name, int wal_pages) {
-    (void)name;
-    checkpointer_poke(context, handle, wal_pages);
+    (void)handle, (void)name;
+    struct writer *writer = context;
+    if (checkpointer_poke(writer->checkpointer, wal_pages)) writer->checkpoint_due = true;
     return SQLITE_OK;
 }
 
@@ -304,7 +336,7 @@ enum status writer_start(const char *db_path, struct writer **out) {
         free(writer);
         return STATUS_DB;
     }
-    sqlite3_wal_hook(writer->db.handle, writer_wal_hook, writer->checkpointer);
+    sqlite3_wal_hook(writer->db.handle, writer_wal_hook, writer);
     store_cache_attach(&writer->db);
     verify(pthread_mutex_init(&writer->lock, 0) == 0);
     verify(pthread_cond_init(&writer->wake, 0) == 0);
@@ -387,4 +419,12 @@ void writer_stats(struct writer *writer, struct writer_stats *out) {
     out->queue_depth = writer->queued;
     verify(pthread_mutex_unlock(&writer->lock) == 0);
     out->checkpoints = checkpointer_runs(writer->checkpointer);
+    for (int b = 0; b < WRITER_COMMIT_BUCKETS; b++)
+        out->commit_buckets[b] =
+            atomic_load_explicit(&writer->commit_buckets[b], memory_order_relaxed);
+    out->commit_ns = atomic_load_explicit(&writer->commit_ns, memory_order_relaxed);
+    out->checkpoint_finishes =
+        atomic_load_explicit(&writer->checkpoint_finishes, memory_order_relaxed);
+    out->checkpoint_finish_ns =
+        atomic_load_explicit(&writer->checkpoint_finish_ns, memory_order_relaxed);
 }

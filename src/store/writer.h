@@ -31,7 +31,8 @@ struct writer_cmd {
     struct writer_cmd *next;
 };
 
-#define WRITER_BATCH_BUCKETS 10 /* batch sizes 1, ≤2, ≤4, … ≤512 */
+#define WRITER_BATCH_BUCKETS 10  /* batch sizes 1, ≤2, ≤4, … ≤512 */
+#define WRITER_COMMIT_BUCKETS 10 /* commit times ≤125 µs, ≤250 µs, … ≤32 ms, more */
 
 struct writer_stats {
     uint64_t batches;
@@ -40,6 +41,12 @@ struct writer_stats {
     uint64_t queue_depth;
     uint64_t slow_batches; /* batches re-run with a savepoint per command */
     uint64_t checkpoints;  /* WAL checkpoints the checkpoint thread ran */
+    /* COMMIT of a batch: the WAL write and its sync (what every order of the batch waits) */
+    uint64_t commit_buckets[WRITER_COMMIT_BUCKETS];
+    uint64_t commit_ns;
+    /* the writer's own copy of a checkpoint's tail (checkpointer_finish), between batches */
+    uint64_t checkpoint_finishes;
+    uint64_t checkpoint_finish_ns;
 };
 
 struct writer;

@@ -616,6 +616,19 @@ def test_metrics():
     assert writer and writer[-1][1] == batches
     assert [v for _, v in writer] == sorted(v for _, v in writer)
     assert ("tessera_writer_queue_depth", frozenset()) in after
+    # Commit times: one per committed batch (and per maintenance tick), cumulative buckets
+    # ending in the count; checkpoint tails copied by the writer, a sum and a count.
+    commits = sorted(((float("inf") if dict(k[1])["le"] == "+Inf" else float(dict(k[1])["le"]), v)
+                      for k, v in after.items() if k[0] == "tessera_writer_commit_seconds_bucket"))
+    assert [le for le, _ in commits][:2] == [0.000125, 0.00025] and len(commits) == 10, commits
+    assert [v for _, v in commits] == sorted(v for _, v in commits)
+    committed = after[("tessera_writer_commit_seconds_count", frozenset())]
+    assert commits[-1][1] == committed
+    assert committed - before[("tessera_writer_commit_seconds_count", frozenset())] >= 2
+    assert after[("tessera_writer_commit_seconds_sum", frozenset())] > \
+        before[("tessera_writer_commit_seconds_sum", frozenset())]
+    assert ("tessera_wal_checkpoint_finish_seconds_count", frozenset()) in after
+    assert after[("tessera_wal_checkpoint_finish_seconds_sum", frozenset())] >= 0
 
 
 # --- the role matrix ----------------------------------------------------------------------

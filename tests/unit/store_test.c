@@ -714,6 +714,13 @@ static void steady_writes_keep_the_wal_bounded(void **state) {
     writer_stop(writer);
     free(cmds);
     assert_true(stats.checkpoints >= 1);
+    /* The WAL restarts only after the writer copied a tail between batches, and every
+     * batch's COMMIT was timed once. */
+    assert_true(stats.checkpoint_finishes >= 1 && stats.checkpoint_finish_ns > 0);
+    uint64_t commits = 0;
+    for (int b = 0; b < WRITER_COMMIT_BUCKETS; b++)
+        commits += stats.commit_buckets[b];
+    assert_true(commits == stats.batches && stats.commit_ns > 0);
     /* ~4.5 thresholds of pages written; a WAL that restarts stays near one threshold. */
     assert_true(info.st_size < (off_t)3 * LIMIT_WAL_CHECKPOINT_PAGES * 4096);
     assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM audit WHERE action = 'test.page'"),
