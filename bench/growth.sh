@@ -55,6 +55,7 @@ fi
 db_copy "$BENCH_TMP/template" "$BENCH_TMP/grown"
 bench_log "growth: generating and importing $GROWTH_CODES codes"
 gen_codes "$GROWTH_CODES" "GRW$RANDOM-" "$BENCH_TMP/codes-grown.txt"
+disk_settle
 T0=$(now_s)
 import_codes "$BENCH_TMP/grown/t.db" "$BENCH_TMP/codes-grown.txt"
 IMPORTED=$IMPORTED_N

@@ -115,6 +115,7 @@ rm -rf "$BENCH_TMP/orders-risk"
 bench_log "import: $IMPORT_CODES codes into a fresh database"
 gen_codes "$IMPORT_CODES" "IMP$RANDOM-" "$BENCH_TMP/codes-import.txt"
 db_copy "$BENCH_TMP/template" "$BENCH_TMP/import"
+disk_settle # the order runs' databases, and the codes file, written out before the clock starts
 T0=$(now_s)
 /usr/bin/time -v -o "$BENCH_TMP/import.time" \
     "$TESSERA_BIN" import --db "$BENCH_TMP/import/t.db" --sku "$SKU" "$BENCH_TMP/codes-import.txt" \
@@ -139,7 +140,7 @@ HF="$BENCH_TMP/hyperfine"
 mkdir -p "$HF"
 HF_FILES="$BENCH_TMP/template/t.db $BENCH_TMP/template/t.db.key"
 [ ! -f "$BENCH_TMP/template/t.db-wal" ] || HF_FILES+=" $BENCH_TMP/template/t.db-wal"
-HF_PREPARE="rm -f $HF/t.db $HF/t.db-wal $HF/t.db-shm $HF/t.db.key && cp $HF_FILES $HF/"
+HF_PREPARE="rm -f $HF/t.db $HF/t.db-wal $HF/t.db-shm $HF/t.db.key && cp $HF_FILES $HF/ && sync"
 HF_CMD="$TESSERA_BIN import --db $HF/t.db --sku $SKU $BENCH_TMP/codes-hyperfine.txt"
 hyperfine --style basic --runs "$HYPERFINE_RUNS" --warmup 1 --prepare "$HF_PREPARE" \
     --export-json "$BENCH_TMP/hyperfine.json" "$HF_CMD" >"$BENCH_TMP/hyperfine.txt" 2>&1 ||
