@@ -35,6 +35,7 @@
 #define LIMIT_IMPORT_CODES_PER_REQUEST 100000
 #define LIMIT_IMPORT_CHUNK 100000        /* codes per import transaction */
 #define LIMIT_IMPORT_STATEMENT_ROWS 2048 /* codes per INSERT (store/code_rows.c) */
+#define LIMIT_IMPORT_WAL_PAGES 16384     /* WAL an import lets grow before restarting it */
 
 /* Users and sessions */
 #define LIMIT_USERNAME_BYTES 64

@@ -75,16 +75,22 @@ enum status checkpointer_start(const char *db_path, struct checkpointer **out) {
     return STATUS_OK;
 }
 
-bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pages) {
+void checkpointer_wake(struct checkpointer *checkpointer, int wal_pages) {
     verify(checkpointer != 0 && wal_pages >= 0);
-    if (wal_pages < LIMIT_WAL_CHECKPOINT_PAGES) return false;
-    if (atomic_exchange(&checkpointer->ready, false)) return true;
+    if (wal_pages < LIMIT_WAL_CHECKPOINT_PAGES) return;
     verify(pthread_mutex_lock(&checkpointer->lock) == 0);
     if (!checkpointer->poked) {
         checkpointer->poked = true;
         verify(pthread_cond_signal(&checkpointer->wake) == 0);
     }
     verify(pthread_mutex_unlock(&checkpointer->lock) == 0);
+}
+
+bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pages) {
+    verify(checkpointer != 0 && wal_pages >= 0);
+    if (wal_pages < LIMIT_WAL_CHECKPOINT_PAGES) return false;
+    if (atomic_exchange(&checkpointer->ready, false)) return true;
+    checkpointer_wake(checkpointer, wal_pages);
     return false;
 }
 

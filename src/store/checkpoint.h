@@ -26,6 +26,9 @@ must_check enum status checkpointer_start(const char *db_path, struct checkpoint
  * the rest (checkpointer_finish) so the WAL can restart — after it has handed the batch
  * just committed to be answered, so no order waits for that copy's syncs. */
 must_check bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pages);
+/* Wakes the thread when the WAL holds LIMIT_WAL_CHECKPOINT_PAGES or more, and nothing else:
+ * for a bulk writer (tessera import) that restarts the WAL on its own terms. */
+void checkpointer_wake(struct checkpointer *checkpointer, int wal_pages);
 /* On the writer's connection: copies what was appended since the bulk copy (PASSIVE; BUSY,
  * when the thread is copying again, leaves it for a later commit). */
 void checkpointer_finish(struct checkpointer *checkpointer, sqlite3 *writer);

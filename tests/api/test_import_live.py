@@ -222,6 +222,54 @@ def test_import_100k_codes():
         server.close()
 
 
+WAL_PAGES = limit("LIMIT_IMPORT_WAL_PAGES")     # WAL an import lets grow before restarting it
+
+
+def test_import_keeps_its_wal_bounded():
+    """An import copies the WAL into the database on a thread of its own while it inserts,
+    and restarts the WAL once it passes LIMIT_IMPORT_WAL_PAGES: importing 1,500,000 codes
+    (a WAL of ~380 MB if it never restarted) must keep the WAL file (its high-water mark:
+    SQLite reuses it from the start) within the bound plus two chunks, leave every code in
+    the database, and pass `tessera check`."""
+    server = harness.Server(demo=False)
+    try:
+        admin = server.admin()
+        sku = "WAL-1"
+        make_product(admin, sku)
+        server.stop()  # the import alone decides when the WAL restarts
+        count = 15 * CHUNK
+        path = os.path.join(server.dir, "wal.txt")
+        write_lines(path, new_codes(count, "W"))
+        wal = server.db + "-wal"
+        high = [0]
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                try:
+                    high[0] = max(high[0], os.path.getsize(wal))
+                except OSError:
+                    pass
+                time.sleep(0.005)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            imported, duplicates, rejected, _ = cli_import(server, sku, path)
+        finally:
+            done.set()
+            watcher.join()
+        assert (imported, duplicates, rejected) == (count, 0, 0), (imported, duplicates, rejected)
+        bound = WAL_PAGES * 4096 + 2 * CHUNK * 400  # a code is ~250 bytes of WAL; 400 is ample
+        assert 0 < high[0] <= bound, f"the WAL reached {high[0]} bytes (bound {bound})"
+        assert not os.path.exists(wal), "the import's close should have removed the WAL"
+        code, summary = server.check()
+        assert code == 0 and summary["ok"], summary["broken"]
+        assert summary["counts"]["codes"] == count, summary["counts"]
+    finally:
+        server.close()
+
+
 def mixed_file(existing, fresh_count, rng):
     """Lines for a plain-text import: fresh_count new codes, repeats of them (some padded with
     blanks, which are trimmed), codes already in the database, and rejected lines. Returns
@@ -297,4 +345,5 @@ def test_import_counts_duplicates_and_rejects():
 
 if __name__ == "__main__":
     harness.main([test_cli_import_while_selling, test_importers_racing_on_the_same_codes,
-                  test_import_100k_codes, test_import_counts_duplicates_and_rejects])
+                  test_import_100k_codes, test_import_keeps_its_wal_bounded,
+                  test_import_counts_duplicates_and_rejects])
