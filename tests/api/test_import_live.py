@@ -228,7 +228,7 @@ WAL_PAGES = limit("LIMIT_IMPORT_WAL_PAGES")     # WAL an import lets grow before
 def test_import_keeps_its_wal_bounded():
     """An import copies the WAL into the database on a thread of its own while it inserts,
     and restarts the WAL once it passes LIMIT_IMPORT_WAL_PAGES: importing 1,500,000 codes
-    (a WAL of ~380 MB if it never restarted) must keep the WAL file (its high-water mark:
+    (a WAL of ~500 MB if it never restarted) must keep the WAL file (its high-water mark:
     SQLite reuses it from the start) within the bound plus two chunks, leave every code in
     the database, and pass `tessera check`."""
     server = harness.Server(demo=False)
