@@ -76,8 +76,8 @@ enum status store_product_each(struct db *db, store_product_fn fn, void *context
 }
 
 /* Codes are inserted in hash order: the UNIQUE(hash) index is the one random-order index,
- * and sorted keys touch its pages in sequence instead of all over. Duplicates inside the
- * batch end up adjacent and are counted without a database round trip. Row i of the sorted
+ * and sorted keys touch its pages in sequence instead of all over. Duplicates, inside the
+ * batch or of stored codes, are skipped by the INSERT's ON CONFLICT. Row i of the sorted
  * batch gets the id base_id + i (a duplicate leaves a gap), so the sealing — the costly,
  * database-free part — can run ahead on another thread (see cli/import.c). */
 static int catalog_row_compare(const void *a, const void *b) {
@@ -157,14 +157,11 @@ enum status store_codes_write(struct db *db, const struct vault *vault, int64_t 
     int64_t imported = 0;
     for (int first = 0; status == STATUS_OK && first < rows->count;
          first += LIMIT_IMPORT_STATEMENT_ROWS) {
-        struct store_code_batch slice = {
-            .codes = batch,
-            .rows = rows,
-            .first = first,
-            .end = first + (rows->count - first < LIMIT_IMPORT_STATEMENT_ROWS
-                                ? rows->count - first
-                                : LIMIT_IMPORT_STATEMENT_ROWS),
-        };
+        struct store_code_batch slice = {.codes = batch,
+                                         .rows = rows,
+                                         .first = first,
+                                         .end = first + LIMIT_IMPORT_STATEMENT_ROWS};
+        if (slice.end > rows->count) slice.end = rows->count;
         store_code_rows_bind(stmt, 1, &slice);
         sqlite3_bind_int64(stmt, 2, product_id);
         sqlite3_bind_int64(stmt, 3, now_s);
@@ -172,11 +169,10 @@ enum status store_codes_write(struct db *db, const struct vault *vault, int64_t 
         sqlite3_clear_bindings(stmt); /* the cached statement keeps no pointer to the slice */
         if (status == STATUS_OK) imported += sqlite3_changes64(db->handle);
     }
-    verify(imported >= 0 && imported <= rows->count);
-    int64_t duplicates = rows->count - imported;
     if (status != STATUS_OK) return status;
+    verify(imported >= 0 && imported <= rows->count);
     result->imported += imported;
-    result->duplicates += duplicates;
+    result->duplicates += rows->count - imported;
     if (imported == 0) return STATUS_OK;
     stmt = db_prepare(db, "UPDATE products SET stock = stock + ? WHERE id = ?");
     sqlite3_bind_int64(stmt, 1, imported);

@@ -15,9 +15,9 @@
  * statement).
  *
  * The batch is passed with sqlite3_bind_pointer under the type name CODE_ROWS_POINTER, so
- * SQL text can never forge one. Rows whose hash equals the previous row's (a duplicate
- * inside the batch) are skipped here; duplicates of stored codes are skipped by the
- * statement's ON CONFLICT(hash) DO NOTHING. */
+ * SQL text can never forge one. Every row of the slice is read; the statement's ON
+ * CONFLICT(hash) DO NOTHING skips a duplicate, of a stored code or of one earlier in the
+ * same batch alike. */
 #include "store/code_rows.h"
 
 #include <string.h>
@@ -90,19 +90,6 @@ static int code_rows_close(sqlite3_vtab_cursor *base) {
     return SQLITE_OK;
 }
 
-static bool code_rows_same_hash(const struct store_code_rows *rows, int a, int b) {
-    return memcmp(rows->rows[a].hash, rows->rows[b].hash, VAULT_CODE_HASH_BYTES) == 0;
-}
-
-/* Moves to the first row at or after index that is not a duplicate of the one before. */
-static void code_rows_seek(struct code_rows_cursor *cursor, int index) {
-    const struct store_code_rows *rows = cursor->batch->rows;
-    while (index > 0 && index < cursor->batch->end && code_rows_same_hash(rows, index - 1, index)) {
-        index++;
-    }
-    cursor->index = index;
-}
-
 static int code_rows_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str, int argc,
                             sqlite3_value **argv) {
     (void)idx_str;
@@ -110,13 +97,12 @@ static int code_rows_filter(sqlite3_vtab_cursor *base, int idx_num, const char *
     verify(idx_num == 1 && argc == 1);
     cursor->batch = sqlite3_value_pointer(argv[0], CODE_ROWS_POINTER);
     if (cursor->batch == 0) return SQLITE_MISUSE; /* bound as anything but a batch */
-    code_rows_seek(cursor, cursor->batch->first);
+    cursor->index = cursor->batch->first;
     return SQLITE_OK;
 }
 
 static int code_rows_next(sqlite3_vtab_cursor *base) {
-    struct code_rows_cursor *cursor = (struct code_rows_cursor *)base;
-    code_rows_seek(cursor, cursor->index + 1);
+    ((struct code_rows_cursor *)base)->index++;
     return SQLITE_OK;
 }
 
