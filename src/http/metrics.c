@@ -2,6 +2,8 @@
 #include "http/metrics.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -57,6 +59,35 @@ void metrics_order_delivered(int64_t codes) {
     atomic_fetch_add_explicit(&metrics_codes_delivered, (uint64_t)codes, memory_order_relaxed);
 }
 
+/* One histogram's buckets as Prometheus wants them: cumulative counts, the first n - 1
+ * bounded by bounds[], the last +Inf, then _count. labels: "" or `route="x",`. */
+static enum status metrics_render_buckets(struct buf *out, const char *name, const char *labels,
+                                          const uint64_t *counts, const double *bounds, int n) {
+    enum status status = STATUS_OK;
+    uint64_t cumulative = 0;
+    for (int b = 0; b < n && status == STATUS_OK; b++) {
+        cumulative += counts[b];
+        if (b < n - 1) {
+            status = buf_printf(out, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds[b],
+                                (unsigned long long)cumulative);
+        } else {
+            status = buf_printf(out, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
+                                (unsigned long long)cumulative);
+        }
+    }
+    if (status != STATUS_OK) return status;
+    size_t len = strlen(labels); /* `route="x",` → {route="x"}; "" → nothing */
+    if (len == 0) return buf_printf(out, "%s_count %llu\n", name, (unsigned long long)cumulative);
+    return buf_printf(out, "%s_count{%.*s} %llu\n", name, (int)len - 1, labels,
+                      (unsigned long long)cumulative);
+}
+
+/* Bounds first, 2·first, 4·first, … for the writer's power-of-two buckets. */
+static void metrics_doubling(double *bounds, int n, double first) {
+    for (int b = 0; b < n; b++)
+        bounds[b] = first * (double)(1u << b);
+}
+
 static enum status metrics_render_route(struct buf *out, const char *name,
                                         struct metrics_route *m) {
     enum status status = STATUS_OK;
@@ -66,50 +97,38 @@ static enum status metrics_render_route(struct buf *out, const char *name,
         status = buf_printf(out, "tessera_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
                             name, cls, (unsigned long long)n);
     }
-    uint64_t cumulative = 0;
-    for (int b = 0; b < LIMIT_LATENCY_BUCKETS && status == STATUS_OK; b++) {
-        cumulative += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
-        if (b < LIMIT_LATENCY_BUCKETS - 1) {
-            status = buf_printf(
-                out, "tessera_http_request_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", name,
-                metrics_bounds_s[b], (unsigned long long)cumulative);
-        } else {
-            status = buf_printf(
-                out,
-                "tessera_http_request_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                "tessera_http_request_seconds_count{route=\"%s\"} %llu\n"
-                "tessera_http_request_seconds_sum{route=\"%s\"} %.6f\n",
-                name, (unsigned long long)cumulative, name, (unsigned long long)cumulative, name,
-                (double)atomic_load(&m->sum_ns) / 1e9);
-        }
+    uint64_t counts[LIMIT_LATENCY_BUCKETS];
+    for (int b = 0; b < LIMIT_LATENCY_BUCKETS; b++)
+        counts[b] = atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
+    char labels[128];
+    int len = snprintf(labels, sizeof labels, "route=\"%s\",", name);
+    verify(len > 0 && (size_t)len < sizeof labels);
+    if (status == STATUS_OK) {
+        status = metrics_render_buckets(out, "tessera_http_request_seconds", labels, counts,
+                                        metrics_bounds_s, LIMIT_LATENCY_BUCKETS);
     }
-    return status;
+    if (status != STATUS_OK) return status;
+    return buf_printf(out, "tessera_http_request_seconds_sum{route=\"%s\"} %.6f\n", name,
+                      (double)atomic_load(&m->sum_ns) / 1e9);
 }
 
 /* How long the writer's COMMITs took (the WAL write and sync every order of a batch waits
  * for), and its copies of checkpoint tails between batches: where disk stalls show. */
 static enum status metrics_render_commits(struct buf *out, const struct writer_stats *ws) {
+    double bounds[WRITER_COMMIT_BUCKETS - 1];
+    metrics_doubling(bounds, WRITER_COMMIT_BUCKETS - 1, 0.000125);
     enum status status = buf_printf(out, "# TYPE tessera_writer_commit_seconds histogram\n");
-    uint64_t cumulative = 0;
-    for (int b = 0; b < WRITER_COMMIT_BUCKETS && status == STATUS_OK; b++) {
-        cumulative += ws->commit_buckets[b];
-        if (b < WRITER_COMMIT_BUCKETS - 1) {
-            status = buf_printf(out, "tessera_writer_commit_seconds_bucket{le=\"%g\"} %llu\n",
-                                0.000125 * (double)(1u << b), (unsigned long long)cumulative);
-        } else {
-            status = buf_printf(out, "tessera_writer_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
-                                (unsigned long long)cumulative);
-        }
+    if (status == STATUS_OK) {
+        status = metrics_render_buckets(out, "tessera_writer_commit_seconds", "",
+                                        ws->commit_buckets, bounds, WRITER_COMMIT_BUCKETS);
     }
     if (status != STATUS_OK) return status;
     return buf_printf(out,
                       "tessera_writer_commit_seconds_sum %.9f\n"
-                      "tessera_writer_commit_seconds_count %llu\n"
                       "# TYPE tessera_wal_checkpoint_finish_seconds summary\n"
                       "tessera_wal_checkpoint_finish_seconds_sum %.9f\n"
                       "tessera_wal_checkpoint_finish_seconds_count %llu\n",
-                      (double)ws->commit_ns / 1e9, (unsigned long long)cumulative,
-                      (double)ws->checkpoint_finish_ns / 1e9,
+                      (double)ws->commit_ns / 1e9, (double)ws->checkpoint_finish_ns / 1e9,
                       (unsigned long long)ws->checkpoint_finishes);
 }
 
@@ -144,28 +163,21 @@ enum status metrics_render(struct buf *out, struct db *db, struct writer *writer
                        (unsigned long long)atomic_load(&metrics_codes_delivered), (long long)stock,
                        (unsigned long long)ws.queue_depth);
     }
-    uint64_t cumulative = 0;
-    for (int b = 0; b < WRITER_BATCH_BUCKETS && status == STATUS_OK; b++) {
-        cumulative += ws.batch_size_buckets[b];
-        if (b < WRITER_BATCH_BUCKETS - 1) {
-            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"%u\"} %llu\n", 1u << b,
-                                (unsigned long long)cumulative);
-        } else {
-            status = buf_printf(out, "tessera_writer_batch_size_bucket{le=\"+Inf\"} %llu\n",
-                                (unsigned long long)cumulative);
-        }
+    double batch_bounds[WRITER_BATCH_BUCKETS - 1];
+    metrics_doubling(batch_bounds, WRITER_BATCH_BUCKETS - 1, 1.0);
+    if (status == STATUS_OK) {
+        status = metrics_render_buckets(out, "tessera_writer_batch_size", "", ws.batch_size_buckets,
+                                        batch_bounds, WRITER_BATCH_BUCKETS);
     }
     if (status == STATUS_OK) {
-        status =
-            buf_printf(out,
-                       "tessera_writer_batch_size_count %llu\n"
-                       "tessera_writer_batch_size_sum %llu\n"
-                       "# TYPE tessera_writer_slow_batches_total counter\n"
-                       "tessera_writer_slow_batches_total %llu\n"
-                       "# TYPE tessera_wal_checkpoints_total counter\n"
-                       "tessera_wal_checkpoints_total %llu\n",
-                       (unsigned long long)ws.batches, (unsigned long long)ws.commands,
-                       (unsigned long long)ws.slow_batches, (unsigned long long)ws.checkpoints);
+        status = buf_printf(out,
+                            "tessera_writer_batch_size_sum %llu\n"
+                            "# TYPE tessera_writer_slow_batches_total counter\n"
+                            "tessera_writer_slow_batches_total %llu\n"
+                            "# TYPE tessera_wal_checkpoints_total counter\n"
+                            "tessera_wal_checkpoints_total %llu\n",
+                            (unsigned long long)ws.commands, (unsigned long long)ws.slow_batches,
+                            (unsigned long long)ws.checkpoints);
     }
     if (status == STATUS_OK) status = metrics_render_commits(out, &ws);
     if (status == STATUS_OK)
