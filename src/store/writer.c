@@ -105,10 +105,16 @@ static bool writer_apply_fast(struct writer *writer, struct writer_cmd *batch) {
     return true;
 }
 
-static void writer_count_commit(struct writer *writer, uint64_t ns) {
+/* The power-of-two bucket of value: the first b with value ≤ first·2^b, or the last. */
+static unsigned writer_bucket(uint64_t value, uint64_t first, unsigned buckets) {
     unsigned bucket = 0;
-    while (bucket + 1 < WRITER_COMMIT_BUCKETS && ns > (125000u << bucket))
+    while (bucket + 1 < buckets && value > (first << bucket))
         bucket++;
+    return bucket;
+}
+
+static void writer_count_commit(struct writer *writer, uint64_t ns) {
+    unsigned bucket = writer_bucket(ns, 125000u, WRITER_COMMIT_BUCKETS);
     atomic_fetch_add_explicit(&writer->commit_buckets[bucket], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&writer->commit_ns, ns, memory_order_relaxed);
 }
@@ -264,10 +270,7 @@ static void *writer_main(void *arg) {
         writer->queued -= size;
         writer->stats.batches++;
         writer->stats.commands += size;
-        unsigned bucket = 0;
-        while ((1u << bucket) < size && bucket + 1 < WRITER_BATCH_BUCKETS)
-            bucket++;
-        writer->stats.batch_size_buckets[bucket]++;
+        writer->stats.batch_size_buckets[writer_bucket(size, 1, WRITER_BATCH_BUCKETS)]++;
         verify(pthread_mutex_unlock(&writer->lock) == 0);
         writer_run_batch(writer, batch);
         writer_answer_later(writer, batch);
