@@ -1,9 +1,10 @@
 /* checkpoint.c — the checkpoint thread (see checkpoint.h). PASSIVE never waits for the
  * writer or readers, but under steady writes it never catches up: the writer appends while
  * it copies, and SQLite restarts the WAL from its beginning only once every frame was
- * copied. So the work is split: this thread copies the bulk (and syncs the database), then
- * the writer, at its next commit, copies the few frames added meanwhile with a PASSIVE
- * checkpoint of its own (checkpointer_finish), after which the WAL restarts. */
+ * copied. So the work is split: this thread copies the bulk (SQLite does not sync the
+ * database after a copy that leaves frames behind), then the writer, after its next
+ * commit, copies the frames added meanwhile with a PASSIVE checkpoint of its own
+ * (checkpointer_finish), which syncs the database; the WAL then restarts. */
 #include "store/checkpoint.h"
 
 #include <pthread.h>

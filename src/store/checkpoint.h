@@ -1,14 +1,14 @@
 /* checkpoint.h — WAL checkpoints on their own thread and connection. The writer's
  * connection does not checkpoint (its WAL hook replaces auto-checkpoint): after a commit
  * that leaves LIMIT_WAL_CHECKPOINT_PAGES or more in the WAL it pokes the checkpointer,
- * which copies the WAL into the database with a PASSIVE checkpoint (synchronous=FULL: the
- * WAL is synced before, the database after); the writer then copies the tail itself,
- * after answering the batch whose commit found the bulk copied. A
- * checkpoint copies pages to random places of a large file and syncs it: milliseconds the
- * writer now mostly does not wait for. Each checkpoint still ends with the writer's tail
- * copy and its two syncs (~0.5 ms of the writer's time): at 4,000 pages rather than 1,000
- * that comes a quarter as often, and a hot page is copied once for more commits
- * (writer_bench: 11% fewer blocks written, +3% orders/s). */
+ * which copies the bulk of the WAL into the database with a PASSIVE checkpoint (the WAL
+ * synced first); the writer then copies the tail itself, after answering the batch whose
+ * commit found the bulk copied. Only a checkpoint that copies the whole WAL syncs the
+ * database file — the writer's tail copy — so that sync writes out everything the thread
+ * copied: 1–4 ms under order load (bench/RESULTS.md, 2026-12-06), paid between batches.
+ * At 4,000 pages rather than 1,000 that comes a quarter as often, and a hot page is copied
+ * once for more commits (writer_bench: 11% fewer blocks written, +3% orders/s). An import
+ * (cli/import.c) only wakes the thread, and restarts the WAL on its own terms. */
 #ifndef TESSERA_STORE_CHECKPOINT_H
 #define TESSERA_STORE_CHECKPOINT_H
 
@@ -29,8 +29,9 @@ must_check bool checkpointer_poke(struct checkpointer *checkpointer, int wal_pag
 /* Wakes the thread when the WAL holds LIMIT_WAL_CHECKPOINT_PAGES or more, and nothing else:
  * for a bulk writer (tessera import) that restarts the WAL on its own terms. */
 void checkpointer_wake(struct checkpointer *checkpointer, int wal_pages);
-/* On the writer's connection: copies what was appended since the bulk copy (PASSIVE; BUSY,
- * when the thread is copying again, leaves it for a later commit). */
+/* On the writing connection: copies what the thread has not (PASSIVE; BUSY, when the
+ * thread is copying again, leaves it for a later commit); when that is all of the WAL,
+ * SQLite syncs the database and the WAL restarts at the next write. */
 void checkpointer_finish(struct checkpointer *checkpointer, sqlite3 *writer);
 /* Runs a last checkpoint, closes the connection, frees. */
 void checkpointer_stop(struct checkpointer *checkpointer);
