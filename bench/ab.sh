@@ -7,6 +7,9 @@
 #   first) A then B; prints a BENCH line per run and the ratio B ÷ A per round and in all.
 #   RULES_B: a rule file put live on B's database (BIN_B then defaults to BIN_A), so the
 #   same binary is measured with and without a rule pack (the engine's cost on orders).
+#   RATE: instead of the closed loop, each run sends orders at this fixed rate (orders/s,
+#   orders_rate.lua; warm-up at the same rate) and the figure compared is the p99 latency —
+#   run.sh's step 5 for two binaries, e.g. RATE= half of run.sh's peak.
 # Example: git worktree add /tmp/base fe00a47 && (cd /tmp/base && make build) &&
 #          BIN_B=build/release/tessera BIN_A=/tmp/base/build/release/tessera bash bench/ab.sh
 set -euo pipefail
@@ -17,7 +20,8 @@ RULES_B=${RULES_B:-}
 if [ -n "$RULES_B" ]; then BIN_B=${BIN_B:-$BIN_A}; fi
 BIN_B=${BIN_B:?BIN_B: the binary to compare with BIN_A (or RULES_B: a rule file for B)}
 ROUNDS=${ROUNDS:-3}
-ORDER_CODES=${ORDER_CODES:-$(orders_codes_for "$ROUNDS" 40000)}
+RATE=${RATE:-}
+ORDER_CODES=${ORDER_CODES:-$(orders_codes_for "$ROUNDS" "${RATE:-40000}")}
 bench_setup
 
 gen_codes "$ORDER_CODES" AB "$BENCH_TMP/codes.txt"
@@ -35,18 +39,24 @@ if [ -n "$RULES_B" ]; then
     tessera_stop
 fi
 
-declare -A RPS
+declare -A RPS # orders/s per run (p99 ms under RATE)
 for round in $(seq 1 "$ROUNDS"); do
     for side in A B; do
         bin_var=BIN_$side
         TESSERA_BIN=${!bin_var}
         tessera_start "$BENCH_TMP/$side/t.db" "ab-$side-$round"
         login_as BUYER_TOKEN "$BUYER" "$BUYER_PASSWORD"
-        orders_wrk "orders-$side-$round" "$BENCH_RUN_ID-$side$round"
-        RPS[$side$round]=$(kv "$WRK_LINE" rps)
-        summary "step=ab side=$side round=$round orders_per_s=${RPS[$side$round]}" \
+        if [ -n "$RATE" ]; then
+            orders_rate_run "orders-$side-$round" "$BENCH_RUN_ID-$side$round" "$RATE"
+            RPS[$side$round]=$(kv "$WRK_LINE" p99_ms)
+        else
+            orders_wrk "orders-$side-$round" "$BENCH_RUN_ID-$side$round"
+            RPS[$side$round]=$(kv "$WRK_LINE" rps)
+        fi
+        summary "step=ab side=$side round=$round orders_per_s=$(kv "$WRK_LINE" rps)" \
                 "p50_ms=$(kv "$WRK_LINE" p50_ms) p99_ms=$(kv "$WRK_LINE" p99_ms)" \
-                "errors=$(wrk_errors "$WRK_LINE")"
+                "p999_ms=$(kv "$WRK_LINE" p999_ms) errors=$(wrk_errors "$WRK_LINE")" \
+                ${RATE:+"rate=$RATE send_lag_p99_ms=$RATE_LAG_P99 rate_held=$RATE_HELD"}
         tessera_stop
     done
     summary "step=ab_round round=$round b_over_a=$(fmt 3 "${RPS[B$round]} / ${RPS[A$round]}")"
@@ -57,5 +67,6 @@ for round in $(seq 1 "$ROUNDS"); do
     SUM_A=$(calc "$SUM_A + ${RPS[A$round]}")
     SUM_B=$(calc "$SUM_B + ${RPS[B$round]}")
 done
-summary "step=ab_total rounds=$ROUNDS a_mean=$(fmt 1 "$SUM_A / $ROUNDS") b_mean=$(fmt 1 "$SUM_B / $ROUNDS")" \
+summary "step=ab_total rounds=$ROUNDS figure=${RATE:+p99_ms}${RATE:-orders_per_s}" \
+        "a_mean=$(fmt 2 "$SUM_A / $ROUNDS") b_mean=$(fmt 2 "$SUM_B / $ROUNDS")" \
         "b_over_a=$(fmt 3 "$SUM_B / $SUM_A")"

@@ -104,6 +104,12 @@ now_s() { date +%s.%N; }
 calc() { awk "BEGIN { v = $1; printf \"%.6g\n\", v }"; }
 fmt() { awk "BEGIN { v = $2; printf \"%.$1f\n\", v }"; }
 
+# median VALUES... -> the median (the mean of the middle two for an even count)
+median() {
+    printf '%s\n' "$@" | sort -g |
+        awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # kv 'LINE' KEY -> value of KEY=value in a space-separated line
 kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
@@ -424,13 +430,36 @@ wrk_errors() {
     echo $(( $(kv "$l" connect_err) + $(kv "$l" read_err) + $(kv "$l" write_err) + $(kv "$l" timeout_err) + $(kv "$l" non2xx) ))
 }
 
+# orders_rate_run NAME RUN RATE -> WRK_LINE and RATE_* (achieved, p50, p99, send lag, errors,
+# HELD, ANSWERED: 2xx answers of both runs): a WARMUP run, then DURATION of orders at a fixed
+# RATE orders/s (orders_rate.lua; open schedule) against TS_URL as BUYER_TOKEN.
+orders_rate_run() {
+    local name=$1 run=$2 rate=$3 lua="$BENCH_DIR/wrk/orders_rate.lua" url="$TS_URL/api/v1/orders"
+    RATE_ANSWERED=0
+    if [ "$(dur_s "$WARMUP")" != 0 ]; then
+        wrk_run "$name-warmup" "$WARMUP" "$lua" "$url" "$BUYER_TOKEN" "$run-warm" "$SKU" "$rate" "$THREADS"
+        RATE_ANSWERED=$(($(kv "$WRK_LINE" requests) - $(kv "$WRK_LINE" non2xx)))
+    fi
+    wrk_run "$name" "$DURATION" "$lua" "$url" "$BUYER_TOKEN" "$run" "$SKU" "$rate" "$THREADS"
+    local l=$WRK_LINE
+    RATE_ANSWERED=$((RATE_ANSWERED + $(kv "$l" requests) - $(kv "$l" non2xx)))
+    RATE_ACHIEVED=$(kv "$l" rps); RATE_P50=$(kv "$l" p50_ms); RATE_P99=$(kv "$l" p99_ms)
+    RATE_LAG_P99=$(kv "$l" lag_p99_ms); RATE_LAG_MAX=$(kv "$l" lag_max_ms)
+    RATE_ERRORS=$(wrk_errors "$l")
+    # The rate was held when at least 97% of it was achieved and 99% of requests left the
+    # client within 2 ms of their scheduled time (wrk's timers have 1 ms resolution), so the
+    # latency wrk measures from the send is close to the latency from the schedule.
+    RATE_HELD=$(awk -v a="$RATE_ACHIEVED" -v t="$rate" -v lag="$RATE_LAG_P99" \
+                'BEGIN { print (a >= 0.97 * t && lag <= 2.0) ? "yes" : "no" }')
+}
+
 # orders_measure LABEL RATE -> closed-loop peak, then a fixed-rate run at RATE orders/s
 # (RATE 0: half of the peak just measured). Needs TS_URL and BUYER_TOKEN. Sets ORD_* and
 # RATE_* variables and prints one summary line for each run.
 orders_measure() {
     local label=$1 rate=${2:-0}
-    local lua="$BENCH_DIR/wrk/orders.lua" rate_lua="$BENCH_DIR/wrk/orders_rate.lua"
-    local url="$TS_URL/api/v1/orders" run="$BENCH_RUN_ID-$label" stock0 stock1
+    local lua="$BENCH_DIR/wrk/orders.lua" url="$TS_URL/api/v1/orders"
+    local run="$BENCH_RUN_ID-$label" stock0 stock1
     stock0=$(stock_of)
     ORD_ANSWERED=0 # 2xx answers wrk saw over the four runs, to compare with the stock drop
     if [ "$(dur_s "$WARMUP")" != 0 ]; then
@@ -455,21 +484,9 @@ orders_measure() {
     if [ "$rate" = 0 ]; then rate=$(awk -v r="$ORD_RPS" 'BEGIN { printf "%d", r / 2 }'); fi
     [ "$rate" -ge 1 ] || bench_die "no orders/s measured, cannot pick a fixed rate"
     RATE_TARGET=$rate
-    if [ "$(dur_s "$WARMUP")" != 0 ]; then
-        wrk_run "$label-rate-warmup" "$WARMUP" "$rate_lua" "$url" "$BUYER_TOKEN" "$run-ratewarm" "$SKU" "$rate" "$THREADS"
-        ORD_ANSWERED=$((ORD_ANSWERED + $(kv "$WRK_LINE" requests) - $(kv "$WRK_LINE" non2xx)))
-    fi
-    wrk_run "$label-rate" "$DURATION" "$rate_lua" "$url" "$BUYER_TOKEN" "$run-rate" "$SKU" "$rate" "$THREADS"
+    orders_rate_run "$label-rate" "$run-rate" "$rate"
+    ORD_ANSWERED=$((ORD_ANSWERED + RATE_ANSWERED))
     l=$WRK_LINE
-    ORD_ANSWERED=$((ORD_ANSWERED + $(kv "$l" requests) - $(kv "$l" non2xx)))
-    RATE_ACHIEVED=$(kv "$l" rps); RATE_P50=$(kv "$l" p50_ms); RATE_P99=$(kv "$l" p99_ms)
-    RATE_LAG_P99=$(kv "$l" lag_p99_ms); RATE_LAG_MAX=$(kv "$l" lag_max_ms)
-    RATE_ERRORS=$(wrk_errors "$l")
-    # The rate was held when at least 97% of it was achieved and 99% of requests left the
-    # client within 2 ms of their scheduled time (wrk's timers have 1 ms resolution), so the
-    # latency wrk measures from the send is close to the latency from the schedule.
-    RATE_HELD=$(awk -v a="$RATE_ACHIEVED" -v t="$rate" -v lag="$RATE_LAG_P99" \
-                'BEGIN { print (a >= 0.97 * t && lag <= 2.0) ? "yes" : "no" }')
     summary "step=${label}_orders_fixed_rate target_per_s=$rate achieved_per_s=$RATE_ACHIEVED" \
             "p50_ms=$RATE_P50 p90_ms=$(kv "$l" p90_ms) p99_ms=$RATE_P99 p999_ms=$(kv "$l" p999_ms)" \
             "max_ms=$(kv "$l" max_ms) send_lag_p99_ms=$RATE_LAG_P99 send_lag_max_ms=$RATE_LAG_MAX" \

@@ -6,7 +6,7 @@
 #   4 POST /api/v1/orders, closed loop (peak orders/s, p50/p99)
 #   5 POST /api/v1/orders at a fixed rate of half the peak (p99 there)
 #   6 tessera import of IMPORT_CODES codes under /usr/bin/time -v; hyperfine, 100,000 codes
-#   7 growth (GROWTH=1): bench/growth.sh, against the figures of 4 and 5
+#   7 growth (GROWTH=1): bench/growth.sh (grown ÷ empty, in alternating rounds of 4 and 5)
 #
 # Every step prints one "BENCH step=... key=value ..." line; the report goes to
 # bench/out/<timestamp>.md. Environment: DURATION (10s) CONNECTIONS (64) THREADS (2)
@@ -160,9 +160,7 @@ rm -rf "$HF"
 GROWTH_MD=""
 if [ "$GROWTH" = 1 ]; then
     bench_log "growth: bench/growth.sh"
-    GROWTH_OUT=$(EMPTY_ORDERS_RPS=$EMPTY_ORDERS_RPS EMPTY_P50=$EMPTY_P50 EMPTY_P99=$EMPTY_P99 \
-                 EMPTY_RATE=$EMPTY_RATE EMPTY_RATE_P99=$EMPTY_RATE_P99 \
-                 GROWTH_REPORT="$BENCH_TMP/growth.md" BENCH_RUN_ID="$BENCH_RUN_ID-g" \
+    GROWTH_OUT=$(GROWTH_REPORT="$BENCH_TMP/growth.md" BENCH_RUN_ID="$BENCH_RUN_ID-g" \
                  bash "$BENCH_DIR/growth.sh") || bench_die "growth.sh"
     printf '%s\n' "$GROWTH_OUT" | grep '^BENCH ' | while read -r l; do printf '%s\n' "$l"; done
     BENCH_LINES+=$(printf '%s\n' "$GROWTH_OUT" | grep '^BENCH ')$'\n'
