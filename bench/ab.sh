@@ -67,6 +67,8 @@ for round in $(seq 1 "$ROUNDS"); do
     SUM_A=$(calc "$SUM_A + ${RPS[A$round]}")
     SUM_B=$(calc "$SUM_B + ${RPS[B$round]}")
 done
-summary "step=ab_total rounds=$ROUNDS figure=${RATE:+p99_ms}${RATE:-orders_per_s}" \
+FIGURE=orders_per_s
+[ -z "$RATE" ] || FIGURE=p99_ms
+summary "step=ab_total rounds=$ROUNDS figure=$FIGURE" \
         "a_mean=$(fmt 2 "$SUM_A / $ROUNDS") b_mean=$(fmt 2 "$SUM_B / $ROUNDS")" \
         "b_over_a=$(fmt 3 "$SUM_B / $SUM_A")"
