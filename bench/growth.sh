@@ -78,10 +78,11 @@ while [ "$placed" -lt "$GROWTH_ORDERS" ]; do
     bench_log "growth: round $round: $placed orders placed ($rate/s)"
 done
 FILL_S=$(fmt 1 "$(now_s) - $T0")
+FILL_ROUNDS=$round
 NEEDED=$(orders_codes_for "$((GROWTH_ROUNDS * 2))" 45000)
 [ "$(stock_of)" -ge "$NEEDED" ] ||
     bench_die "the grown database holds $(stock_of) codes, the measured rounds need $NEEDED (raise GROWTH_CODES)"
-summary "step=growth_fill orders=$placed rounds=$round wall_s=$FILL_S" \
+summary "step=growth_fill orders=$placed rounds=$FILL_ROUNDS wall_s=$FILL_S" \
         "orders_per_s=$(awk -v n="$placed" -v s="$FILL_S" 'BEGIN { printf "%d", n / s }') errors=$FILL_ERRORS via=http_api"
 tessera_stop
 
@@ -137,8 +138,9 @@ cat >"$GROWTH_REPORT" <<EOF
 ## Growth (bench/growth.sh)
 
 The grown database: $IMPORTED codes imported with \`tessera import\` ($IMPORT_S s), then
-$placed orders placed through the HTTP API as fast as it went ($round wrk rounds of
-orders.lua, $FILL_S s) (database file $DB_MB MB; \`tessera check\` afterwards: $CHECK${CHECK_COUNTS:+, $CHECK_COUNTS}).
+$placed orders placed through the HTTP API as fast as it went ($FILL_ROUNDS wrk rounds of
+orders.lua, $FILL_S s). Database file $DB_MB MB after the rounds below (whose orders it
+holds too); \`tessera check\` at the end: $CHECK${CHECK_COUNTS:+, $CHECK_COUNTS}.
 Then $GROWTH_ROUNDS rounds, each measuring an empty database (only the codes the runs need)
 and then the grown one like steps 4 and 5, each on a freshly started server; the fixed rate
 is half of that round's empty peak. Figures are empty / grown.
