@@ -13,7 +13,7 @@
 # on a 2-core machine.
 #
 # Environment: as run.sh (DURATION CONNECTIONS THREADS WARMUP TESSERA_BIN BENCH_TMPDIR
-# KEEP_TMP), plus GROWTH_CODES, GROWTH_ORDERS, GROWTH_ROUNDS (3), GROWTH_FILL_MAX_S (3600, a
+# KEEP_TMP ORDER_KEYS), plus GROWTH_CODES, GROWTH_ORDERS, GROWTH_ROUNDS (3), GROWTH_FILL_MAX_S (3600, a
 # bound on the fill),
 # GROWTH_CHECK (1: run `tessera check` on the grown database at the end), GROWTH_REPORT
 # (where the markdown section goes; default bench/out/<timestamp>-growth.md).
@@ -141,6 +141,7 @@ The grown database: $IMPORTED codes imported with \`tessera import\` ($IMPORT_S 
 $placed orders placed through the HTTP API as fast as it went ($FILL_ROUNDS wrk rounds of
 orders.lua, $FILL_S s). Database file $DB_MB MB after the rounds below (whose orders it
 holds too); \`tessera check\` at the end: $CHECK${CHECK_COUNTS:+, $CHECK_COUNTS}.
+Idempotency keys: ${ORDER_KEYS:-RUN-THREAD-N (sorted together)}${ORDER_KEYS:+ (random UUIDs, ORDER_KEYS=uuid)}.
 Then $GROWTH_ROUNDS rounds, each measuring an empty database (only the codes the runs need)
 and then the grown one like steps 4 and 5, each on a freshly started server; the fixed rate
 is half of that round's empty peak. Figures are empty / grown.

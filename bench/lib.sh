@@ -178,6 +178,10 @@ tessera_start() {
     shift 2
     disk_settle
     local out="$BENCH_TMP/serve-$name.out" err="$BENCH_TMP/serve-$name.err"
+    # made here, not only by the background job's redirections: on a busy machine the loop
+    # below can read before the job has opened them (sed then fails and set -e ends the run)
+    : >"$out"
+    : >"$err"
     "$TESSERA_BIN" serve --db "$db" --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" &
     TS_PID=$!
     bench_track "$TS_PID"

@@ -37,8 +37,26 @@ local function split_request()
   head, tail = text:sub(1, at - 1), text:sub(at + 1)
 end
 
+-- ORDER_KEYS=uuid in the environment: each key a random version-4 UUID, as API clients
+-- are told to send, instead of RUN-THREAD-N (whose keys sort together, so each run's
+-- inserts into the idempotency index land in a few leaves; random keys land anywhere).
+local uuid_keys = os.getenv("ORDER_KEYS") == "uuid"
+local seeded = false
+
+local function uuid()
+  if not seeded then
+    math.randomseed(os.time() * 1000 + (bench_thread_id or 0) * 7919 + math.floor(os.clock() * 1e6))
+    seeded = true
+  end
+  local r = math.random
+  return string.format("%04x%04x-%04x-4%03x-%04x-%04x%04x%04x", r(0, 0xffff), r(0, 0xffff),
+                       r(0, 0xffff), r(0, 0xfff), 0x8000 + r(0, 0x3fff), r(0, 0xffff),
+                       r(0, 0xffff), r(0, 0xffff))
+end
+
 function request()
   counter = counter + 1
   if head == nil then split_request() end
+  if uuid_keys then return head .. uuid() .. tail end
   return head .. prefix .. counter .. tail
 end
