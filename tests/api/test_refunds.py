@@ -143,8 +143,10 @@ def test_a_gateway_order_is_refunded_through_its_provider(merchant):
             f"/api/v1/orders/{oid}/refunds").json()["refunds"] if x["status"] == "succeeded"),
             None))
         assert done["provider_refund_id"] == f"sbx_rf_{refund['id']}", done
-        metrics = server.client().get("/metrics").body.decode()
-        assert 'tessera_pay_refunds_total{outcome="succeeded"} 1' in metrics, metrics
+        # the worker counts the outcome once its write returns, a moment after readers can
+        # see the refund succeeded (a test run under load saw the status before the count)
+        wait_for(lambda: 'tessera_pay_refunds_total{outcome="succeeded"} 1' in
+                 server.client().get("/metrics").body.decode(), what="the refund counted")
         assert shop.buyer.get(f"/api/v1/orders/{oid}").json()["status"] == "refunded"
         assert balance(shop.buyer) == 0
         assert_check(server)
