@@ -5,7 +5,9 @@
  * that many orders, wait until they are done, repeat — batches the size HTTP load makes
  * (about 25 orders per commit with wrk -c64), instead of all at once (LIMIT_WRITER_BATCH).
  * GROUP cN (e.g. c64): N clients in a closed loop, each submitting its next order as soon as
- * its last one is answered — the shape of wrk -cN without HTTP's time in between. */
+ * its last one is answered — the shape of wrk -cN without HTTP's time in between.
+ * WRITER_BENCH_KEYS=uuid in the environment: each Idempotency-Key a random UUID (as API
+ * clients send) instead of "wb-SALT-N" (keys that sort together). */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -22,7 +24,7 @@ struct bench_order {
     struct writer_cmd cmd;
     struct store_order_request request;
     struct store_order_result result;
-    char key[32];
+    char key[40]; /* a UUID: 36 characters */
 };
 
 static _Atomic int bench_done;
@@ -76,10 +78,21 @@ int main(int argc, char **argv) {
     struct bench_order *orders = calloc((size_t)count, sizeof *orders);
     unsigned char salt[8];
     randombytes_buf(salt, sizeof salt);
+    const char *keys = getenv("WRITER_BENCH_KEYS");
+    bool uuid_keys = keys != 0 && strcmp(keys, "uuid") == 0;
     for (int i = 0; i < count; i++) {
         struct bench_order *order = &orders[i];
-        snprintf(order->key, sizeof order->key, "wb-%02x%02x%02x%02x-%d", salt[0], salt[1], salt[2],
-                 salt[3], i);
+        if (uuid_keys) {
+            unsigned char r[16];
+            randombytes_buf(r, sizeof r);
+            snprintf(order->key, sizeof order->key,
+                     "%02x%02x%02x%02x-%02x%02x-4%x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+                     r[1], r[2], r[3], r[4], r[5], r[6] & 0xf, r[7], 0x80 | (r[8] & 0x3f), r[9],
+                     r[10], r[11], r[12], r[13], r[14], r[15]);
+        } else {
+            snprintf(order->key, sizeof order->key, "wb-%02x%02x%02x%02x-%d", salt[0], salt[1],
+                     salt[2], salt[3], i);
+        }
         order->request = (struct store_order_request){.buyer_id = buyer.id,
                                                       .sku = "JD-E100",
                                                       .quantity = 1,
