@@ -25,6 +25,10 @@
 #define LIMIT_ORDER_QUANTITY 100          /* codes per order */
 #define LIMIT_AMOUNT_MINOR 100000000000LL /* any single amount: 1e9 CNY in fen */
 #define LIMIT_IDEMPOTENCY_KEY_BYTES 128
+/* An order's Idempotency-Key is remembered at least this long (src/store/idempotency.c) */
+#define LIMIT_IDEMPOTENCY_WINDOW_S (24 * 3600)
+#define LIMIT_IDEMPOTENCY_SLACK_S 3600   /* orders kept past the window: ids vs clock steps */
+#define LIMIT_IDEMPOTENCY_MIN_SLOTS 1024 /* the writer's key table; power of two */
 #define LIMIT_REASON_BYTES 256
 
 /* Catalog and inventory */

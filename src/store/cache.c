@@ -159,7 +159,10 @@ enum status store_cache_begin(struct db *db) {
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
     int64_t version = sqlite3_column_int64(stmt, 0);
     sqlite3_reset(stmt);
-    if (version != db->cache->data_version) store_cache_reset(db);
+    if (version != db->cache->data_version) {
+        store_cache_reset(db);
+        store_idempotency_stale(db); /* another connection may have placed orders */
+    }
     db->cache->data_version = version;
     return STATUS_OK;
 }

@@ -5,7 +5,12 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/limits.h"
 #include "store/store.h"
+
+#define CHECK_TEXT(x) #x
+#define CHECK_SQL_NUMBER(x) CHECK_TEXT(x) /* a limit's expansion as SQL text */
+#define CHECK_WINDOW_S CHECK_SQL_NUMBER(LIMIT_IDEMPOTENCY_WINDOW_S)
 
 struct check_rule {
     const char *name;
@@ -156,10 +161,16 @@ static const struct check_rule check_rules[] = {
      "SELECT count(*) FROM accounts WHERE balance < 0"
      " AND kind IN ('buyer_wallet', 'reseller_payable', 'supplier_payable', 'escrow')"},
     /* an order keeps its Idempotency-Key with the hash (STORE_REQUEST_HASH_BYTES) of the
-     * request that first came with it; (buyer, key) is unique by index */
+     * request that first came with it */
     {"idempotency_records_valid",
      "SELECT count(*) FROM orders WHERE (idempotency_key IS NULL) != (request_hash IS NULL)"
      " OR length(request_hash) != 32 OR length(idempotency_key) = 0"},
+    /* a buyer's key answers for one order within the window (the writer's index keeps it;
+     * no database index does): a second order under it only once the first is older */
+    {"idempotency_keys_unique",
+     "SELECT count(*) FROM (SELECT created_at - lag(created_at) OVER (PARTITION BY buyer_id,"
+     " idempotency_key ORDER BY created_at, id) AS gap FROM orders"
+     " WHERE idempotency_key IS NOT NULL) WHERE gap <= " CHECK_WINDOW_S},
 };
 
 static enum status check_count(struct db *db, const char *sql, int64_t *out) {

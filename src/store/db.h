@@ -17,12 +17,14 @@ struct db_stmt_slot {
 };
 
 struct store_cache; /* store/cache.c: the writer connection's cache of hot rows */
+struct store_idempotency; /* store/idempotency.c: the writer's index of recent keys */
 
 struct db {
     sqlite3 *handle;
     bool readonly;
     struct db_stmt_slot slots[DB_STMT_SLOTS];
-    struct store_cache *cache; /* NULL except on the writer's connection */
+    struct store_cache *cache;             /* NULL except on the writer's connection */
+    struct store_idempotency *idempotency; /* the same (store/idempotency.c) */
 };
 
 /* Process-wide SQLite set-up; call once before any connection opens. Connections are

@@ -133,15 +133,20 @@ enum status store_order_reveal(struct db *db, int64_t order_id, int64_t buyer_id
     return store_order_reveal_read(db, buyer_id, now_s, result);
 }
 
-/* The first answer to this key, if any: conflict, replay, or not found. The order is read
- * with its request hash in one query. */
+/* The first answer to this key, if any: conflict, replay, or not found. The order is found
+ * through the writer's index of keys (store/idempotency.c), then read with its request
+ * hash in one query. */
 static enum status store_order_idempotent(struct db *db, const struct store_order_request *request,
                                           struct store_order_result *result) {
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT " ORDER_COLUMNS ", request_hash FROM orders "
-                                        "WHERE buyer_id = ? AND idempotency_key = ?");
-    sqlite3_bind_int64(stmt, 1, request->buyer_id);
-    db_bind_text(stmt, 2, request->idempotency_key);
-    enum status status = db_step_row(db, stmt);
+    int64_t order_id = 0;
+    enum status status = store_idempotency_find(db, request->buyer_id, request->idempotency_key,
+                                                request->now_s, &order_id);
+    if (status != STATUS_OK) return status;
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT " ORDER_COLUMNS ", request_hash FROM orders WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    status = db_step_row(db, stmt);
+    if (status == STATUS_NOT_FOUND) return STATUS_DB; /* found a moment ago */
     if (status != STATUS_OK) return status;
     const int HASH = ORDER_COLUMN_COUNT; /* the column after ORDER_COLUMNS */
     verify(sqlite3_column_count(stmt) == ORDER_COLUMN_COUNT + 1);
@@ -237,6 +242,9 @@ static enum status store_order_insert(struct db *db, const struct store_product 
     if (status != STATUS_OK) return status;
     memset(order, 0, sizeof *order);
     order->id = sqlite3_last_insert_rowid(db->handle);
+    status = store_idempotency_add(db, request->buyer_id, request->idempotency_key, order->id,
+                                   request->now_s);
+    if (status != STATUS_OK) return status;
     order->buyer_id = request->buyer_id;
     (void)text_copy(order->sku, sizeof order->sku, product->sku);
     (void)text_copy(order->product_name, sizeof order->product_name, product->name);

@@ -112,6 +112,31 @@ must_check enum status store_codes_insert(struct db *db, const struct vault *vau
 must_check enum status store_codes_expire(struct db *db, int64_t now_s, int limit,
                                           int64_t *expired_out);
 
+/* ---- the writer's index of recent Idempotency-Keys (store/idempotency.c) ----
+ * Orders are found by (buyer, key) through a table in the writer's memory, not a database
+ * index: keys are random (UUIDs), so a B-tree over them took a leaf page at a random place
+ * per order — two-thirds of every commit's WAL pages once a million orders were stored.
+ * The key stays on the order row (written in id order); the table maps a keyed hash of
+ * (buyer, key) to order ids, and every hit is confirmed against the row, so an entry left
+ * by a rolled-back order or a hash collision is only a wasted read. A key is remembered
+ * LIMIT_IDEMPOTENCY_WINDOW_S: an older order does not answer for it (as payment APIs do),
+ * which bounds the table to the orders of a day. Loaded when attached, and brought up to
+ * date from the orders table when another connection committed (store_cache_begin). */
+must_check enum status store_idempotency_attach(struct db *db, int64_t now_s);
+void store_idempotency_detach(struct db *db);
+/* Another connection may have written orders: read them before the next lookup. */
+void store_idempotency_stale(struct db *db);
+/* The order that first came with this buyer's key within the window: STATUS_OK with *order_id
+ * (> 0), or STATUS_NOT_FOUND. */
+must_check enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *key,
+                                              int64_t now_s, int64_t *order_id);
+/* Records a new order's key (inside the order's transaction; growing the table reads the
+ * orders table to drop expired entries, and fails only as such a read does). */
+must_check enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *key,
+                                             int64_t order_id, int64_t now_s);
+/* Entries held and table slots (tests; the writer thread only). */
+void store_idempotency_size(const struct db *db, uint64_t *entries, uint64_t *slots);
+
 /* ---- the writer's cache of hot rows (store/cache.c) ----
  * Products by SKU and platform account ids, which the order path reads every time and
  * which change only through writer commands. Valid inside one write transaction: call

@@ -301,6 +301,7 @@ static int writer_wal_hook(void *context, sqlite3 *handle, const char *name, int
 /* Releases a writer whose threads are not running (stopped, or never started). */
 static void writer_free(struct writer *writer) {
     store_cache_detach(&writer->db);
+    store_idempotency_detach(&writer->db);
     db_close(&writer->db);
     checkpointer_stop(writer->checkpointer);
     verify(pthread_cond_destroy(&writer->wake) == 0);
@@ -333,7 +334,8 @@ enum status writer_start(const char *db_path, struct writer **out) {
      * transaction by the one writer) and verified by `tessera check` (references_intact);
      * SQLite checking them statement by statement cost a sixth of the writer's instructions
      * per order (callgrind over writer_bench: 133k → 110k). */
-    if (db_exec(&writer->db, "PRAGMA foreign_keys=OFF") != STATUS_OK) {
+    if (db_exec(&writer->db, "PRAGMA foreign_keys=OFF") != STATUS_OK ||
+        store_idempotency_attach(&writer->db, clock_now_s()) != STATUS_OK) { /* reads a day */
         checkpointer_stop(writer->checkpointer);
         db_close(&writer->db);
         free(writer);

@@ -413,6 +413,8 @@ def test_orders():
     r = alice.get(f"/api/v1/orders/{first['id']}/codes")
     assert r.status == 200 and r.json()["codes"] == first["codes"], r
     assert w.order(alice, sku, 2, key="k1").body == replay.body
+    # the restarted writer found the key again: another body under it is still a conflict
+    assert_error(w.order(alice, sku, 1, key="k1"), 409, "idempotency_conflict")
     assert w.balance(alice) == price * 3 and w.balance(bob) == 0 and w.stock(sku) == 0
     w.assert_check()
 

@@ -37,6 +37,8 @@ static inline void unit_db_open(struct unit_db *t) {
     snprintf(t->path, sizeof t->path, "%s/t.db", t->dir);
     assert_int_equal(db_open(&t->db, t->path, false, true), STATUS_OK);
     assert_int_equal(db_migrate(&t->db), STATUS_OK);
+    /* orders are placed on the writer's connection, which holds the index of their keys */
+    assert_int_equal(store_idempotency_attach(&t->db, 0), STATUS_OK);
     unsigned char master[VAULT_KEY_BYTES];
     for (size_t i = 0; i < sizeof master; i++)
         master[i] = (unsigned char)(i * 7 + 1);
@@ -45,6 +47,7 @@ static inline void unit_db_open(struct unit_db *t) {
 
 /* Closes the database and removes its directory (db, -wal, -shm). */
 static inline void unit_db_close(struct unit_db *t) {
+    store_idempotency_detach(&t->db);
     db_close(&t->db);
     vault_wipe(&t->vault);
     DIR *dir = opendir(t->dir);

@@ -1,0 +1,264 @@
+/* idempotency.c — the writer's index of recent Idempotency-Keys (see store.h). An open-
+ * addressing table (linear probing, at most half full) from a keyed 64-bit hash of (buyer,
+ * key) to order ids. Nothing is ever removed in place: an entry whose order was rolled
+ * back, or which only shares a hash, fails the check against the row and is skipped; the
+ * table drops the entries of orders older than the window whenever it grows, and sizes
+ * itself to what is left. The writer thread alone touches it. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/store.h"
+
+_Static_assert((LIMIT_IDEMPOTENCY_MIN_SLOTS & (LIMIT_IDEMPOTENCY_MIN_SLOTS - 1)) == 0,
+               "power of two");
+_Static_assert(crypto_generichash_KEYBYTES >= crypto_shorthash_KEYBYTES, "one key for both");
+
+struct idem_slot {
+    uint64_t hash;
+    int64_t order_id; /* 0: empty */
+};
+
+struct store_idempotency {
+    unsigned char key[crypto_generichash_KEYBYTES]; /* random per process */
+    /* crypto_shorthash takes the first crypto_shorthash_KEYBYTES of it */
+    struct idem_slot *slots;
+    uint64_t capacity; /* a power of two */
+    uint64_t used;     /* slots holding an entry */
+    int64_t read_to;   /* orders up to this id were read from the table of orders */
+    bool stale;        /* another connection committed: read orders past read_to first */
+};
+
+/* SipHash-2-4 (libsodium's crypto_shorthash) of buyer and key under the process's random
+ * key, so no client can choose keys that collide; a key longer than the API allows (only
+ * from a database written by something else) goes through keyed BLAKE2b instead. */
+static uint64_t idem_hash(const struct store_idempotency *idem, int64_t buyer_id, const char *key) {
+    unsigned char in[8 + LIMIT_IDEMPOTENCY_KEY_BYTES], out[crypto_shorthash_BYTES];
+    for (int i = 0; i < 8; i++)
+        in[i] = (unsigned char)((uint64_t)buyer_id >> (8 * i));
+    size_t len = strlen(key);
+    if (len <= LIMIT_IDEMPOTENCY_KEY_BYTES) {
+        memcpy(in + 8, key, len);
+        crypto_shorthash(out, in, 8 + len, idem->key);
+    } else {
+        crypto_generichash_state state;
+        unsigned char wide[crypto_generichash_BYTES_MIN];
+        verify(crypto_generichash_init(&state, idem->key, sizeof idem->key, sizeof wide) == 0);
+        verify(crypto_generichash_update(&state, in, 8) == 0);
+        verify(crypto_generichash_update(&state, (const unsigned char *)key, len) == 0);
+        verify(crypto_generichash_final(&state, wide, sizeof wide) == 0);
+        memcpy(out, wide, sizeof out);
+    }
+    uint64_t hash = 0;
+    for (int i = 0; i < 8; i++)
+        hash |= (uint64_t)out[i] << (8 * i);
+    return hash;
+}
+
+/* Puts (hash, order_id) in the first free slot of its run, unless it is there already. */
+static void idem_put(struct idem_slot *slots, uint64_t capacity, uint64_t *used, uint64_t hash,
+                     int64_t order_id) {
+    verify(order_id > 0 && (*used + 1) * 2 <= capacity);
+    uint64_t mask = capacity - 1;
+    for (uint64_t i = hash & mask;; i = (i + 1) & mask) {
+        if (slots[i].order_id == 0) {
+            slots[i] = (struct idem_slot){.hash = hash, .order_id = order_id};
+            (*used)++;
+            return;
+        }
+        if (slots[i].hash == hash && slots[i].order_id == order_id) return;
+    }
+}
+
+/* The lowest order id the window still needs: the first order, in id order, placed at or
+ * after cutoff_s (ids follow the order orders were placed in; the caller's slack covers a
+ * clock that stepped back), found by bisection. One past the last order when none is. */
+static enum status idem_first_id_since(struct db *db, int64_t cutoff_s, int64_t *id_out) {
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(min(id), 1), coalesce(max(id), 0) "
+                                        "FROM orders");
+    enum status status = db_step_row(db, stmt);
+    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
+    int64_t lo = sqlite3_column_int64(stmt, 0), hi = sqlite3_column_int64(stmt, 1) + 1;
+    sqlite3_reset(stmt);
+    stmt = db_prepare(db, "SELECT id, created_at FROM orders WHERE id >= ? ORDER BY id LIMIT 1");
+    while (lo < hi) { /* invariant: every id below lo is older; hi is recent or past the end */
+        int64_t mid = lo + (hi - lo) / 2;
+        sqlite3_bind_int64(stmt, 1, mid);
+        status = db_step_row(db, stmt);
+        if (status == STATUS_NOT_FOUND) {
+            hi = mid;
+            continue;
+        }
+        if (status != STATUS_OK) return status;
+        int64_t id = sqlite3_column_int64(stmt, 0), created_at = sqlite3_column_int64(stmt, 1);
+        sqlite3_reset(stmt);
+        if (created_at < cutoff_s)
+            lo = id + 1;
+        else
+            hi = mid;
+    }
+    *id_out = lo;
+    return STATUS_OK;
+}
+
+static int64_t idem_cutoff_s(int64_t now_s) {
+    return now_s - LIMIT_IDEMPOTENCY_WINDOW_S - LIMIT_IDEMPOTENCY_SLACK_S;
+}
+
+/* Moves the entries of orders from first_id on into a table of capacity slots. */
+static void idem_move(struct store_idempotency *idem, uint64_t capacity, int64_t first_id) {
+    struct idem_slot *slots = mem_calloc(capacity, sizeof *slots);
+    uint64_t used = 0;
+    for (uint64_t i = 0; i < idem->capacity; i++) {
+        const struct idem_slot *slot = &idem->slots[i];
+        if (slot->order_id != 0 && slot->order_id >= first_id)
+            idem_put(slots, capacity, &used, slot->hash, slot->order_id);
+    }
+    free(idem->slots);
+    idem->slots = slots;
+    idem->capacity = capacity;
+    idem->used = used;
+}
+
+/* Drops the entries of orders older than the window and sizes the table for the rest (at
+ * most a quarter full, so it takes as many again before the next rebuild). */
+static enum status idem_rebuild(struct db *db, int64_t now_s) {
+    struct store_idempotency *idem = db->idempotency;
+    int64_t first_id = 0;
+    enum status status = idem_first_id_since(db, idem_cutoff_s(now_s), &first_id);
+    if (status != STATUS_OK) return status;
+    uint64_t live = 0;
+    for (uint64_t i = 0; i < idem->capacity; i++)
+        live += idem->slots[i].order_id != 0 && idem->slots[i].order_id >= first_id;
+    uint64_t capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
+    while (capacity < 4 * (live + 1))
+        capacity *= 2;
+    idem_move(idem, capacity, first_id);
+    return STATUS_OK;
+}
+
+static enum status idem_insert(struct db *db, uint64_t hash, int64_t order_id, int64_t now_s) {
+    struct store_idempotency *idem = db->idempotency;
+    if ((idem->used + 1) * 2 > idem->capacity) {
+        enum status status = idem_rebuild(db, now_s);
+        if (status != STATUS_OK) return status;
+    }
+    idem_put(idem->slots, idem->capacity, &idem->used, hash, order_id);
+    return STATUS_OK;
+}
+
+/* Reads the keyed orders past read_to (all of the window's when read_to is 0). */
+static enum status idem_read_orders(struct db *db, int64_t now_s) {
+    struct store_idempotency *idem = db->idempotency;
+    int64_t from = idem->read_to + 1;
+    if (idem->read_to == 0) {
+        enum status status = idem_first_id_since(db, idem_cutoff_s(now_s), &from);
+        if (status != STATUS_OK) return status;
+    }
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT id, buyer_id, idempotency_key FROM orders "
+                                        "WHERE id >= ? AND idempotency_key IS NOT NULL "
+                                        "ORDER BY id");
+    sqlite3_bind_int64(stmt, 1, from);
+    enum status status = STATUS_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        const char *key = (const char *)sqlite3_column_text(stmt, 2);
+        if (key == 0) continue;
+        status = idem_insert(db, idem_hash(idem, sqlite3_column_int64(stmt, 1), key), id, now_s);
+        if (status != STATUS_OK) break;
+        if (id > idem->read_to) idem->read_to = id;
+    }
+    if (status == STATUS_OK && rc != SQLITE_DONE) {
+        log_error("idempotency: reading orders failed: %s", sqlite3_errmsg(db->handle));
+        status = STATUS_DB;
+    }
+    sqlite3_reset(stmt);
+    if (status == STATUS_OK) idem->stale = false;
+    return status;
+}
+
+enum status store_idempotency_attach(struct db *db, int64_t now_s) {
+    verify(db != 0 && !db->readonly && db->idempotency == 0);
+    struct store_idempotency *idem = mem_calloc(1, sizeof *idem);
+    crypto_generichash_keygen(idem->key);
+    idem->capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
+    idem->slots = mem_calloc(idem->capacity, sizeof *idem->slots);
+    db->idempotency = idem;
+    enum status status = idem_read_orders(db, now_s);
+    if (status != STATUS_OK) store_idempotency_detach(db);
+    return status;
+}
+
+void store_idempotency_detach(struct db *db) {
+    verify(db != 0);
+    if (db->idempotency == 0) return;
+    free(db->idempotency->slots);
+    sodium_memzero(db->idempotency->key, sizeof db->idempotency->key);
+    free(db->idempotency);
+    db->idempotency = 0;
+}
+
+void store_idempotency_stale(struct db *db) {
+    verify(db != 0);
+    if (db->idempotency != 0) db->idempotency->stale = true;
+}
+
+/* Whether order id is this buyer's order under this key, placed within the window. */
+static enum status idem_confirm(struct db *db, int64_t order_id, int64_t buyer_id, const char *key,
+                                int64_t now_s, bool *match) {
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT buyer_id, idempotency_key, created_at "
+                                        "FROM orders WHERE id = ?");
+    sqlite3_bind_int64(stmt, 1, order_id);
+    enum status status = db_step_row(db, stmt);
+    *match = false;
+    if (status == STATUS_NOT_FOUND) return STATUS_OK; /* its order was rolled back */
+    if (status != STATUS_OK) return status;
+    const char *stored = (const char *)sqlite3_column_text(stmt, 1);
+    *match = sqlite3_column_int64(stmt, 0) == buyer_id && stored != 0 && strcmp(stored, key) == 0 &&
+             sqlite3_column_int64(stmt, 2) >= now_s - LIMIT_IDEMPOTENCY_WINDOW_S;
+    sqlite3_reset(stmt);
+    return STATUS_OK;
+}
+
+enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *key, int64_t now_s,
+                                   int64_t *order_id) {
+    verify(db != 0 && order_id != 0);
+    if (key == 0) return STATUS_NOT_FOUND; /* a request without a key repeats nothing */
+    struct store_idempotency *idem = db->idempotency;
+    verify(idem != 0); /* orders are placed on the writer's connection, which holds the index */
+    if (idem->stale) {
+        enum status status = idem_read_orders(db, now_s);
+        if (status != STATUS_OK) return status;
+    }
+    uint64_t hash = idem_hash(idem, buyer_id, key), mask = idem->capacity - 1;
+    for (uint64_t i = hash & mask; idem->slots[i].order_id != 0; i = (i + 1) & mask) {
+        if (idem->slots[i].hash != hash) continue;
+        bool match = false;
+        enum status status =
+            idem_confirm(db, idem->slots[i].order_id, buyer_id, key, now_s, &match);
+        if (status != STATUS_OK) return status;
+        if (match) {
+            *order_id = idem->slots[i].order_id;
+            return STATUS_OK;
+        }
+    }
+    return STATUS_NOT_FOUND;
+}
+
+enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *key,
+                                  int64_t order_id, int64_t now_s) {
+    verify(db != 0 && db->idempotency != 0 && order_id > 0);
+    if (key == 0) return STATUS_OK;
+    return idem_insert(db, idem_hash(db->idempotency, buyer_id, key), order_id, now_s);
+}
+
+void store_idempotency_size(const struct db *db, uint64_t *entries, uint64_t *slots) {
+    verify(db != 0 && entries != 0 && slots != 0);
+    *entries = db->idempotency != 0 ? db->idempotency->used : 0;
+    *slots = db->idempotency != 0 ? db->idempotency->capacity : 0;
+}

@@ -1,0 +1,242 @@
+/* idempotency_test.c — the writer's in-memory index of Idempotency-Keys (store/idempotency.c)
+ * through the order transaction on a real database: a key replays its order after the index
+ * is read again from the orders table (a restart), which reads only the window's orders, a
+ * rolled-back order leaves its key free,
+ * a key is remembered for the window and no longer, thousands of keys survive the table's
+ * growth while expired ones are dropped, orders placed by another connection are read
+ * before the next lookup, and `store_check` names a key that answers for two orders. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "unit_db.h"
+
+#define NOW 1800000000LL
+#define PRICE 100
+#define CODES 2200
+
+struct fixture {
+    struct unit_db t;
+    int64_t product, buyer;
+};
+
+static int fixture_setup(void **state) {
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    unit_db_open(&f->t);
+    unit_db_begin(&f->t);
+    unit_db_shop(&f->t, "SKU-I", PRICE, NOW, &f->product, &f->buyer);
+    int64_t transfer = 0;
+    assert_int_equal(
+        store_wallet_credit(&f->t.db, "payer", PRICE * CODES, "CNY", "test", 1, NOW, &transfer),
+        STATUS_OK);
+    unit_db_end(&f->t, STATUS_OK);
+    assert_int_equal(unit_db_codes(&f->t, f->product, "I", CODES, 0, NOW).imported, CODES);
+    *state = f;
+    return 0;
+}
+
+UNIT_DB_FIXTURE(struct fixture);
+
+/* Places one code under key at now_s inside its own savepoint; ROLLBACK TO it when
+ * roll_back, as the writer does for a command that failed after writing. */
+static enum status place_on(struct unit_db *t, int64_t buyer, const char *key, int64_t now_s,
+                            bool roll_back, struct store_order_result *result) {
+    struct store_order_request r;
+    memset(&r, 0, sizeof r);
+    r.buyer_id = buyer;
+    r.sku = "SKU-I";
+    r.quantity = 1;
+    r.idempotency_key = key;
+    memset(r.request_hash, 7, sizeof r.request_hash);
+    r.now_s = now_s;
+    memset(result, 0, sizeof *result);
+    unit_db_begin(t);
+    bool cached = t->db.cache != 0; /* then as the writer: begin, flush, reset */
+    if (cached) assert_int_equal(store_cache_begin(&t->db), STATUS_OK);
+    enum status status = store_order_place(&t->db, &r, result);
+    if (cached && status == STATUS_OK && !roll_back)
+        assert_int_equal(store_cache_flush(&t->db), STATUS_OK);
+    if (cached && (status != STATUS_OK || roll_back)) store_cache_reset(&t->db);
+    unit_db_end(t, roll_back ? STATUS_DB : status);
+    return status;
+}
+
+/* The order id key answers with at now_s, and whether it was a replay. */
+static int64_t order_for(struct fixture *f, const char *key, int64_t now_s, bool *replayed) {
+    struct store_order_result result;
+    assert_int_equal(place_on(&f->t, f->buyer, key, now_s, false, &result), STATUS_OK);
+    *replayed = result.replayed;
+    int64_t id = result.order.id;
+    store_order_result_free(&result);
+    return id;
+}
+
+static int64_t orders_under(struct fixture *f, const char *key) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE idempotency_key = '%s'", key);
+    return unit_db_int(&f->t, sql);
+}
+
+static void a_key_replays_after_the_index_is_read_again(void **state) {
+    struct fixture *f = *state;
+    bool replayed = true;
+    int64_t first = order_for(f, "k-restart", NOW, &replayed);
+    assert_false(replayed);
+    store_idempotency_detach(&f->t.db); /* what a restart does: the index is read anew */
+    assert_int_equal(store_idempotency_attach(&f->t.db, NOW + 60), STATUS_OK);
+    assert_int_equal(order_for(f, "k-restart", NOW + 60, &replayed), first);
+    assert_true(replayed);
+    assert_int_equal(orders_under(f, "k-restart"), 1);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void a_restart_reads_only_the_window(void **state) {
+    struct fixture *f = *state;
+    bool replayed = true;
+    int64_t first = order_for(f, "k-old", NOW, &replayed);
+    uint64_t entries = 0, slots = 0;
+    store_idempotency_detach(&f->t.db); /* a restart within the window reads the order */
+    assert_int_equal(store_idempotency_attach(&f->t.db, NOW + LIMIT_IDEMPOTENCY_WINDOW_S),
+                     STATUS_OK);
+    store_idempotency_size(&f->t.db, &entries, &slots);
+    assert_int_equal(entries, 1);
+    assert_int_equal(order_for(f, "k-old", NOW + LIMIT_IDEMPOTENCY_WINDOW_S, &replayed), first);
+    assert_true(replayed);
+    const int64_t later = NOW + LIMIT_IDEMPOTENCY_WINDOW_S + LIMIT_IDEMPOTENCY_SLACK_S + 1;
+    store_idempotency_detach(&f->t.db); /* one after it does not */
+    assert_int_equal(store_idempotency_attach(&f->t.db, later), STATUS_OK);
+    store_idempotency_size(&f->t.db, &entries, &slots);
+    assert_int_equal(entries, 0);
+    assert_true(order_for(f, "k-old", later, &replayed) > first);
+    assert_false(replayed);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void a_rolled_back_order_leaves_its_key_free(void **state) {
+    struct fixture *f = *state;
+    struct store_order_result result;
+    assert_int_equal(place_on(&f->t, f->buyer, "k-undone", NOW, true, &result), STATUS_OK);
+    store_order_result_free(&result);
+    assert_int_equal(orders_under(f, "k-undone"), 0);
+    /* the index still holds the undone order's id, which the next order takes again */
+    bool replayed = true;
+    int64_t id = order_for(f, "k-undone", NOW, &replayed);
+    assert_false(replayed);
+    assert_true(id > 0);
+    assert_int_equal(order_for(f, "k-undone", NOW, &replayed), id);
+    assert_true(replayed);
+    /* another key on the reused id is not taken for the undone one */
+    assert_int_equal(place_on(&f->t, f->buyer, "k-other", NOW, true, &result), STATUS_OK);
+    store_order_result_free(&result);
+    int64_t other = order_for(f, "k-third", NOW, &replayed);
+    assert_false(replayed);
+    assert_int_equal(order_for(f, "k-other", NOW, &replayed), other + 1);
+    assert_false(replayed);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void a_key_is_remembered_for_the_window_only(void **state) {
+    struct fixture *f = *state;
+    bool replayed = false;
+    int64_t first = order_for(f, "k-day", NOW, &replayed);
+    assert_int_equal(order_for(f, "k-day", NOW + LIMIT_IDEMPOTENCY_WINDOW_S, &replayed), first);
+    assert_true(replayed);
+    int64_t later = order_for(f, "k-day", NOW + LIMIT_IDEMPOTENCY_WINDOW_S + 1, &replayed);
+    assert_false(replayed);
+    assert_true(later > first);
+    assert_int_equal(order_for(f, "k-day", NOW + LIMIT_IDEMPOTENCY_WINDOW_S + 2, &replayed), later);
+    assert_true(replayed);
+    assert_int_equal(orders_under(f, "k-day"), 2);
+    assert_true(unit_db_check_ok(&f->t)); /* a day apart: not a key used twice */
+}
+
+static void thousands_of_keys_survive_growth_and_old_ones_are_dropped(void **state) {
+    struct fixture *f = *state;
+    /* the table grows at 512 keys (to 4,096 slots) and again at 2,048: by then the first
+     * 600 orders are older than the window */
+    const int old = 600, recent = 1500;
+    const int64_t later = NOW + LIMIT_IDEMPOTENCY_WINDOW_S + LIMIT_IDEMPOTENCY_SLACK_S + 10;
+    char key[32];
+    bool replayed = true;
+    for (int i = 0; i < old + recent; i++) {
+        snprintf(key, sizeof key, "k-%d", i);
+        (void)order_for(f, key, i < old ? NOW : later, &replayed);
+        assert_false(replayed);
+    }
+    uint64_t entries = 0, slots = 0;
+    store_idempotency_size(&f->t.db, &entries, &slots);
+    assert_true(entries >= (uint64_t)recent && entries < (uint64_t)(old + recent));
+    assert_true(slots >= 2 * entries);
+    for (int i = old; i < old + recent; i += 37) { /* every recent key still replays */
+        snprintf(key, sizeof key, "k-%d", i);
+        (void)order_for(f, key, later, &replayed);
+        assert_true(replayed);
+    }
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"), old + recent);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void orders_of_another_connection_are_read_before_the_next_lookup(void **state) {
+    struct fixture *f = *state;
+    struct unit_db other = f->t; /* the same file through a second connection */
+    memset(&other.db, 0, sizeof other.db);
+    assert_int_equal(db_open(&other.db, f->t.path, false, false), STATUS_OK);
+    assert_int_equal(store_idempotency_attach(&other.db, NOW), STATUS_OK);
+    store_cache_attach(&f->t.db); /* the writer's cache notices other connections' commits */
+    bool replayed = true;
+    (void)order_for(f, "k-mine", NOW, &replayed);
+    struct store_order_result result;
+    assert_int_equal(place_on(&other, f->buyer, "k-theirs", NOW, false, &result), STATUS_OK);
+    int64_t theirs = result.order.id;
+    store_order_result_free(&result);
+    assert_int_equal(order_for(f, "k-theirs", NOW, &replayed), theirs);
+    assert_true(replayed);
+    assert_int_equal(orders_under(f, "k-theirs"), 1);
+    store_cache_detach(&f->t.db);
+    store_idempotency_detach(&other.db);
+    db_close(&other.db);
+    assert_true(unit_db_check_ok(&f->t));
+}
+
+static void check_names_a_key_used_twice(void **state) {
+    struct fixture *f = *state;
+    bool replayed = true;
+    int64_t id = order_for(f, "k-twice", NOW, &replayed);
+    assert_true(unit_db_check_ok(&f->t));
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE orders SET idempotency_key = 'k-twice' WHERE id = %lld",
+             (long long)order_for(f, "k-once", NOW + 5, &replayed));
+    unit_db_exec(&f->t, sql);
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    bool ok = true;
+    assert_int_equal(store_check(&f->t.db, &out, &ok), STATUS_OK);
+    assert_false(ok);
+    json_t *root = json_loadb(out.data, out.len, 0, 0);
+    assert_non_null(root);
+    json_t *rule = json_object_get(json_object_get(root, "invariants"), "idempotency_keys_unique");
+    assert_true(json_is_false(json_object_get(rule, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(rule, "violations")), 1);
+    json_decref(root);
+    buf_free(&out);
+    assert_true(id > 0);
+}
+
+#define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, unit_db_teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        FIXTURE_TEST(a_key_replays_after_the_index_is_read_again),
+        FIXTURE_TEST(a_restart_reads_only_the_window),
+        FIXTURE_TEST(a_rolled_back_order_leaves_its_key_free),
+        FIXTURE_TEST(a_key_is_remembered_for_the_window_only),
+        FIXTURE_TEST(thousands_of_keys_survive_growth_and_old_ones_are_dropped),
+        FIXTURE_TEST(orders_of_another_connection_are_read_before_the_next_lookup),
+        FIXTURE_TEST(check_names_a_key_used_twice),
+    };
+    return cmocka_run_group_tests(tests, 0, 0);
+}
