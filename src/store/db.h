@@ -16,7 +16,7 @@ struct db_stmt_slot {
     sqlite3_stmt *stmt;
 };
 
-struct store_cache; /* store/cache.c: the writer connection's cache of hot rows */
+struct store_cache;       /* store/cache.c: the writer connection's cache of hot rows */
 struct store_idempotency; /* store/idempotency.c: the writer's index of recent keys */
 
 struct db {
