@@ -29,6 +29,7 @@
 #define LIMIT_IDEMPOTENCY_WINDOW_S (24 * 3600)
 #define LIMIT_IDEMPOTENCY_SLACK_S 3600   /* orders kept past the window: ids vs clock steps */
 #define LIMIT_IDEMPOTENCY_MIN_SLOTS 1024 /* the writer's key table; power of two */
+#define LIMIT_IDEMPOTENCY_DRAIN_SLOTS 64 /* moved to a grown table per lookup and insert */
 #define LIMIT_REASON_BYTES 256
 
 /* Catalog and inventory */

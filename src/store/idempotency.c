@@ -1,9 +1,10 @@
 /* idempotency.c — the writer's index of recent Idempotency-Keys (see store.h). An open-
  * addressing table (linear probing, at most half full) from a keyed 64-bit hash of (buyer,
  * key) to order ids. Nothing is ever removed in place: an entry whose order was rolled
- * back, or which only shares a hash, fails the check against the row and is skipped; the
- * table drops the entries of orders older than the window whenever it grows, and sizes
- * itself to what is left. The writer thread alone touches it. */
+ * back, or which only shares a hash, fails the check against the row and is skipped; when
+ * the table grows, a new one takes over and the entries of orders still in the window move
+ * to it a few at a time (idem_drain), the older ones left behind. The writer thread alone
+ * touches it. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,12 @@ struct store_idempotency {
     struct idem_slot *slots;
     uint64_t capacity; /* a power of two */
     uint64_t used;     /* slots holding an entry */
-    int64_t read_to;   /* orders up to this id were read from the table of orders */
-    bool stale;        /* another connection committed: read orders past read_to first */
+    /* the table before the last growth, while its entries move over (idem_drain) */
+    struct idem_slot *drain;
+    uint64_t drain_capacity, drain_next;
+    int64_t drain_first_id; /* its entries of older orders are dropped */
+    int64_t read_to;        /* orders up to this id were read from the table of orders */
+    bool stale;             /* another connection committed: read orders past read_to first */
 };
 
 /* SipHash-2-4 (libsodium's crypto_shorthash) of buyer and key under the process's random
@@ -109,42 +114,53 @@ static int64_t idem_cutoff_s(int64_t now_s) {
     return now_s - LIMIT_IDEMPOTENCY_WINDOW_S - LIMIT_IDEMPOTENCY_SLACK_S;
 }
 
-/* Moves the entries of orders from first_id on into a table of capacity slots. */
-static void idem_move(struct store_idempotency *idem, uint64_t capacity, int64_t first_id) {
-    struct idem_slot *slots = mem_calloc(capacity, sizeof *slots);
-    uint64_t used = 0;
-    for (uint64_t i = 0; i < idem->capacity; i++) {
-        const struct idem_slot *slot = &idem->slots[i];
-        if (slot->order_id != 0 && slot->order_id >= first_id)
-            idem_put(slots, capacity, &used, slot->hash, slot->order_id);
+/* Moves up to n slots of the table being drained into the current one (the live entries
+ * among them: orders from drain_first_id on) and frees it once it is empty. Called by every
+ * lookup and insert, so growing never stops the writer for a whole copy (as Redis rehashes
+ * its dictionaries): a table of a day's keys moves a few entries per order instead. */
+static void idem_drain(struct store_idempotency *idem, uint64_t n) {
+    while (idem->drain != 0 && n-- > 0) {
+        if (idem->drain_next == idem->drain_capacity) {
+            free(idem->drain);
+            idem->drain = 0;
+            return;
+        }
+        const struct idem_slot *slot = &idem->drain[idem->drain_next++];
+        if (slot->order_id != 0 && slot->order_id >= idem->drain_first_id)
+            idem_put(idem->slots, idem->capacity, &idem->used, slot->hash, slot->order_id);
     }
-    free(idem->slots);
-    idem->slots = slots;
-    idem->capacity = capacity;
-    idem->used = used;
 }
 
-/* Drops the entries of orders older than the window and sizes the table for the rest (at
- * most a quarter full, so it takes as many again before the next rebuild). */
-static enum status idem_rebuild(struct db *db, int64_t now_s) {
+/* Starts a new table for the entries of orders still in the window (at most a quarter full
+ * with every entry held now, expired or not) and drains the current one into it from here
+ * on. A drain still under way (never, at idem_drain's pace) is finished into the new table. */
+static enum status idem_grow(struct db *db, int64_t now_s) {
     struct store_idempotency *idem = db->idempotency;
     int64_t first_id = 0;
     enum status status = idem_first_id_since(db, idem_cutoff_s(now_s), &first_id);
     if (status != STATUS_OK) return status;
-    uint64_t live = 0;
-    for (uint64_t i = 0; i < idem->capacity; i++)
-        live += idem->slots[i].order_id != 0 && idem->slots[i].order_id >= first_id;
+    uint64_t held = idem->used + (idem->drain != 0 ? idem->drain_capacity - idem->drain_next : 0);
     uint64_t capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
-    while (capacity < 4 * (live + 1))
+    while (capacity < 4 * (held + 1))
         capacity *= 2;
-    idem_move(idem, capacity, first_id);
+    struct idem_slot *current = idem->slots;
+    uint64_t current_capacity = idem->capacity;
+    idem->slots = mem_calloc(capacity, sizeof *idem->slots);
+    idem->capacity = capacity;
+    idem->used = 0;
+    idem_drain(idem, UINT64_MAX);
+    idem->drain = current;
+    idem->drain_capacity = current_capacity;
+    idem->drain_next = 0;
+    idem->drain_first_id = first_id;
     return STATUS_OK;
 }
 
 static enum status idem_insert(struct db *db, uint64_t hash, int64_t order_id, int64_t now_s) {
     struct store_idempotency *idem = db->idempotency;
+    idem_drain(idem, LIMIT_IDEMPOTENCY_DRAIN_SLOTS);
     if ((idem->used + 1) * 2 > idem->capacity) {
-        enum status status = idem_rebuild(db, now_s);
+        enum status status = idem_grow(db, now_s);
         if (status != STATUS_OK) return status;
     }
     idem_put(idem->slots, idem->capacity, &idem->used, hash, order_id);
@@ -198,6 +214,7 @@ void store_idempotency_detach(struct db *db) {
     verify(db != 0);
     if (db->idempotency == 0) return;
     free(db->idempotency->slots);
+    free(db->idempotency->drain);
     sodium_memzero(db->idempotency->key, sizeof db->idempotency->key);
     free(db->idempotency);
     db->idempotency = 0;
@@ -225,6 +242,24 @@ static enum status idem_confirm(struct db *db, int64_t order_id, int64_t buyer_i
     return STATUS_OK;
 }
 
+/* Looks for buyer's key in one table: STATUS_OK with *order_id, or STATUS_NOT_FOUND. */
+static enum status idem_find_in(struct db *db, const struct idem_slot *slots, uint64_t capacity,
+                                uint64_t hash, int64_t buyer_id, const char *key, int64_t now_s,
+                                int64_t *order_id) {
+    uint64_t mask = capacity - 1;
+    for (uint64_t i = hash & mask; slots[i].order_id != 0; i = (i + 1) & mask) {
+        if (slots[i].hash != hash) continue;
+        bool match = false;
+        enum status status = idem_confirm(db, slots[i].order_id, buyer_id, key, now_s, &match);
+        if (status != STATUS_OK) return status;
+        if (match) {
+            *order_id = slots[i].order_id;
+            return STATUS_OK;
+        }
+    }
+    return STATUS_NOT_FOUND;
+}
+
 enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *key, int64_t now_s,
                                    int64_t *order_id) {
     verify(db != 0 && order_id != 0);
@@ -235,19 +270,13 @@ enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *
         enum status status = idem_read_orders(db, now_s);
         if (status != STATUS_OK) return status;
     }
-    uint64_t hash = idem_hash(idem, buyer_id, key), mask = idem->capacity - 1;
-    for (uint64_t i = hash & mask; idem->slots[i].order_id != 0; i = (i + 1) & mask) {
-        if (idem->slots[i].hash != hash) continue;
-        bool match = false;
-        enum status status =
-            idem_confirm(db, idem->slots[i].order_id, buyer_id, key, now_s, &match);
-        if (status != STATUS_OK) return status;
-        if (match) {
-            *order_id = idem->slots[i].order_id;
-            return STATUS_OK;
-        }
-    }
-    return STATUS_NOT_FOUND;
+    idem_drain(idem, LIMIT_IDEMPOTENCY_DRAIN_SLOTS);
+    uint64_t hash = idem_hash(idem, buyer_id, key);
+    enum status status =
+        idem_find_in(db, idem->slots, idem->capacity, hash, buyer_id, key, now_s, order_id);
+    if (status != STATUS_NOT_FOUND || idem->drain == 0) return status;
+    return idem_find_in(db, idem->drain, idem->drain_capacity, hash, buyer_id, key, now_s,
+                        order_id);
 }
 
 enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *key,
@@ -259,6 +288,12 @@ enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *k
 
 void store_idempotency_size(const struct db *db, uint64_t *entries, uint64_t *slots) {
     verify(db != 0 && entries != 0 && slots != 0);
-    *entries = db->idempotency != 0 ? db->idempotency->used : 0;
-    *slots = db->idempotency != 0 ? db->idempotency->capacity : 0;
+    const struct store_idempotency *idem = db->idempotency;
+    *entries = *slots = 0;
+    if (idem == 0) return;
+    *entries = idem->used;
+    *slots = idem->capacity;
+    for (uint64_t i = idem->drain != 0 ? idem->drain_next : 0;
+         idem->drain != 0 && i < idem->drain_capacity; i++)
+        *entries += idem->drain[i].order_id >= idem->drain_first_id;
 }

@@ -3,8 +3,9 @@
  * is read again from the orders table (a restart), which reads only the window's orders, a
  * rolled-back order leaves its key free,
  * a key is remembered for the window and no longer, thousands of keys survive the table's
- * growth while expired ones are dropped, orders placed by another connection are read
- * before the next lookup, and `store_check` names a key that answers for two orders. */
+ * growth while expired ones are dropped, keys are found while a grown table fills, orders placed by
+ * another connection are read before the next lookup, and `store_check` names a key that answers
+ * for two orders. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,6 +181,28 @@ static void thousands_of_keys_survive_growth_and_old_ones_are_dropped(void **sta
     assert_true(unit_db_check_ok(&f->t));
 }
 
+static void keys_are_found_while_a_grown_table_fills(void **state) {
+    struct fixture *f = *state;
+    char key[32];
+    bool replayed = true;
+    for (int i = 0; i < LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1; i++) { /* one past half: grows */
+        snprintf(key, sizeof key, "k-%d", i);
+        (void)order_for(f, key, NOW, &replayed);
+        assert_false(replayed);
+    }
+    uint64_t entries = 0, slots = 0;
+    store_idempotency_size(&f->t.db, &entries, &slots);
+    assert_true(slots > LIMIT_IDEMPOTENCY_MIN_SLOTS); /* grown; most keys not yet moved */
+    assert_int_equal(entries, LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "k-%d", i);
+        (void)order_for(f, key, NOW, &replayed);
+        assert_true(replayed);
+    }
+    assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"),
+                     LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
+}
+
 static void orders_of_another_connection_are_read_before_the_next_lookup(void **state) {
     struct fixture *f = *state;
     struct unit_db other = f->t; /* the same file through a second connection */
@@ -235,6 +258,7 @@ int main(void) {
         FIXTURE_TEST(a_rolled_back_order_leaves_its_key_free),
         FIXTURE_TEST(a_key_is_remembered_for_the_window_only),
         FIXTURE_TEST(thousands_of_keys_survive_growth_and_old_ones_are_dropped),
+        FIXTURE_TEST(keys_are_found_while_a_grown_table_fills),
         FIXTURE_TEST(orders_of_another_connection_are_read_before_the_next_lookup),
         FIXTURE_TEST(check_names_a_key_used_twice),
     };
