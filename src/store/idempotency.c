@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/assert.h"
 #include "base/limits.h"
@@ -34,8 +35,12 @@ struct store_idempotency {
     struct idem_slot *drain;
     uint64_t drain_capacity, drain_next;
     int64_t drain_first_id; /* its entries of older orders are dropped */
-    int64_t read_to;        /* orders up to this id were read from the table of orders */
-    bool stale;             /* another connection committed: read orders past read_to first */
+    /* the next table, mapped once the current one is 3/8 full and touched a page per insert
+     * (idem_prepare), so growing does not fault in megabytes of fresh pages at once */
+    struct idem_slot *next;
+    uint64_t next_capacity, next_touched;
+    int64_t read_to; /* orders up to this id were read from the table of orders */
+    bool stale;      /* another connection committed: read orders past read_to first */
 };
 
 /* SipHash-2-4 (libsodium's crypto_shorthash) of buyer and key under the process's random
@@ -64,6 +69,19 @@ static uint64_t idem_hash(const struct store_idempotency *idem, int64_t buyer_id
     return hash;
 }
 
+/* A table's slots, zero: an anonymous mapping, whose pages the kernel provides (zeroed) at
+ * their first touch — calloc may instead clear the whole table at once. */
+static struct idem_slot *idem_slots_map(uint64_t capacity) {
+    void *slots = mmap(0, capacity * sizeof(struct idem_slot), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    verify(slots != MAP_FAILED);
+    return slots;
+}
+
+static void idem_slots_unmap(struct idem_slot *slots, uint64_t capacity) {
+    if (slots != 0) verify(munmap(slots, capacity * sizeof *slots) == 0);
+}
+
 /* Puts (hash, order_id) in the first free slot of its run, unless it is there already. */
 static void idem_put(struct idem_slot *slots, uint64_t capacity, uint64_t *used, uint64_t hash,
                      int64_t order_id) {
@@ -83,11 +101,11 @@ static void idem_put(struct idem_slot *slots, uint64_t capacity, uint64_t *used,
  * after cutoff_s (ids follow the order orders were placed in; the caller's slack covers a
  * clock that stepped back), found by bisection. One past the last order when none is. */
 static enum status idem_first_id_since(struct db *db, int64_t cutoff_s, int64_t *id_out) {
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(min(id), 1), coalesce(max(id), 0) "
-                                        "FROM orders");
+    /* max() alone is one seek; min() and max() in one SELECT would scan every order */
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM orders");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
-    int64_t lo = sqlite3_column_int64(stmt, 0), hi = sqlite3_column_int64(stmt, 1) + 1;
+    int64_t lo = 1, hi = sqlite3_column_int64(stmt, 0) + 1;
     sqlite3_reset(stmt);
     stmt = db_prepare(db, "SELECT id, created_at FROM orders WHERE id >= ? ORDER BY id LIMIT 1");
     while (lo < hi) { /* invariant: every id below lo is older; hi is recent or past the end */
@@ -121,7 +139,7 @@ static int64_t idem_cutoff_s(int64_t now_s) {
 static void idem_drain(struct store_idempotency *idem, uint64_t n) {
     while (idem->drain != 0 && n-- > 0) {
         if (idem->drain_next == idem->drain_capacity) {
-            free(idem->drain);
+            idem_slots_unmap(idem->drain, idem->drain_capacity);
             idem->drain = 0;
             return;
         }
@@ -141,11 +159,17 @@ static enum status idem_grow(struct db *db, int64_t now_s) {
     if (status != STATUS_OK) return status;
     uint64_t held = idem->used + (idem->drain != 0 ? idem->drain_capacity - idem->drain_next : 0);
     uint64_t capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
-    while (capacity < 4 * (held + 1))
+    while (capacity < 4 * held)
         capacity *= 2;
     struct idem_slot *current = idem->slots;
     uint64_t current_capacity = idem->capacity;
-    idem->slots = mem_calloc(capacity, sizeof *idem->slots);
+    if (idem->next != 0 && idem->next_capacity == capacity) {
+        idem->slots = idem->next; /* prepared: its pages are there already */
+    } else {
+        idem_slots_unmap(idem->next, idem->next_capacity);
+        idem->slots = idem_slots_map(capacity);
+    }
+    idem->next = 0;
     idem->capacity = capacity;
     idem->used = 0;
     idem_drain(idem, UINT64_MAX);
@@ -156,9 +180,26 @@ static enum status idem_grow(struct db *db, int64_t now_s) {
     return STATUS_OK;
 }
 
+/* Maps the next table (twice the current one, what growing at half full asks for) once the
+ * current one is 3/8 full, and touches one of its pages per call: the kernel's page faults
+ * come one per order, all done long before the current table is half full. */
+static void idem_prepare(struct store_idempotency *idem) {
+    if (idem->next == 0 && idem->used * 8 >= idem->capacity * 3) {
+        idem->next_capacity = 2 * idem->capacity;
+        idem->next = idem_slots_map(idem->next_capacity);
+        idem->next_touched = 0;
+    }
+    const uint64_t per_page = 4096 / sizeof(struct idem_slot);
+    if (idem->next != 0 && idem->next_touched < idem->next_capacity) {
+        ((volatile struct idem_slot *)idem->next)[idem->next_touched].order_id = 0;
+        idem->next_touched += per_page;
+    }
+}
+
 static enum status idem_insert(struct db *db, uint64_t hash, int64_t order_id, int64_t now_s) {
     struct store_idempotency *idem = db->idempotency;
     idem_drain(idem, LIMIT_IDEMPOTENCY_DRAIN_SLOTS);
+    idem_prepare(idem);
     if ((idem->used + 1) * 2 > idem->capacity) {
         enum status status = idem_grow(db, now_s);
         if (status != STATUS_OK) return status;
@@ -203,7 +244,7 @@ enum status store_idempotency_attach(struct db *db, int64_t now_s) {
     struct store_idempotency *idem = mem_calloc(1, sizeof *idem);
     crypto_generichash_keygen(idem->key);
     idem->capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
-    idem->slots = mem_calloc(idem->capacity, sizeof *idem->slots);
+    idem->slots = idem_slots_map(idem->capacity);
     db->idempotency = idem;
     enum status status = idem_read_orders(db, now_s);
     if (status != STATUS_OK) store_idempotency_detach(db);
@@ -213,8 +254,10 @@ enum status store_idempotency_attach(struct db *db, int64_t now_s) {
 void store_idempotency_detach(struct db *db) {
     verify(db != 0);
     if (db->idempotency == 0) return;
-    free(db->idempotency->slots);
-    free(db->idempotency->drain);
+    struct store_idempotency *idem = db->idempotency;
+    idem_slots_unmap(idem->slots, idem->capacity);
+    idem_slots_unmap(idem->drain, idem->drain_capacity);
+    idem_slots_unmap(idem->next, idem->next_capacity);
     sodium_memzero(db->idempotency->key, sizeof db->idempotency->key);
     free(db->idempotency);
     db->idempotency = 0;
