@@ -162,6 +162,9 @@ enum status store_cache_begin(struct db *db) {
     if (version != db->cache->data_version) {
         store_cache_reset(db);
         store_idempotency_stale(db); /* another connection may have placed orders */
+    } else {
+        status = store_idempotency_settle(db); /* every order so far is this writer's */
+        if (status != STATUS_OK) return status;
     }
     db->cache->data_version = version;
     return STATUS_OK;

@@ -120,12 +120,18 @@ must_check enum status store_codes_expire(struct db *db, int64_t now_s, int limi
  * (buyer, key) to order ids, and every hit is confirmed against the row, so an entry left
  * by a rolled-back order or a hash collision is only a wasted read. A key is remembered
  * LIMIT_IDEMPOTENCY_WINDOW_S: an older order does not answer for it (as payment APIs do),
- * which bounds the table to the orders of a day. Loaded when attached, and brought up to
- * date from the orders table when another connection committed (store_cache_begin). */
+ * which bounds the table to the orders of a day. Loaded when attached (orders by id from the
+ * first one placed in the window: ids are assumed to follow the clock within
+ * LIMIT_IDEMPOTENCY_SLACK_S there), and brought up to date from the orders table when
+ * another connection committed (store_cache_begin). */
 must_check enum status store_idempotency_attach(struct db *db, int64_t now_s);
 void store_idempotency_detach(struct db *db);
 /* Another connection may have written orders: read them before the next lookup. */
 void store_idempotency_stale(struct db *db);
+/* Only this connection wrote since the last batch: every order up to the last id is in the
+ * table already (or was rolled back), so a later read of other connections' orders starts
+ * past it. */
+must_check enum status store_idempotency_settle(struct db *db);
 /* The order that first came with this buyer's key within the window: STATUS_OK with *order_id
  * (> 0), or STATUS_NOT_FOUND. */
 must_check enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *key,
@@ -134,8 +140,12 @@ must_check enum status store_idempotency_find(struct db *db, int64_t buyer_id, c
  * orders table to drop expired entries, and fails only as such a read does). */
 must_check enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *key,
                                              int64_t order_id, int64_t now_s);
-/* Entries held and table slots (tests; the writer thread only). */
-void store_idempotency_size(const struct db *db, uint64_t *entries, uint64_t *slots);
+/* Entries held (of orders within the window), table slots, and orders read from the table
+ * of orders since attached (tests; the writer thread only). */
+struct store_idempotency_size {
+    uint64_t entries, slots, rows_read;
+};
+void store_idempotency_size(const struct db *db, struct store_idempotency_size *out);
 
 /* ---- the writer's cache of hot rows (store/cache.c) ----
  * Products by SKU and platform account ids, which the order path reads every time and

@@ -141,6 +141,8 @@ static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
         db_rollback(db);
         store_cache_reset(db);
         status = db_begin_immediate(db);
+        /* another connection may have committed between the two transactions */
+        if (status == STATUS_OK) status = store_cache_begin(db);
         for (struct writer_cmd *cmd = batch; status == STATUS_OK && cmd != 0; cmd = cmd->next) {
             status = writer_apply_one(writer, cmd);
         }

@@ -1,11 +1,11 @@
 /* idempotency_test.c — the writer's in-memory index of Idempotency-Keys (store/idempotency.c)
  * through the order transaction on a real database: a key replays its order after the index
- * is read again from the orders table (a restart), which reads only the window's orders, a
- * rolled-back order leaves its key free,
- * a key is remembered for the window and no longer, thousands of keys survive the table's
- * growth while expired ones are dropped, keys are found while a grown table fills, orders placed by
- * another connection are read before the next lookup, and `store_check` names a key that answers
- * for two orders. */
+ * is read again from the orders table (a restart), which reads only the window's orders; a
+ * rolled-back order leaves its key free; a key is remembered for the window and no longer;
+ * thousands of keys survive the table's growth while expired ones are dropped; keys are
+ * found while a grown table fills; the table stays the size of a window under steady load;
+ * orders placed by another connection (and only those) are read before the next lookup; and
+ * `store_check` names a key that answers for two orders. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 
 #define NOW 1800000000LL
 #define PRICE 100
-#define CODES 2200
+#define CODES 3300
 
 struct fixture {
     struct unit_db t;
@@ -99,19 +99,19 @@ static void a_restart_reads_only_the_window(void **state) {
     struct fixture *f = *state;
     bool replayed = true;
     int64_t first = order_for(f, "k-old", NOW, &replayed);
-    uint64_t entries = 0, slots = 0;
+    struct store_idempotency_size size;
     store_idempotency_detach(&f->t.db); /* a restart within the window reads the order */
     assert_int_equal(store_idempotency_attach(&f->t.db, NOW + LIMIT_IDEMPOTENCY_WINDOW_S),
                      STATUS_OK);
-    store_idempotency_size(&f->t.db, &entries, &slots);
-    assert_int_equal(entries, 1);
+    store_idempotency_size(&f->t.db, &size);
+    assert_int_equal(size.entries, 1);
     assert_int_equal(order_for(f, "k-old", NOW + LIMIT_IDEMPOTENCY_WINDOW_S, &replayed), first);
     assert_true(replayed);
     const int64_t later = NOW + LIMIT_IDEMPOTENCY_WINDOW_S + LIMIT_IDEMPOTENCY_SLACK_S + 1;
     store_idempotency_detach(&f->t.db); /* one after it does not */
     assert_int_equal(store_idempotency_attach(&f->t.db, later), STATUS_OK);
-    store_idempotency_size(&f->t.db, &entries, &slots);
-    assert_int_equal(entries, 0);
+    store_idempotency_size(&f->t.db, &size);
+    assert_int_equal(size.entries, 0);
     assert_true(order_for(f, "k-old", later, &replayed) > first);
     assert_false(replayed);
     assert_true(unit_db_check_ok(&f->t));
@@ -168,10 +168,10 @@ static void thousands_of_keys_survive_growth_and_old_ones_are_dropped(void **sta
         (void)order_for(f, key, i < old ? NOW : later, &replayed);
         assert_false(replayed);
     }
-    uint64_t entries = 0, slots = 0;
-    store_idempotency_size(&f->t.db, &entries, &slots);
-    assert_true(entries >= (uint64_t)recent && entries < (uint64_t)(old + recent));
-    assert_true(slots >= 2 * entries);
+    struct store_idempotency_size size;
+    store_idempotency_size(&f->t.db, &size);
+    assert_true(size.entries >= (uint64_t)recent && size.entries < (uint64_t)(old + recent));
+    assert_true(size.slots >= 2 * size.entries);
     for (int i = old; i < old + recent; i += 37) { /* every recent key still replays */
         snprintf(key, sizeof key, "k-%d", i);
         (void)order_for(f, key, later, &replayed);
@@ -190,10 +190,10 @@ static void keys_are_found_while_a_grown_table_fills(void **state) {
         (void)order_for(f, key, NOW, &replayed);
         assert_false(replayed);
     }
-    uint64_t entries = 0, slots = 0;
-    store_idempotency_size(&f->t.db, &entries, &slots);
-    assert_true(slots > LIMIT_IDEMPOTENCY_MIN_SLOTS); /* grown; most keys not yet moved */
-    assert_int_equal(entries, LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
+    struct store_idempotency_size size;
+    store_idempotency_size(&f->t.db, &size);
+    assert_true(size.slots > LIMIT_IDEMPOTENCY_MIN_SLOTS); /* grown; most keys not yet moved */
+    assert_int_equal(size.entries, LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
     for (int i = 0; i < 8; i++) {
         snprintf(key, sizeof key, "k-%d", i);
         (void)order_for(f, key, NOW, &replayed);
@@ -201,6 +201,25 @@ static void keys_are_found_while_a_grown_table_fills(void **state) {
     }
     assert_int_equal(unit_db_int(&f->t, "SELECT count(*) FROM orders"),
                      LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
+}
+
+static void the_table_stays_the_size_of_a_window(void **state) {
+    struct fixture *f = *state;
+    /* six windows of 500 orders each: 3,000 orders, never more than ~1,000 of them recent */
+    char key[32];
+    bool replayed = true;
+    struct store_idempotency_size size;
+    for (int i = 0; i < 3000; i++) {
+        int64_t now =
+            NOW + (int64_t)(i / 500) * (LIMIT_IDEMPOTENCY_WINDOW_S + LIMIT_IDEMPOTENCY_SLACK_S + 1);
+        snprintf(key, sizeof key, "k-%d", i);
+        (void)order_for(f, key, now, &replayed);
+        assert_false(replayed);
+        store_idempotency_size(&f->t.db, &size);
+        assert_true(size.slots <= 4096); /* four times a window of ≤ 1,000, a power of two */
+    }
+    assert_true(size.entries <= 1000);
+    assert_true(unit_db_check_ok(&f->t));
 }
 
 static void orders_of_another_connection_are_read_before_the_next_lookup(void **state) {
@@ -213,11 +232,21 @@ static void orders_of_another_connection_are_read_before_the_next_lookup(void **
     bool replayed = true;
     (void)order_for(f, "k-mine", NOW, &replayed);
     struct store_order_result result;
+    for (int i = 0; i < 50; i++) { /* the writer's own orders: read_to moves past them */
+        char key[32];
+        snprintf(key, sizeof key, "k-own-%d", i);
+        (void)order_for(f, key, NOW, &replayed);
+    }
+    struct store_idempotency_size before, after;
+    store_idempotency_size(&f->t.db, &before);
     assert_int_equal(place_on(&other, f->buyer, "k-theirs", NOW, false, &result), STATUS_OK);
     int64_t theirs = result.order.id;
     store_order_result_free(&result);
     assert_int_equal(order_for(f, "k-theirs", NOW, &replayed), theirs);
     assert_true(replayed);
+    store_idempotency_size(&f->t.db, &after);
+    /* the writer's last order (settled only at its next batch) and theirs, not all 52 */
+    assert_int_equal(after.rows_read - before.rows_read, 2);
     assert_int_equal(orders_under(f, "k-theirs"), 1);
     store_cache_detach(&f->t.db);
     store_idempotency_detach(&other.db);
@@ -259,6 +288,7 @@ int main(void) {
         FIXTURE_TEST(a_key_is_remembered_for_the_window_only),
         FIXTURE_TEST(thousands_of_keys_survive_growth_and_old_ones_are_dropped),
         FIXTURE_TEST(keys_are_found_while_a_grown_table_fills),
+        FIXTURE_TEST(the_table_stays_the_size_of_a_window),
         FIXTURE_TEST(orders_of_another_connection_are_read_before_the_next_lookup),
         FIXTURE_TEST(check_names_a_key_used_twice),
     };
