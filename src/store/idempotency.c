@@ -1,5 +1,5 @@
 /* idempotency.c — the writer's index of recent Idempotency-Keys (see store.h). An open-
- * addressing table (linear probing, at most half full) from a keyed 64-bit hash of (buyer,
+ * addressing table (linear probing, at most half full) from a keyed 32-bit hash of (buyer,
  * key) to the order's id and time. Nothing is ever removed in place: an entry whose order
  * was rolled back, or which only shares a hash, fails the check against the row and is
  * skipped; when the table grows, a new one sized for the window's orders takes over and the
@@ -25,11 +25,18 @@ _Static_assert((LIMIT_IDEMPOTENCY_MIN_SLOTS & (LIMIT_IDEMPOTENCY_MIN_SLOTS - 1))
 _Static_assert(crypto_generichash_KEYBYTES >= crypto_shorthash_KEYBYTES, "one key for both");
 
 struct key_slot {
-    uint64_t hash;
-    int64_t order_id; /* 0: empty */
-    int64_t created_at;
+    uint32_t hash;       /* placement and a first filter; a match is confirmed on the row */
+    uint32_t created_at; /* the order's time, seconds since 1970 (keys_time) */
+    int64_t order_id;    /* 0: empty */
 };
-_Static_assert(sizeof(struct key_slot) == 24, "three words a slot");
+_Static_assert(sizeof(struct key_slot) == 16, "two words a slot");
+
+/* An order's time as a slot keeps it (until 2106; a time outside is clamped, which only
+ * moves when its entry is dropped). */
+static uint32_t keys_time(int64_t at_s) {
+    if (at_s < 0) return 0;
+    return at_s > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)at_s;
+}
 
 struct store_idempotency {
     unsigned char key[crypto_generichash_KEYBYTES]; /* random per process */
@@ -50,7 +57,7 @@ struct store_idempotency {
     uint64_t rows_read; /* orders read from the table of orders, ever (tests) */
 };
 
-static uint64_t keys_hash(const struct store_idempotency *keys, int64_t buyer_id, const char *key) {
+static uint32_t keys_hash(const struct store_idempotency *keys, int64_t buyer_id, const char *key) {
     unsigned char in[8 + LIMIT_IDEMPOTENCY_KEY_BYTES], out[crypto_shorthash_BYTES];
     for (int i = 0; i < 8; i++)
         in[i] = (unsigned char)((uint64_t)buyer_id >> (8 * i));
@@ -67,9 +74,9 @@ static uint64_t keys_hash(const struct store_idempotency *keys, int64_t buyer_id
         verify(crypto_generichash_final(&state, wide, sizeof wide) == 0);
         memcpy(out, wide, sizeof out);
     }
-    uint64_t hash = 0;
-    for (int i = 0; i < 8; i++)
-        hash |= (uint64_t)out[i] << (8 * i);
+    uint32_t hash = 0;
+    for (int i = 0; i < 4; i++)
+        hash |= (uint32_t)(out[i] ^ out[i + 4]) << (8 * i);
     return hash;
 }
 
@@ -164,7 +171,8 @@ static void keys_drain(struct store_idempotency *keys, uint64_t n) {
             return;
         }
         const struct key_slot *slot = &keys->drain[keys->drain_next++];
-        if (slot->order_id != 0 && slot->created_at >= keys->drain_cutoff_s) keys_put(keys, slot);
+        if (slot->order_id != 0 && (int64_t)slot->created_at >= keys->drain_cutoff_s)
+            keys_put(keys, slot);
     }
 }
 
@@ -247,7 +255,7 @@ static enum status keys_read_orders(struct db *db, int64_t now_s) {
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct key_slot entry = {.order_id = sqlite3_column_int64(stmt, 0),
-                                 .created_at = sqlite3_column_int64(stmt, 3)};
+                                 .created_at = keys_time(sqlite3_column_int64(stmt, 3))};
         entry.hash = keys_hash(keys, sqlite3_column_int64(stmt, 1), db_text(stmt, 2));
         keys->rows_read++;
         status = keys_insert(db, &entry, now_s);
@@ -324,7 +332,7 @@ static enum status keys_confirm(struct db *db, int64_t order_id, int64_t buyer_i
 
 /* Looks for buyer's key in one table: STATUS_OK with *order_id, or STATUS_NOT_FOUND. */
 static enum status keys_find_in(struct db *db, const struct key_slot *slots, uint64_t capacity,
-                                uint64_t hash, int64_t buyer_id, const char *key, int64_t now_s,
+                                uint32_t hash, int64_t buyer_id, const char *key, int64_t now_s,
                                 int64_t *order_id) {
     uint64_t mask = capacity - 1;
     for (uint64_t i = hash & mask; slots[i].order_id != 0; i = (i + 1) & mask) {
@@ -350,7 +358,7 @@ enum status store_idempotency_find(struct db *db, int64_t buyer_id, const char *
         if (status != STATUS_OK) return status;
     }
     keys_drain(keys, LIMIT_IDEMPOTENCY_DRAIN_SLOTS);
-    uint64_t hash = keys_hash(keys, buyer_id, key);
+    uint32_t hash = keys_hash(keys, buyer_id, key);
     enum status status =
         keys_find_in(db, keys->slots, keys->capacity, hash, buyer_id, key, now_s, order_id);
     if (status != STATUS_NOT_FOUND || keys->drain == 0) return status;
@@ -363,7 +371,7 @@ enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *k
     verify(db != 0 && db->idempotency != 0 && key != 0 && order_id > 0);
     struct key_slot entry = {.hash = keys_hash(db->idempotency, buyer_id, key),
                              .order_id = order_id,
-                             .created_at = now_s};
+                             .created_at = keys_time(now_s)};
     return keys_insert(db, &entry, now_s);
 }
 
@@ -377,6 +385,6 @@ void store_idempotency_size(const struct db *db, struct store_idempotency_size *
     out->rows_read = keys->rows_read;
     for (uint64_t i = keys->drain != 0 ? keys->drain_next : 0;
          keys->drain != 0 && i < keys->drain_capacity; i++)
-        out->entries +=
-            keys->drain[i].order_id != 0 && keys->drain[i].created_at >= keys->drain_cutoff_s;
+        out->entries += keys->drain[i].order_id != 0 &&
+                        (int64_t)keys->drain[i].created_at >= keys->drain_cutoff_s;
 }
