@@ -52,9 +52,11 @@ struct store_idempotency {
      * (keys_prepare), so growing does not fault in megabytes of fresh pages at once */
     struct key_slot *next;
     uint64_t next_capacity, next_touched;
-    int64_t read_to;    /* orders up to this id are in the table (or were rolled back) */
-    bool stale;         /* another connection committed: read orders past read_to first */
-    uint64_t rows_read; /* orders read from the table of orders, ever (tests) */
+    int64_t read_to;           /* orders up to this id are in the table (or were rolled back) */
+    bool stale;                /* another connection committed: read orders past read_to first */
+    uint64_t rows_read;        /* orders read from the table of orders, ever (tests) */
+    uint64_t growths;          /* tables taken over, ever (tests) */
+    uint64_t growths_prepared; /* of those, tables mapped and touched ahead (tests) */
 };
 
 static uint32_t keys_hash(const struct store_idempotency *keys, int64_t buyer_id, const char *key) {
@@ -191,12 +193,16 @@ static enum status keys_grow(struct db *db, int64_t now_s) {
     sqlite3_reset(stmt);
     uint64_t window = last_id >= first_id ? (uint64_t)(last_id - first_id) + 1 : 0;
     uint64_t capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
-    while (capacity < KEYS_SPARE * (window + 1))
+    while (capacity < KEYS_SPARE * window)
         capacity *= 2;
     struct key_slot *current = keys->slots;
     uint64_t current_capacity = keys->capacity;
-    if (keys->next != 0 && keys->next_capacity == capacity) {
-        keys->slots = keys->next; /* prepared: its pages are there already */
+    /* the prepared table serves if it holds the window at most half full and is no larger
+     * than needed: while every entry is live, it is exactly half the ideal size */
+    if (keys->next != 0 && keys->next_capacity * 2 >= capacity && keys->next_capacity <= capacity) {
+        capacity = keys->next_capacity;
+        keys->slots = keys->next; /* its pages are there already */
+        keys->growths_prepared++;
     } else {
         keys_unmap(keys->next, keys->next_capacity);
         keys->slots = keys_map(capacity);
@@ -210,6 +216,7 @@ static enum status keys_grow(struct db *db, int64_t now_s) {
     keys->drain_capacity = current_capacity;
     keys->drain_next = 0;
     keys->drain_cutoff_s = keys_cutoff_s(now_s);
+    keys->growths++;
     return STATUS_OK;
 }
 
@@ -383,6 +390,8 @@ void store_idempotency_size(const struct db *db, struct store_idempotency_size *
     out->entries = keys->used;
     out->slots = keys->capacity;
     out->rows_read = keys->rows_read;
+    out->growths = keys->growths;
+    out->growths_prepared = keys->growths_prepared;
     for (uint64_t i = keys->drain != 0 ? keys->drain_next : 0;
          keys->drain != 0 && i < keys->drain_capacity; i++)
         out->entries += keys->drain[i].order_id != 0 &&

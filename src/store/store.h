@@ -140,10 +140,11 @@ must_check enum status store_idempotency_find(struct db *db, int64_t buyer_id, c
  * orders table to drop expired entries, and fails only as such a read does). */
 must_check enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *key,
                                              int64_t order_id, int64_t now_s);
-/* Entries held (of orders within the window), table slots, and orders read from the table
- * of orders since attached (tests; the writer thread only). */
+/* Entries held (of orders within the window), table slots, orders read from the table of
+ * orders since attached, growths and those that took a table prepared ahead (tests; the
+ * writer thread only). */
 struct store_idempotency_size {
-    uint64_t entries, slots, rows_read;
+    uint64_t entries, slots, rows_read, growths, growths_prepared;
 };
 void store_idempotency_size(const struct db *db, struct store_idempotency_size *out);
 

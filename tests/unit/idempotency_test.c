@@ -194,6 +194,8 @@ static void keys_are_found_while_a_grown_table_fills(void **state) {
     store_idempotency_size(&f->t.db, &size);
     assert_true(size.slots > LIMIT_IDEMPOTENCY_MIN_SLOTS); /* grown; most keys not yet moved */
     assert_int_equal(size.entries, LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1);
+    assert_int_equal(size.growths, 1);
+    assert_int_equal(size.growths_prepared, 1); /* its pages were touched ahead of need */
     for (int i = 0; i < 8; i++) {
         snprintf(key, sizeof key, "k-%d", i);
         (void)order_for(f, key, NOW, &replayed);
