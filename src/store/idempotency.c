@@ -22,7 +22,6 @@
 
 _Static_assert((LIMIT_IDEMPOTENCY_MIN_SLOTS & (LIMIT_IDEMPOTENCY_MIN_SLOTS - 1)) == 0,
                "power of two");
-_Static_assert(crypto_generichash_KEYBYTES >= crypto_shorthash_KEYBYTES, "one key for both");
 
 struct key_slot {
     uint32_t hash;       /* placement and a first filter; a match is confirmed on the row */
@@ -39,8 +38,7 @@ static uint32_t keys_time(int64_t at_s) {
 }
 
 struct store_idempotency {
-    unsigned char key[crypto_generichash_KEYBYTES]; /* random per process */
-    /* crypto_shorthash takes the first crypto_shorthash_KEYBYTES of it */
+    unsigned char key[crypto_shorthash_KEYBYTES]; /* random per process */
     struct key_slot *slots;
     uint64_t capacity; /* a power of two */
     uint64_t used;     /* slots holding an entry */
@@ -54,32 +52,25 @@ struct store_idempotency {
     uint64_t next_capacity, next_touched;
     int64_t read_to;           /* orders up to this id are in the table (or were rolled back) */
     bool stale;                /* another connection committed: read orders past read_to first */
+    bool added;                /* this writer added keys since read_to last moved */
     uint64_t rows_read;        /* orders read from the table of orders, ever (tests) */
     uint64_t growths;          /* tables taken over, ever (tests) */
     uint64_t growths_prepared; /* of those, tables mapped and touched ahead (tests) */
 };
 
+/* SipHash-2-4 (crypto_shorthash) of the key under the process's random key, so no client
+ * can choose keys that collide, mixed with the buyer (splitmix64's finalizer), folded to 32
+ * bits. */
 static uint32_t keys_hash(const struct store_idempotency *keys, int64_t buyer_id, const char *key) {
-    unsigned char in[8 + LIMIT_IDEMPOTENCY_KEY_BYTES], out[crypto_shorthash_BYTES];
+    unsigned char out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, (const unsigned char *)key, strlen(key), keys->key);
+    uint64_t hash = (uint64_t)buyer_id + 0x9e3779b97f4a7c15u;
+    hash = (hash ^ (hash >> 30)) * 0xbf58476d1ce4e5b9u;
+    hash = (hash ^ (hash >> 27)) * 0x94d049bb133111ebu;
+    hash ^= hash >> 31;
     for (int i = 0; i < 8; i++)
-        in[i] = (unsigned char)((uint64_t)buyer_id >> (8 * i));
-    size_t len = strlen(key);
-    if (len <= LIMIT_IDEMPOTENCY_KEY_BYTES) {
-        memcpy(in + 8, key, len);
-        crypto_shorthash(out, in, 8 + len, keys->key);
-    } else {
-        crypto_generichash_state state;
-        unsigned char wide[crypto_generichash_BYTES_MIN];
-        verify(crypto_generichash_init(&state, keys->key, sizeof keys->key, sizeof wide) == 0);
-        verify(crypto_generichash_update(&state, in, 8) == 0);
-        verify(crypto_generichash_update(&state, (const unsigned char *)key, len) == 0);
-        verify(crypto_generichash_final(&state, wide, sizeof wide) == 0);
-        memcpy(out, wide, sizeof out);
-    }
-    uint32_t hash = 0;
-    for (int i = 0; i < 4; i++)
-        hash |= (uint32_t)(out[i] ^ out[i + 4]) << (8 * i);
-    return hash;
+        hash ^= (uint64_t)out[i] << (8 * i);
+    return (uint32_t)(hash ^ (hash >> 32));
 }
 
 /* A table's slots, zero: an anonymous mapping, whose pages the kernel provides (zeroed) at
@@ -128,19 +119,31 @@ static void keys_put(struct store_idempotency *keys, const struct key_slot *entr
     keys_put_in(keys->slots, keys->capacity, &keys->used, entry);
 }
 
-static enum status keys_first_id_since(struct db *db, int64_t cutoff_s, int64_t *id_out) {
-    /* max() alone is one seek; min() and max() in one SELECT would scan every order */
+/* The last order's id, 0 when there is none (max() alone is one seek; min() and max() in
+ * one SELECT would scan every order). */
+static enum status keys_last_id(struct db *db, int64_t *id_out) {
     sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM orders");
     enum status status = db_step_row(db, stmt);
     if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
-    int64_t lo = 1, hi = sqlite3_column_int64(stmt, 0) + 1;
+    *id_out = sqlite3_column_int64(stmt, 0);
     sqlite3_reset(stmt);
-    stmt = db_prepare(db, "SELECT id, created_at FROM orders WHERE id >= ? ORDER BY id LIMIT 1");
+    return STATUS_OK;
+}
+
+/* The lowest order id the window still needs: the first order, in id order, placed at or
+ * after cutoff_s (ids follow the order orders were placed in; the caller's slack covers a
+ * clock that stepped back), found by bisection up to last_id. One past it when none is. */
+static enum status keys_first_id_since(struct db *db, int64_t cutoff_s, int64_t last_id,
+                                       int64_t *id_out) {
+    verify(last_id >= 0);
+    int64_t lo = 1, hi = last_id + 1;
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT id, created_at FROM orders WHERE id >= ? ORDER BY id LIMIT 1");
     while (lo < hi) { /* invariant: every id below lo is older; hi is recent or past the end */
         verify(lo >= 1 && lo < hi);
         int64_t mid = lo + (hi - lo) / 2;
         sqlite3_bind_int64(stmt, 1, mid);
-        status = db_step_row(db, stmt);
+        enum status status = db_step_row(db, stmt);
         if (status == STATUS_NOT_FOUND) {
             hi = mid;
             continue;
@@ -185,12 +188,10 @@ static void keys_drain(struct store_idempotency *keys, uint64_t n) {
 static enum status keys_grow(struct db *db, int64_t now_s) {
     struct store_idempotency *keys = db->idempotency;
     int64_t first_id = 0, last_id = 0;
-    enum status status = keys_first_id_since(db, keys_cutoff_s(now_s), &first_id);
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM orders");
-    if (status == STATUS_OK) status = db_step_row(db, stmt);
-    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
-    last_id = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
+    enum status status = keys_last_id(db, &last_id);
+    if (status == STATUS_OK)
+        status = keys_first_id_since(db, keys_cutoff_s(now_s), last_id, &first_id);
+    if (status != STATUS_OK) return status;
     uint64_t window = last_id >= first_id ? (uint64_t)(last_id - first_id) + 1 : 0;
     uint64_t capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
     while (capacity < KEYS_SPARE * window)
@@ -251,8 +252,9 @@ static enum status keys_insert(struct db *db, const struct key_slot *entry, int6
 /* Reads the keyed orders past read_to, from the window's first at the earliest. */
 static enum status keys_read_orders(struct db *db, int64_t now_s) {
     struct store_idempotency *keys = db->idempotency;
-    int64_t from = 0;
-    enum status status = keys_first_id_since(db, keys_cutoff_s(now_s), &from);
+    int64_t from = 0, last_id = 0;
+    enum status status = keys_last_id(db, &last_id);
+    if (status == STATUS_OK) status = keys_first_id_since(db, keys_cutoff_s(now_s), last_id, &from);
     if (status != STATUS_OK) return status;
     if (from <= keys->read_to) from = keys->read_to + 1;
     sqlite3_stmt *stmt = db_prepare(db, "SELECT id, buyer_id, idempotency_key, created_at "
@@ -281,7 +283,7 @@ static enum status keys_read_orders(struct db *db, int64_t now_s) {
 enum status store_idempotency_attach(struct db *db, int64_t now_s) {
     verify(db != 0 && !db->readonly && db->idempotency == 0);
     struct store_idempotency *keys = mem_calloc(1, sizeof *keys);
-    crypto_generichash_keygen(keys->key);
+    crypto_shorthash_keygen(keys->key);
     keys->capacity = LIMIT_IDEMPOTENCY_MIN_SLOTS;
     keys->slots = keys_map(keys->capacity);
     db->idempotency = keys;
@@ -310,13 +312,12 @@ void store_idempotency_stale(struct db *db) {
 enum status store_idempotency_settle(struct db *db) {
     verify(db != 0);
     struct store_idempotency *keys = db->idempotency;
-    if (keys == 0 || keys->stale) return STATUS_OK;
-    sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) FROM orders");
-    enum status status = db_step_row(db, stmt);
-    if (status != STATUS_OK) return status == STATUS_NOT_FOUND ? STATUS_DB : status;
-    int64_t last = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
+    if (keys == 0 || keys->stale || !keys->added) return STATUS_OK; /* max(id) as it was */
+    int64_t last = 0;
+    enum status status = keys_last_id(db, &last);
+    if (status != STATUS_OK) return status;
     if (last > keys->read_to) keys->read_to = last;
+    keys->added = false;
     return STATUS_OK;
 }
 
@@ -379,6 +380,7 @@ enum status store_idempotency_add(struct db *db, int64_t buyer_id, const char *k
     struct key_slot entry = {.hash = keys_hash(db->idempotency, buyer_id, key),
                              .order_id = order_id,
                              .created_at = keys_time(now_s)};
+    db->idempotency->added = true;
     return keys_insert(db, &entry, now_s);
 }
 
