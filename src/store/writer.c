@@ -130,19 +130,23 @@ static void writer_checkpoint_finish(struct writer *writer) {
                               memory_order_relaxed);
 }
 
+/* Every transaction of the writer starts here: the cache (and the index of keys) learns
+ * whether another connection committed since the last one. */
+static enum status writer_begin(struct db *db) {
+    enum status status = db_begin_immediate(db);
+    return status == STATUS_OK ? store_cache_begin(db) : status;
+}
+
 static void writer_run_batch(struct writer *writer, struct writer_cmd *batch) {
     struct db *db = &writer->db;
-    enum status status = db_begin_immediate(db);
-    if (status == STATUS_OK) status = store_cache_begin(db);
+    enum status status = writer_begin(db);
     if (status == STATUS_OK && !writer_apply_fast(writer, batch)) {
         verify(pthread_mutex_lock(&writer->lock) == 0);
         writer->stats.slow_batches++;
         verify(pthread_mutex_unlock(&writer->lock) == 0);
         db_rollback(db);
         store_cache_reset(db);
-        status = db_begin_immediate(db);
-        /* another connection may have committed between the two transactions */
-        if (status == STATUS_OK) status = store_cache_begin(db);
+        status = writer_begin(db);
         for (struct writer_cmd *cmd = batch; status == STATUS_OK && cmd != 0; cmd = cmd->next) {
             status = writer_apply_one(writer, cmd);
         }
