@@ -20,14 +20,11 @@ struct fixture {
 static int fixture_setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    unit_db_open(&f->t);
-    unit_db_begin(&f->t);
-    unit_db_shop(&f->t, "SKU-C", PRICE, NOW, &f->product, &f->buyer);
+    unit_db_open_shop(&f->t, "SKU-C", PRICE, NOW, &f->product, &f->buyer);
     unit_db_exec(&f->t, "UPDATE products SET liquidity = 'low'");
     assert_int_equal(store_credit_set(&f->t.db, f->buyer, 1000000, "CNY", 1, NOW), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
-    assert_int_equal(unit_db_codes(&f->t, f->product, "C", LIMIT_CREDIT_PLANS + 2, 0, NOW).imported,
-                     LIMIT_CREDIT_PLANS + 2);
+    unit_db_stock(&f->t, f->product, "C", LIMIT_CREDIT_PLANS + 2, NOW);
     *state = f;
     return 0;
 }

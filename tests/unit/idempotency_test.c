@@ -27,15 +27,13 @@ struct fixture {
 static int fixture_setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    unit_db_open(&f->t);
-    unit_db_begin(&f->t);
-    unit_db_shop(&f->t, "SKU-I", PRICE, NOW, &f->product, &f->buyer);
+    unit_db_open_shop(&f->t, "SKU-I", PRICE, NOW, &f->product, &f->buyer);
     int64_t transfer = 0;
     assert_int_equal(
         store_wallet_credit(&f->t.db, "payer", PRICE * CODES, "CNY", "test", 1, NOW, &transfer),
         STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
-    assert_int_equal(unit_db_codes(&f->t, f->product, "I", CODES, 0, NOW).imported, CODES);
+    unit_db_stock(&f->t, f->product, "I", CODES, NOW);
     *state = f;
     return 0;
 }

@@ -25,11 +25,9 @@ struct fixture {
 static int fixture_setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    unit_db_open(&f->t);
-    unit_db_begin(&f->t);
-    unit_db_shop(&f->t, "SKU-G", PRICE, NOW, &f->product, &f->buyer);
+    unit_db_open_shop(&f->t, "SKU-G", PRICE, NOW, &f->product, &f->buyer);
     unit_db_end(&f->t, STATUS_OK);
-    assert_int_equal(unit_db_codes(&f->t, f->product, "G", CODES, 0, NOW).imported, CODES);
+    unit_db_stock(&f->t, f->product, "G", CODES, NOW);
     *state = f;
     return 0;
 }

@@ -26,13 +26,11 @@ static int64_t count(struct fixture *f, const char *sql) { return unit_db_int(&f
 static int fixture_setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    unit_db_open(&f->t);
-    unit_db_begin(&f->t);
-    unit_db_shop(&f->t, "SKU-R", PRICE, NOW, &f->product, &f->buyer);
+    unit_db_open_shop(&f->t, "SKU-R", PRICE, NOW, &f->product, &f->buyer);
     assert_int_equal(store_user_create(&f->t.db, "helper", "h", ROLE_SUPPORT, NOW, &f->support),
                      STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
-    assert_int_equal(unit_db_codes(&f->t, f->product, "R", 4, 0, NOW).imported, 4);
+    unit_db_stock(&f->t, f->product, "R", 4, NOW);
 
     struct store_order_request r;
     memset(&r, 0, sizeof r);

@@ -125,6 +125,15 @@ static inline void unit_db_shop(struct unit_db *t, const char *sku, int64_t pric
                      STATUS_OK);
 }
 
+/* A shop fixture's start: a new database, a command begun, and in it the shop of
+ * unit_db_shop; the fixture adds its own rows and ends the command (unit_db_end). */
+static inline void unit_db_open_shop(struct unit_db *t, const char *sku, int64_t price,
+                                     int64_t now_s, int64_t *product_id, int64_t *buyer_id) {
+    unit_db_open(t);
+    unit_db_begin(t);
+    unit_db_shop(t, sku, price, now_s, product_id, buyer_id);
+}
+
 /* Imports codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
 static inline struct store_import_result unit_db_codes(struct unit_db *t, int64_t product_id,
                                                        const char *prefix, int count,
@@ -143,6 +152,12 @@ static inline struct store_import_result unit_db_codes(struct unit_db *t, int64_
     assert_int_equal(status, STATUS_OK);
     import_batch_free(&batch);
     return result;
+}
+
+/* The product's stock: count codes "<prefix>-N" that never expire, every one imported. */
+static inline void unit_db_stock(struct unit_db *t, int64_t product_id, const char *prefix,
+                                 int count, int64_t now_s) {
+    assert_int_equal(unit_db_codes(t, product_id, prefix, count, 0, now_s).imported, count);
 }
 
 /* Whether every invariant of store_check holds. */
