@@ -87,7 +87,6 @@ summary "step=growth_fill orders=$placed rounds=$FILL_ROUNDS wall_s=$FILL_S" \
 tessera_stop
 
 # --- the measured rounds: empty, then grown, each on a freshly started server --------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 R_RPS_ALL=() R_P50_ALL=() R_P99_ALL=() R_RATE_ALL=() ROWS=""
 for round in $(seq 1 "$GROWTH_ROUNDS"); do
     tessera_start "$BENCH_TMP/empty/t.db" "empty-$round"

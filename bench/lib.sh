@@ -104,6 +104,9 @@ now_s() { date +%s.%N; }
 calc() { awk "BEGIN { v = $1; printf \"%.6g\n\", v }"; }
 fmt() { awk "BEGIN { v = $2; printf \"%.$1f\n\", v }"; }
 
+# ratio A B -> A ÷ B to three places ("n/a" when B is 0)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+
 # median VALUES... -> the median (the mean of the middle two for an even count)
 median() {
     printf '%s\n' "$@" | sort -g |

@@ -170,11 +170,10 @@ fi
 # --- the report ----------------------------------------------------------------------------
 END_S=$(now_s)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-r() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-RATIO_ORDERS=$(r "$EMPTY_ORDERS_RPS" "$NGINX_RPS")
-RATIO_HEALTHZ=$(r "$HEALTHZ_RPS" "$NGINX_RPS")
-RATIO_PRODUCTS=$(r "$PRODUCTS_RPS" "$NGINX_RPS")
-RATIO_RISK=$(r "$RISK_ORDERS_RPS" "$EMPTY_ORDERS_RPS")
+RATIO_ORDERS=$(ratio "$EMPTY_ORDERS_RPS" "$NGINX_RPS")
+RATIO_HEALTHZ=$(ratio "$HEALTHZ_RPS" "$NGINX_RPS")
+RATIO_PRODUCTS=$(ratio "$PRODUCTS_RPS" "$NGINX_RPS")
+RATIO_RISK=$(ratio "$RISK_ORDERS_RPS" "$EMPTY_ORDERS_RPS")
 yesno() { awk "BEGIN { print ($1) ? \"yes\" : \"no\" }"; }
 summary "step=ratios orders_over_nginx=$RATIO_ORDERS healthz_over_nginx=$RATIO_HEALTHZ" \
         "products_over_nginx=$RATIO_PRODUCTS orders_target_quarter=$(yesno "$RATIO_ORDERS >= 0.25")" \
