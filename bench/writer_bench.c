@@ -6,8 +6,8 @@
  * (about 25 orders per commit with wrk -c64), instead of all at once (LIMIT_WRITER_BATCH).
  * GROUP cN (e.g. c64): N clients in a closed loop, each submitting its next order as soon as
  * its last one is answered — the shape of wrk -cN without HTTP's time in between.
- * WRITER_BENCH_KEYS=uuid in the environment: each Idempotency-Key a random UUID (as API
- * clients send) instead of "wb-SALT-N" (keys that sort together). */
+ * ORDER_KEYS=uuid in the environment (as for wrk/orders.lua): each Idempotency-Key a random
+ * UUID (as API clients send) instead of "wb-SALT-N" (keys that sort together). */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     struct bench_order *orders = calloc((size_t)count, sizeof *orders);
     unsigned char salt[8];
     randombytes_buf(salt, sizeof salt);
-    const char *keys = getenv("WRITER_BENCH_KEYS");
+    const char *keys = getenv("ORDER_KEYS");
     bool uuid_keys = keys != 0 && strcmp(keys, "uuid") == 0;
     for (int i = 0; i < count; i++) {
         struct bench_order *order = &orders[i];
