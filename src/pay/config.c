@@ -354,6 +354,7 @@ struct pay_config *pay_config_empty(void) {
     config->outbound.timeout_ms = LIMIT_PAY_HTTP_TIMEOUT_MS;
     config->outbound.connect_timeout_ms = LIMIT_PAY_CONNECT_TIMEOUT_MS;
     config->outbound.retries = LIMIT_PAY_RETRIES;
+    config->second_admin_above = LIMIT_PAY_CONFIRM_ALONE_MINOR;
     return config;
 }
 

@@ -329,6 +329,27 @@ def test_a_payment_confirmed_by_hand(merchant):
 
 
 @with_merchant
+def test_one_admin_confirms_up_to_500_yuan_by_default(merchant):
+    """Without manual_confirm in the merchant configuration, 补单 of ¥500 or less is applied
+    by one admin, and above ¥500 it waits for a second (the documented default)."""
+    server = server_with(merchant)
+    try:
+        at, over = Shop(server, price=50000), Shop(server, price=50001)
+        a = at.order(payment=SANDBOX).json()
+        b = over.order(payment=SANDBOX).json()
+        confirm = lambda order: at.admin.post(f"/api/v1/orders/{order['id']}/confirmations",
+                                              {"transaction": f"tx-{order['id']}",
+                                               "reason": "buyer sent the bank slip"})
+        r = confirm(a)
+        assert r.status == 200 and r.json()["payment"] == "applied", r
+        r = confirm(b)
+        assert r.status == 202 and r.json()["status"] == "awaiting_second_admin", r
+        assert_check(server)
+    finally:
+        server.close()
+
+
+@with_merchant
 def test_bad_payment_objects_are_refused(merchant):
     server = server_with(merchant)
     try:
