@@ -98,10 +98,17 @@ void api_login(struct request *req) {
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;
     struct login_job *job = mem_calloc(1, sizeof *job);
+    char message[96];
+    enum status status = risk_origin_capture(req, &job->origin, message, sizeof message);
+    if (status != STATUS_OK) {
+        free(job);
+        json_decref(root);
+        request_error(req, status, message);
+        return;
+    }
     (void)text_copy(job->username, sizeof job->username, username);
     job->password_len = strlen(password);
     memcpy(job->password, password, job->password_len);
     json_decref(root);
-    risk_origin_capture(req, &job->origin);
     api_job_offload(req, &job->base, login_verify, login_finish);
 }

@@ -386,6 +386,13 @@ void api_orders_create(struct request *req) {
         return;
     }
     struct order_job *job = mem_calloc(1, sizeof *job);
+    status = risk_origin_capture(req, &job->origin, message, sizeof message);
+    if (status != STATUS_OK) {
+        free(job);
+        json_decref(root);
+        request_error(req, status, message);
+        return;
+    }
     (void)text_copy(job->sku, sizeof job->sku, sku);
     (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
     bool gateway = method != 0 && strcmp(method, "gateway") == 0;
@@ -394,7 +401,6 @@ void api_orders_create(struct request *req) {
     json_decref(root);
     job->request.buyer_id = req->user.id;
     (void)text_copy(job->username, sizeof job->username, req->user.username);
-    risk_origin_capture(req, &job->origin);
     job->request.sku = job->sku;
     job->request.quantity = quantity;
     job->request.idempotency_key = job->idempotency_key;

@@ -1,22 +1,29 @@
 /* risk_events.c — Tessera's own events (see risk_events.h). */
 #include "api/risk_events.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "base/text.h"
 
-void risk_origin_capture(struct request *req, struct risk_origin *origin) {
-    verify(req != 0 && origin != 0);
+enum status risk_origin_capture(struct request *req, struct risk_origin *origin, char *message,
+                                size_t message_size) {
+    verify(req != 0 && origin != 0 && message != 0 && message_size > 0);
     memset(origin, 0, sizeof *origin);
     const char *device = request_header(req, "X-Device-Id");
     if (device != 0) {
         size_t len = strlen(device);
-        if (len <= LIMIT_RISK_TEXT_BYTES && text_printable(device, len)) {
-            memcpy(origin->device, device, len + 1);
+        if (len > LIMIT_RISK_TEXT_BYTES || !text_printable(device, len)) {
+            snprintf(message, message_size,
+                     "X-Device-Id must be at most %d bytes of printable UTF-8",
+                     LIMIT_RISK_TEXT_BYTES);
+            return STATUS_INVALID_VALUE;
         }
+        memcpy(origin->device, device, len + 1);
     }
     request_client_ip(req, origin->ip, sizeof origin->ip);
+    return STATUS_OK;
 }
 
 static void risk_event_start(struct risk_event *event, enum risk_type type, const char *username,

@@ -17,8 +17,12 @@ struct risk_origin {
     char ip[64];
 };
 
-/* HTTP thread: where the request came from. */
-void risk_origin_capture(struct request *req, struct risk_origin *origin);
+/* HTTP thread: where the request came from. STATUS_INVALID_VALUE (message set) for an
+ * X-Device-Id the rules could not match as sent — over LIMIT_RISK_TEXT_BYTES, or not
+ * printable — which is refused rather than dropped: dropping it would let a device on a
+ * block list through by padding its id. */
+must_check enum status risk_origin_capture(struct request *req, struct risk_origin *origin,
+                                           char *message, size_t message_size);
 
 /* The order of request: payment "gateway" (and attrs.provider), "credit" (and
  * attrs.periods) or "wallet". */

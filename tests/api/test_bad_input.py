@@ -217,6 +217,7 @@ def rows(ctx):
         ("login missing password", "POST", login, None, JSON, j({"username": buyer}), 400, "invalid_field"),
         ("login null password", "POST", login, None, JSON, j({"username": buyer, "password": None}), 400, "invalid_field"),
         ("login password number", "POST", login, None, JSON, j({"username": buyer, "password": 12345678}), 400, "invalid_field"),
+        ("login X-Device-Id too long", "POST", login, None, dict(JSON, **{"X-Device-Id": "d" * (LIMITS["LIMIT_RISK_TEXT_BYTES"] + 1)}), j({"username": buyer, "password": "not-the-password"}), 422, "invalid_value"),
         ("login unknown field", "POST", login, None, JSON, j({"username": buyer, "password": WRONG_PASSWORD, "otp": "1"}), 400, "invalid_field"),
         ("login duplicate key", "POST", login, None, JSON,
          b'{"username": "%s", "password": "%s", "password": "%s"}' % (buyer.encode(), WRONG_PASSWORD.encode(), ctx.passwords["buyer"].encode()), 400, "invalid_json"),
@@ -321,6 +322,11 @@ def rows(ctx):
         ("empty Idempotency-Key", "POST", orders, "buyer", dict(JSON, **{"Idempotency-Key": ""}), j(order), 400, "missing_idempotency_key"),
         ("Idempotency-Key too long", "POST", orders, "buyer", keyed("k" * (LIMITS["LIMIT_IDEMPOTENCY_KEY_BYTES"] + 1)), j(order), 422, "invalid_value"),
         ("Idempotency-Key non-UTF-8", "POST", orders, "buyer", dict(JSON, **{"Idempotency-Key": b"k\xff\xfe"}), j(order), 422, "invalid_value"),
+        # a device id the rules could not match as sent is refused, never dropped (a padded id
+        # would otherwise slip past a block list)
+        ("X-Device-Id too long", "POST", orders, "buyer", dict(keyed(), **{"X-Device-Id": "d" * (LIMITS["LIMIT_RISK_TEXT_BYTES"] + 1)}), j(order), 422, "invalid_value"),
+        ("X-Device-Id with a tab", "POST", orders, "buyer", dict(keyed(), **{"X-Device-Id": "dev\tice"}), j(order), 422, "invalid_value"),
+        ("X-Device-Id non-UTF-8", "POST", orders, "buyer", dict(keyed(), **{"X-Device-Id": b"dev\xff"}), j(order), 422, "invalid_value"),
         ("quantity zero", "POST", orders, "buyer", keyed(), j(dict(order, quantity=0)), 422, "invalid_quantity"),
         ("quantity negative", "POST", orders, "buyer", keyed(), j(dict(order, quantity=-1)), 422, "invalid_quantity"),
         ("quantity over limit", "POST", orders, "buyer", keyed(), j(dict(order, quantity=LIMITS["LIMIT_ORDER_QUANTITY"] + 1)), 422, "invalid_quantity"),
