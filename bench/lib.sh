@@ -295,8 +295,8 @@ make_template() {
     : >"$BENCH_TMP/empty.rules"
     set_rules "$BENCH_TMP/empty.rules" "$ADMIN_TOKEN"
     tessera_stop
-    # The server's last connection to close is a read-only one, so its WAL stays behind;
-    # fold it into the database file so a copy is one file (plus the key).
+    # A clean stop folds the WAL into the database (db_fold_wal), so a copy is one file plus
+    # the key; if a WAL is still there (a server killed, an older binary), fold it here.
     if [ -f "$dir/t.db-wal" ] && command -v sqlite3 >/dev/null; then
         sqlite3 "$dir/t.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
         record_cmd "sqlite3 $dir/t.db 'PRAGMA wal_checkpoint(TRUNCATE);'"

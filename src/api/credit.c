@@ -163,9 +163,12 @@ void api_credit_put(struct request *req) {
     if (limit < 0 || limit > LIMIT_AMOUNT_MINOR ||
         (currency != 0 && !money_currency_valid(currency))) {
         json_decref(root);
+        char message[96];
+        snprintf(message, sizeof message, "limit must be from 0 to %lld minor units",
+                 (long long)LIMIT_AMOUNT_MINOR);
         request_error(req, STATUS_INVALID_VALUE,
                       limit < 0 || limit > LIMIT_AMOUNT_MINOR
-                          ? "limit must be 0 or more minor units"
+                          ? message
                           : "currency must be three upper-case letters");
         return;
     }

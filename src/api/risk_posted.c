@@ -136,7 +136,10 @@ static enum status lists_put_apply(struct db *db, struct api_job *base) {
         job->answer.len = 0;
         status = buf_append(&job->answer, "{\"name\":", 8);
         if (status == STATUS_OK) status = json_append_string(&job->answer, job->name);
-        if (status == STATUS_OK) status = buf_printf(&job->answer, ",\"count\":%d}", job->count);
+        const struct risk_list *list = risk_engine_list(request_risk(base->req)->engine, job->name);
+        verify(list != 0); /* the replace found it */
+        /* what the list holds now: a repeated line is one item */
+        if (status == STATUS_OK) status = buf_printf(&job->answer, ",\"count\":%d}", list->count);
     }
     return status;
 }

@@ -2,6 +2,7 @@
  * (admin: credit a buyer from the funding account through the ledger, audited). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "api/risk_events.h"
@@ -10,16 +11,42 @@
 #include "base/text.h"
 #include "base/limits.h"
 
+struct wallet_list {
+    const char *currency; /* the one answered at the top level */
+    int64_t balance;      /* its balance: 0 unless the caller has a wallet in it */
+    struct buf items;     /* the "balances" array's members */
+};
+
+static enum status wallet_list_add(void *context, const char *currency, int64_t balance) {
+    struct wallet_list *list = context;
+    if (strcmp(currency, list->currency) == 0) list->balance = balance;
+    return buf_printf(&list->items, "%s{\"currency\":\"%s\",\"balance\":%lld}",
+                      list->items.len == 0 ? "" : ",", currency, (long long)balance);
+}
+
+/* {"balance","currency"} of one currency (?currency=, CNY by default) and "balances": every
+ * wallet the caller has, one per currency — one statement, so one snapshot. */
 void api_wallet_get(struct request *req) {
-    int64_t balance = 0;
-    enum status status = store_account_balance(request_reader(req), LEDGER_BUYER_WALLET,
-                                               req->user.id, "CNY", &balance);
+    struct wallet_list list = {request_arg(req, "currency"), 0, {0}};
+    if (list.currency == 0) list.currency = "CNY";
+    if (!money_currency_valid(list.currency)) {
+        request_error(req, STATUS_INVALID_VALUE, "currency must be three upper-case letters");
+        return;
+    }
+    buf_init(&list.items, req->response.limit); /* bounded as the answer is */
+    enum status status = store_account_balances(request_reader(req), LEDGER_BUYER_WALLET,
+                                                req->user.id, wallet_list_add, &list);
+    if (status == STATUS_OK) {
+        status =
+            buf_printf(&req->response, "{\"balance\":%lld,\"currency\":\"%s\",\"balances\":[%.*s]}",
+                       (long long)list.balance, list.currency, (int)list.items.len,
+                       list.items.len ? list.items.data : "");
+    }
+    buf_free(&list.items);
     if (status != STATUS_OK) {
         request_error(req, status, 0);
         return;
     }
-    verify(buf_printf(&req->response, "{\"balance\":%lld,\"currency\":\"CNY\"}",
-                      (long long)balance) == STATUS_OK);
     request_json(req, 200);
 }
 

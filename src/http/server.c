@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/assert.h"
@@ -263,7 +264,8 @@ static bool server_session_lookup(struct request *req, const unsigned char *hash
 static bool server_authenticate(struct request *req) {
     const char *header = request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     size_t token_len = VAULT_TOKEN_TEXT_BYTES - 1;
-    if (header == 0 || strncmp(header, "Bearer ", 7) != 0 || strlen(header + 7) != token_len) {
+    /* the scheme is case-insensitive (RFC 9110 §11.1); the token is not */
+    if (header == 0 || strncasecmp(header, "Bearer ", 7) != 0 || strlen(header + 7) != token_len) {
         return false;
     }
     unsigned char hash[VAULT_TOKEN_HASH_BYTES];
@@ -290,8 +292,19 @@ static void server_dispatch(struct request *req) {
     route->handler(req);
 }
 
+/* libmicrohttpd hands server_access the path without its query, so the length of the whole
+ * request target is taken here: this callback sees the target as sent, before the
+ * access handler's first call, and what it returns is that call's *con_cls. */
+static char server_target_too_long; /* its address marks a request whose target is too long */
+
+static void *server_target_seen(void *cls, const char *target, struct MHD_Connection *connection) {
+    (void)cls, (void)connection;
+    return strlen(target) > LIMIT_URL_BYTES ? &server_target_too_long : 0;
+}
+
 static struct request *server_request_new(struct server *server, struct MHD_Connection *connection,
-                                          const char *url, const char *method) {
+                                          const char *url, const char *method,
+                                          bool target_too_long) {
     struct request *req = mem_calloc(1, sizeof *req);
     req->server = server;
     req->connection = connection;
@@ -305,7 +318,7 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     const char *length =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     enum route_match match = ROUTE_NO_PATH;
-    if (strlen(url) > LIMIT_URL_BYTES) {
+    if (target_too_long || strlen(url) > LIMIT_URL_BYTES) {
         req->early = STATUS_URI_TOO_LONG;
     } else if (headers > LIMIT_HEADER_COUNT) {
         req->early = STATUS_TOO_MANY_HEADERS;
@@ -366,8 +379,8 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
                                      void **con_cls) {
     (void)version;
     struct request *req = *con_cls;
-    if (req == 0) {
-        req = server_request_new(cls, connection, url, method);
+    if (req == 0 || *con_cls == &server_target_too_long) {
+        req = server_request_new(cls, connection, url, method, req != 0);
         *con_cls = req;
         const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -421,7 +434,7 @@ static void server_completed(void *cls, struct MHD_Connection *connection, void 
     (void)code;
     struct server *server = cls;
     struct request *req = *con_cls;
-    if (req == 0) return;
+    if (req == 0 || *con_cls == &server_target_too_long) return; /* never reached server_access */
     if (req->waiting) {
         /* The client left while its work ran: the work is done (the connection was resumed,
          * or MHD could not have ended it); let finish release it, answer unsent. */
@@ -545,7 +558,8 @@ enum status server_start(const struct server_config *config, struct server **out
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
-        server, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        server, MHD_OPTION_URI_LOG_CALLBACK, server_target_seen, server,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         pay_worker_stop(server->pay_worker);
@@ -594,6 +608,7 @@ void server_stop(struct server *server) {
     MHD_stop_daemon(server->daemon);
     risk_live_free(server->risk); /* the writer is gone: nobody else touches it */
     server_close_readers(server);
+    db_fold_wal(server->db_path); /* the readers closed last, and they cannot checkpoint */
     vault_wipe(&server->vault);
     pthread_mutex_destroy(&server->readers_lock);
     free(server);

@@ -355,6 +355,7 @@ static enum status repay_one(void *context, const struct store_credit_plan *load
 
 struct owed_walk {
     int64_t now_s, total;
+    bool held; /* a plan whose order waits for a review (the walk over every plan) */
 };
 
 static enum status owed_one(void *context, const struct store_credit_plan *credit) {
@@ -362,6 +363,12 @@ static enum status owed_one(void *context, const struct store_credit_plan *credi
     struct installment_amounts owed;
     installment_outstanding(&credit->plan, walk->now_s, &owed);
     walk->total += owed.total;
+    return STATUS_OK;
+}
+
+static enum status held_one(void *context, const struct store_credit_plan *credit) {
+    struct owed_walk *walk = context;
+    if (credit->held) walk->held = true;
     return STATUS_OK;
 }
 
@@ -423,10 +430,14 @@ enum status store_credit_repay(struct db *db, int64_t buyer_id, int64_t amount, 
     struct store_credit_line line;
     status = store_credit_get(db, buyer_id, &line);
     if (status != STATUS_OK) return status;
-    struct owed_walk owed = {now_s, 0};
+    struct owed_walk owed = {now_s, 0, false};
     status = store_credit_plan_each(db, buyer_id, true, owed_one, &owed);
     if (status != STATUS_OK) return status;
-    if (owed.total == 0) return STATUS_NOTHING_OWED;
+    if (owed.total == 0) { /* nothing due: because a plan is held, or nothing at all */
+        status = store_credit_plan_each(db, buyer_id, false, held_one, &owed);
+        if (status != STATUS_OK) return status;
+        return owed.held ? STATUS_PLAN_HELD : STATUS_NOTHING_OWED;
+    }
     if (amount > owed.total) return STATUS_INVALID_AMOUNT; /* never kept as an overpayment */
     int64_t credit_left = line.credit_balance;
     status = credit_wallet_covers(db, buyer_id, line.currency,

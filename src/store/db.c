@@ -51,6 +51,13 @@ enum status db_open(struct db *db, const char *path, bool readonly, bool create)
     return status;
 }
 
+void db_fold_wal(const char *path) {
+    verify(path != 0);
+    struct db db;
+    if (db_open(&db, path, false, false) != STATUS_OK) return; /* logged; the WAL stays, intact */
+    db_close(&db);
+}
+
 void db_close(struct db *db) {
     verify(db != 0);
     for (int i = 0; i < DB_STMT_SLOTS; i++) {

@@ -35,6 +35,11 @@ must_check enum status db_global_init(void);
 /* Opens PATH (which must exist unless create) in WAL mode, synchronous=FULL, foreign keys
  * on, busy timeout LIMIT_BUSY_TIMEOUT_MS. */
 must_check enum status db_open(struct db *db, const char *path, bool readonly, bool create);
+/* Opens and closes a read-write connection to path. When it is the last one, SQLite's close
+ * checkpoints the whole WAL into the database and deletes the WAL and its index, so a store
+ * shut down cleanly is one file (and its key); with another connection still open (an
+ * import), nothing happens. Read-only connections closing last cannot do it. */
+void db_fold_wal(const char *path);
 void db_close(struct db *db);
 /* Applies every embedded migration not yet recorded in PRAGMA user_version. */
 must_check enum status db_migrate(struct db *db);

@@ -55,6 +55,22 @@ enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t 
     return STATUS_OK;
 }
 
+enum status store_account_balances(struct db *db, enum ledger_kind kind, int64_t owner_id,
+                                   store_balance_fn fn, void *context) {
+    verify(db != 0 && fn != 0);
+    sqlite3_stmt *stmt = db_prepare(db, "SELECT currency, balance FROM accounts WHERE kind = ? "
+                                        "AND owner_id = ? ORDER BY currency");
+    db_bind_text(stmt, 1, ledger_kind_name(kind));
+    sqlite3_bind_int64(stmt, 2, owner_id);
+    enum status status = STATUS_OK;
+    int rc = 0;
+    while (status == STATUS_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        status = fn(context, db_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+    sqlite3_reset(stmt);
+    if (status == STATUS_OK && rc != SQLITE_DONE) status = STATUS_DB;
+    return status;
+}
+
 static enum status store_posting_insert(struct db *db, int64_t transfer_id, int seq,
                                         const struct ledger_posting *posting) {
     sqlite3_stmt *stmt =

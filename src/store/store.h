@@ -193,6 +193,11 @@ must_check enum status store_platform_account(struct db *db, enum ledger_kind ki
                                               const char *currency, int64_t *id_out);
 must_check enum status store_account_balance(struct db *db, enum ledger_kind kind, int64_t owner_id,
                                              const char *currency, int64_t *balance_out);
+/* Every account of (kind, owner), one per currency, in currency order. */
+typedef enum status (*store_balance_fn)(void *context, const char *currency, int64_t balance);
+must_check enum status store_account_balances(struct db *db, enum ledger_kind kind,
+                                              int64_t owner_id, store_balance_fn fn,
+                                              void *context);
 /* Writes a checked transfer and updates cached balances; STATUS_INSUFFICIENT_FUNDS when a
  * non-negative account would go below zero. */
 must_check enum status store_transfer_post(struct db *db, const struct ledger_transfer *transfer,
@@ -416,7 +421,8 @@ typedef enum status (*store_credit_plan_fn)(void *context, const struct store_cr
 must_check enum status store_credit_plan_each(struct db *db, int64_t buyer_id, bool open_only,
                                               store_credit_plan_fn fn, void *context);
 /* A repayment from the wallet, oldest plan first, each oldest period first (late fee, fee,
- * principal). STATUS_NOTHING_OWED, STATUS_INVALID_AMOUNT above what is owed,
+ * principal). STATUS_NOTHING_OWED (STATUS_PLAN_HELD when the only plans with anything
+ * outstanding wait for a review), STATUS_INVALID_AMOUNT above what is owed,
  * STATUS_INSUFFICIENT_FUNDS. Audited. With an idempotency key (NULL: none), a repeat of the
  * same request answers the first one (*replayed, nothing taken again); another request under
  * the key is STATUS_IDEMPOTENCY_CONFLICT. */

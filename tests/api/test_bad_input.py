@@ -380,6 +380,9 @@ def rows(ctx):
         ("chunked import over its limit", "POST", codes, "admin", dict(TEXT, **{"Transfer-Encoding": "chunked"}), (SECRET_CODE + "\n").encode().ljust(IMPORT_BODY_LIMIT + 1, b"\n"), 413, "body_too_large"),
         ("body at the limit is read", "POST", orders, "buyer", keyed(), padded(dict(order, quantity=0), BODY_LIMIT), 422, "invalid_quantity"),
         ("URL over the limit", "GET", "/api/v1/orders/" + "1" * LIMITS["LIMIT_URL_BYTES"], "buyer", {}, None, 414, "uri_too_long"),
+        # the limit is on the whole request target: a query counts too
+        ("query over the limit", "GET", "/api/v1/products?q=" + "x" * LIMITS["LIMIT_URL_BYTES"], None, {}, None, 414, "uri_too_long"),
+        ("query over the limit, body route", "POST", orders + "?q=" + "x" * LIMITS["LIMIT_URL_BYTES"], "buyer", keyed(), j(order), 414, "uri_too_long"),
         ("too many headers", "GET", "/api/v1/wallet", "buyer", {f"X-Pad-{i}": "1" for i in range(LIMITS["LIMIT_HEADER_COUNT"])}, None, 431, "too_many_headers"),
     ]
     per_request = LIMITS["LIMIT_IMPORT_CODES_PER_REQUEST"]

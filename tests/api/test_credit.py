@@ -226,7 +226,7 @@ def test_a_credit_order_held_and_rejected_goes_back_to_the_line():
         assert admin.post("/api/v1/wallet/credits", {"username": name, "amount": 5000,
                                                      "reason": "top-up"}).status == 201
         assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 100}), 409,
-                     "nothing_owed")
+                     "plan_held")  # not "nothing_owed": the plan exists, its review comes first
         assert_error(buyer.post(f"/api/v1/credit/plans/{held['id']}/payoff", {"amount": 1400}),
                      409, "plan_held")
         assert balance(buyer) == 5000
@@ -238,6 +238,10 @@ def test_a_credit_order_held_and_rejected_goes_back_to_the_line():
         assert line["used"] == 0 and line["available"] == 2000, line
         assert line["plans"][0]["state"] == "cancelled", line
         assert balance(buyer) == 5000 and line["credit_balance"] == 0, line  # nothing moved
+        assert_error(buyer.post("/api/v1/credit/repayments", {"amount": 100}), 409,
+                     "nothing_owed")
+        assert_error(buyer.post(f"/api/v1/credit/plans/{held['id']}/payoff", {"amount": 1400}),
+                     409, "plan_closed")
         # approved: the schedule starts at the approval
         r = order(buyer, low, 1, periods=3)
         assert r.status == 202, r
