@@ -1,6 +1,7 @@
 /* init.c — `tessera init --db PATH [--demo]`: creates the database, its vault key file
  * (PATH.key, 0600) and the admin user. On an existing database it changes nothing. */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,15 @@ int cli_init(int argc, char **argv) {
     if (stat(db_path, &st) == 0) {
         printf("database %s already exists; nothing changed\n", db_path);
         return 0;
+    }
+    char dir[4096]; /* its directory must be there: init makes files, not directories */
+    if (snprintf(dir, sizeof dir, "%s", db_path) >= (int)sizeof dir) {
+        return init_fail("path", STATUS_IO);
+    }
+    const char *parent = dirname(dir);
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "tessera init: cannot create %s: no directory %s\n", db_path, parent);
+        return 1;
     }
     if (vault_global_init() != STATUS_OK) return init_fail("libsodium", STATUS_CRYPTO);
     umask(077); /* the database holds password hashes and sealed codes: owner only */

@@ -215,7 +215,15 @@ def assert_check(server):
 
 
 def main(tests):
-    """Runs each test function in order; prints a summary; exits non-zero on failure."""
+    """Runs each test function in order; prints a summary; exits non-zero on failure. Every
+    test_* function of the running file must be in the list: one left out would never run."""
+    module = sys.modules["__main__"]
+    defined = {name for name, value in vars(module).items()
+               if name.startswith("test_") and callable(value)}
+    missing = sorted(defined - {test.__name__ for test in tests})
+    if missing:
+        print(f"FAIL {', '.join(missing)} defined but not in the list harness.main runs")
+        sys.exit(1)
     failed = 0
     for test in tests:
         start = time.time()

@@ -717,9 +717,24 @@ def test_check_on_an_older_schema():
         con.close()
 
 
+def test_init_in_a_missing_directory_says_so():
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        db = os.path.join(d, "no-such-dir", "t.db")
+        code, out, err = harness.run_cli("init", "--db", db, check=False,
+                                         env={"TESSERA_ADMIN_PASSWORD": "missing-dir-pw-1"})
+        assert code == 1 and out == "", (code, out)
+        assert f"cannot create {db}: no directory {os.path.dirname(db)}" in err, err
+        assert os.listdir(d) == []  # nothing made
+        db = os.path.join(d, "t.db")  # and where the directory is, init works and says so twice
+        harness.run_cli("init", "--db", db, env={"TESSERA_ADMIN_PASSWORD": "missing-dir-pw-1"})
+        code, out, _ = harness.run_cli("init", "--db", db)
+        assert code == 0 and "already exists; nothing changed" in out, out
+
+
 TESTS = [test_check_on_an_older_schema, test_login, test_users_create, test_products_create_and_list, test_import_plain_text,
          test_import_csv, test_wallet, test_orders, test_order_reads, test_routing, test_head, test_metrics,
-         test_role_matrix]
+         test_role_matrix, test_init_in_a_missing_directory_says_so]
 
 if __name__ == "__main__":
     try:
@@ -727,3 +742,4 @@ if __name__ == "__main__":
     finally:
         if _world is not None:
             _world.close()
+

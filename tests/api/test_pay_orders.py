@@ -384,4 +384,5 @@ if __name__ == "__main__":
                   test_an_epay_order_is_paid_by_its_notice,
                   test_an_unpaid_order_expires_and_a_late_payment_is_kept_for_refund,
                   test_a_payment_confirmed_by_hand,
+                  test_one_admin_confirms_up_to_500_yuan_by_default,
                   test_bad_payment_objects_are_refused])
