@@ -197,14 +197,15 @@ static bool quote_number(struct request *req, const char *name, int64_t *out) {
 void api_credit_quote(struct request *req) {
     const char *sku = request_arg(req, "sku");
     int64_t quantity = 0, periods = 0;
-    if (sku == 0 || sku[0] == 0 || strlen(sku) > LIMIT_SKU_BYTES) {
+    if (sku == 0 || sku[0] == 0 || strlen(sku) > LIMIT_SKU_BYTES ||
+        request_arg(req, "quantity") == 0 || request_arg(req, "periods") == 0) {
         request_error(
             req, STATUS_INVALID_FIELD,
             "the query needs sku, quantity and periods, e.g. ?sku=X&quantity=1&periods=3");
         return;
     }
     if (!quote_number(req, "quantity", &quantity)) {
-        request_error(req, STATUS_INVALID_QUANTITY, "quantity must be 1 to 100");
+        request_error(req, STATUS_INVALID_QUANTITY, 0);
         return;
     }
     if (!quote_number(req, "periods", &periods)) {

@@ -82,7 +82,14 @@ def test_a_credit_line_buys_low_liquidity_goods_in_installments():
                      "credit_not_allowed")
         assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=1&periods=5"), 422,
                      "invalid_plan")
-        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}"), 422, "invalid_quantity")
+        # a missing argument is a malformed query (400); a present one out of range is 422
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}"), 400, "invalid_field")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&periods=3"), 400, "invalid_field")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=1"), 400, "invalid_field")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=0&periods=3"), 422,
+                     "invalid_quantity")
+        assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=x&periods=3"), 422,
+                     "invalid_quantity")
         assert_error(buyer.get("/api/v1/credit/quote?quantity=1&periods=3"), 400, "invalid_field")
         assert_error(buyer.get(f"/api/v1/credit/quote?sku={low}&quantity=1&periods=-3"), 422,
                      "invalid_plan")
