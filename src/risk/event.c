@@ -102,7 +102,7 @@ static enum status risk_append_key_string(struct buf *out, const char *key, cons
 /* Whole numbers (most attrs: quantities, ages) print as integers; the rest round-trip. */
 static enum status risk_append_number(struct buf *out, double value) {
     verify(isfinite(value));
-    if (value == (double)(int64_t)value && fabs(value) < 9007199254740992.0) {
+    if (fabs(value) < 9007199254740992.0 && value == (double)(int64_t)value) { /* 2^53 first */
         return text_append_int64(out, (int64_t)value);
     }
     return buf_printf(out, "%.17g", value);

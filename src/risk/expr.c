@@ -188,6 +188,12 @@ static bool expr_reduce_binary(struct expr *e, const struct pending *op) {
                                   "two attrs have no type to compare by: write number(attr.x) "
                                   "or text(attr.x)");
         }
+        if ((left.type == RISK_T_ATTR && right.type == RISK_T_BOOL) ||
+            (right.type == RISK_T_ATTR && left.type == RISK_T_BOOL)) {
+            return compiler_error(e->c, op->token,
+                                  "an attr has no true/false to compare with a condition: "
+                                  "compare the attr itself, e.g. attr.vip == 1");
+        }
         if (left.type == RISK_T_ATTR) expr_settle(e, &left, right.type);
         if (right.type == RISK_T_ATTR) expr_settle(e, &right, left.type);
         if (left.type != right.type) {

@@ -117,7 +117,7 @@ static enum status lex_money(struct lex_cursor *c, struct lex_token *token,
             if (digits == 0 || (group >= 0 && group != 3)) break;
             group = 0;
         } else {
-            yuan = yuan * 10 + (*c->p - '0');
+            if (digits < 13) yuan = yuan * 10 + (*c->p - '0'); /* past 12 it is refused below */
             digits++;
             if (group >= 0) group++;
         }
@@ -308,8 +308,8 @@ enum status lex_run(struct lex *lex, const char *source, size_t len, struct lex_
     struct lex_token *end = lex_push(lex, LEX_END, c.line, c.col);
     end->start = end->end = (size_t)(c.p - lex->source);
     for (int i = 0; i < lex->count; i++) { /* strings have stopped moving */
-        if (lex->tokens[i].kind == LEX_STRING) {
-            lex->tokens[i].text = lex->strings + (size_t)lex->tokens[i].value;
+        if (lex->tokens[i].kind == LEX_STRING) { /* none stored: the first one failed */
+            lex->tokens[i].text = lex->strings ? lex->strings + (size_t)lex->tokens[i].value : "";
         }
     }
     return status;

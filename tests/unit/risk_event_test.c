@@ -115,6 +115,35 @@ static void the_canonical_form_reads_back(void **state) {
     buf_free(&out);
 }
 
+/* Found by fuzz_risk_event: a number past int64 was converted to int64 (undefined) before
+ * the range check that sends it to %.17g. Each reads back as itself. */
+static void numbers_past_int64_read_back(void **state) {
+    (void)state;
+    const double numbers[] = {5.5e44, -1e300, 9223372036854775808.0, -9223372036854775809.0,
+                              9007199254740992.0, -9007199254740991.0, 1e-300};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        struct risk_event event, again;
+        risk_event_init(&event);
+        (void)text_copy(event.id, sizeof event.id, "e1");
+        event.type = RISK_ORDER;
+        event.time_s = 1800000000;
+        (void)text_copy(event.fields[RISK_FIELD_USER], sizeof event.fields[0], "alice");
+        event.attr_count = 1;
+        (void)text_copy(event.attrs[0].name, sizeof event.attrs[0].name, "x");
+        event.attrs[0].is_number = true;
+        event.attrs[0].number = numbers[i];
+        struct buf out;
+        buf_init(&out, 1 << 16);
+        assert_int_equal(risk_event_append_json(&out, &event), STATUS_OK);
+        char message[200];
+        assert_int_equal(risk_event_parse(out.data, out.len, &again, message, sizeof message),
+                         STATUS_OK);
+        if (again.attrs[0].number != numbers[i]) fail_msg("%.17g read back as %.17g", numbers[i],
+                                                          again.attrs[0].number);
+        buf_free(&out);
+    }
+}
+
 static void rfc3339_times(void **state) {
     (void)state;
     int64_t t = 0;
@@ -241,6 +270,7 @@ int main(void) {
         cmocka_unit_test(unknown_fields_of_any_type_are_skipped),
         cmocka_unit_test(escapes_decode_to_utf8),
         cmocka_unit_test(the_canonical_form_reads_back),
+        cmocka_unit_test(numbers_past_int64_read_back),
         cmocka_unit_test(rfc3339_times),
         cmocka_unit_test(malformed_lines_are_refused),
         cmocka_unit_test(too_many_attrs),

@@ -95,6 +95,14 @@ static void errors_have_positions(void **state) {
         {"rule a when true then block reason \"\xff\"", 1, 1, "not valid UTF-8"},
         {"list l of ip = \"a\", \"\"", 1, 21, "a list item is 1 to 128 bytes"},
         {"list l of ip = \"a\\tb\"", 1, 16, "printable"},
+        /* found by fuzz_risk_rules: an attr compared with a condition aborted the compiler;
+         * a long money amount overflowed while it was read; a first string that failed
+         * before storing a byte left no string storage */
+        {"rule a when amount > 1 == attr.x then block reason \"r\"", 1, 24, "no true/false"},
+        {"rule a when attr.x != (amount > 1) then block reason \"r\"", 1, 20, "no true/false"},
+        {"rule a when amount > ¥99999999999999999999 then block reason \"r\"", 1, 22,
+         "money amount"},
+        {"x \"\n", 1, 3, "unterminated"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct risk_program *program = 0;
