@@ -307,7 +307,7 @@ enum status lex_run(struct lex *lex, const char *source, size_t len, struct lex_
     }
     struct lex_token *end = lex_push(lex, LEX_END, c.line, c.col);
     end->start = end->end = (size_t)(c.p - lex->source);
-    for (int i = 0; i < lex->count; i++) { /* strings have stopped moving */
+    for (int i = 0; i < lex->count; i++) {       /* strings have stopped moving */
         if (lex->tokens[i].kind == LEX_STRING) { /* none stored: the first one failed */
             lex->tokens[i].text = lex->strings ? lex->strings + (size_t)lex->tokens[i].value : "";
         }

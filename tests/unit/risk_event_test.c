@@ -119,8 +119,13 @@ static void the_canonical_form_reads_back(void **state) {
  * the range check that sends it to %.17g. Each reads back as itself. */
 static void numbers_past_int64_read_back(void **state) {
     (void)state;
-    const double numbers[] = {5.5e44, -1e300, 9223372036854775808.0, -9223372036854775809.0,
-                              9007199254740992.0, -9007199254740991.0, 1e-300};
+    const double numbers[] = {5.5e44,
+                              -1e300,
+                              9223372036854775808.0,
+                              -9223372036854775809.0,
+                              9007199254740992.0,
+                              -9007199254740991.0,
+                              1e-300};
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         struct risk_event event, again;
         risk_event_init(&event);
@@ -138,8 +143,8 @@ static void numbers_past_int64_read_back(void **state) {
         char message[200];
         assert_int_equal(risk_event_parse(out.data, out.len, &again, message, sizeof message),
                          STATUS_OK);
-        if (again.attrs[0].number != numbers[i]) fail_msg("%.17g read back as %.17g", numbers[i],
-                                                          again.attrs[0].number);
+        if (again.attrs[0].number != numbers[i])
+            fail_msg("%.17g read back as %.17g", numbers[i], again.attrs[0].number);
         buf_free(&out);
     }
 }
