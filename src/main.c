@@ -35,7 +35,8 @@ static void usage(FILE *out) {
         "             [--total N] [--currency C] [--transaction T] [--reason R]\n"
         "                                        refund at the provider; all print JSON\n"
         "  help                                  this text\n"
-        "  --version                             print the version\n",
+        "  --version                             print the version\n"
+        "  (--db defaults to var/tessera.db, as make run uses)\n",
         out);
 }
 
