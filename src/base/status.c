@@ -42,6 +42,9 @@ static const struct status_info status_table[STATUS_COUNT] = {
     [STATUS_TOO_MANY_CODES] = {413, "too_many_codes", "too many codes in one import request"},
     [STATUS_URI_TOO_LONG] = {414, "uri_too_long", "the request target is over the limit"},
     [STATUS_TOO_MANY_HEADERS] = {431, "too_many_headers", "too many request headers"},
+    [STATUS_INVALID_HEADER] = {400, "invalid_header",
+                               "a request header that must come once is repeated, or the "
+                               "body's length is given twice"},
     [STATUS_OVERFLOW] = {422, "overflow", "the amount overflows"},
     [STATUS_RISK_BLOCKED] = {403, "risk_blocked", "refused by the risk rules"},
     [STATUS_CHALLENGE_REQUIRED] = {403, "challenge_required",

@@ -32,6 +32,7 @@ enum status {
     STATUS_TOO_MANY_CODES,       /* 413 import request over the per-request limit */
     STATUS_URI_TOO_LONG,         /* 414 */
     STATUS_TOO_MANY_HEADERS,     /* 431 */
+    STATUS_INVALID_HEADER,       /* 400 a header repeated, or the body's length said twice */
     STATUS_OVERFLOW,             /* 422 arithmetic overflow on input values */
     STATUS_RISK_BLOCKED,         /* 403 the risk engine refused the request */
     STATUS_CHALLENGE_REQUIRED,   /* 403 the risk engine wants step-up identity */

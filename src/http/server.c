@@ -222,7 +222,9 @@ static enum MHD_Result server_queue(struct request *req) {
         (void)MHD_add_response_header(response, req->extra_header, req->extra_value);
     }
     (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (atomic_load(&req->server->stopping)) {
+    /* after a header refused for how it frames the request, what follows on the connection
+     * cannot be trusted to be the next request (RFC 9112 §6.3): close it */
+    if (atomic_load(&req->server->stopping) || req->early == STATUS_INVALID_HEADER) {
         (void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     enum MHD_Result result = MHD_queue_response(req->connection, req->http_status, response);
@@ -302,6 +304,42 @@ static void *server_target_seen(void *cls, const char *target, struct MHD_Connec
     return strlen(target) > LIMIT_URL_BYTES ? &server_target_too_long : 0;
 }
 
+/* The headers that must come once: two lengths (or a length beside chunked coding) let a
+ * request hide another in its body, as the first length is what libmicrohttpd reads; two
+ * keys, tokens or device ids would let a proxy and Tessera read different ones. */
+static const char *const server_single_headers[] = {MHD_HTTP_HEADER_CONTENT_LENGTH,
+                                                    MHD_HTTP_HEADER_TRANSFER_ENCODING,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION,
+                                                    MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                    "Idempotency-Key",
+                                                    "X-Device-Id"};
+#define SERVER_SINGLE_HEADERS (sizeof server_single_headers / sizeof server_single_headers[0])
+
+struct server_header_scan {
+    unsigned seen[SERVER_SINGLE_HEADERS];
+};
+
+static enum MHD_Result server_header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value) {
+    (void)kind, (void)value;
+    struct server_header_scan *scan = cls;
+    for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
+        if (strcasecmp(key, server_single_headers[i]) == 0) scan->seen[i]++;
+    }
+    return MHD_YES;
+}
+
+/* STATUS_OK, or STATUS_INVALID_HEADER for a header that must come once and came again, or
+ * both Content-Length and Transfer-Encoding (RFC 9112 §6.3). */
+static enum status server_headers_check(struct MHD_Connection *connection) {
+    struct server_header_scan scan = {{0}};
+    (void)MHD_get_connection_values(connection, MHD_HEADER_KIND, server_header_seen, &scan);
+    for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
+        if (scan.seen[i] > 1) return STATUS_INVALID_HEADER;
+    }
+    return scan.seen[0] != 0 && scan.seen[1] != 0 ? STATUS_INVALID_HEADER : STATUS_OK;
+}
+
 static struct request *server_request_new(struct server *server, struct MHD_Connection *connection,
                                           const char *url, const char *method,
                                           bool target_too_long) {
@@ -322,6 +360,8 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
         req->early = STATUS_URI_TOO_LONG;
     } else if (headers > LIMIT_HEADER_COUNT) {
         req->early = STATUS_TOO_MANY_HEADERS;
+    } else if (server_headers_check(connection) != STATUS_OK) {
+        req->early = STATUS_INVALID_HEADER;
     } else if ((match = router_match(req, method, url, &req->route)) == ROUTE_NO_PATH) {
         req->early = STATUS_NOT_FOUND;
     } else if (match == ROUTE_WRONG_METHOD) {
@@ -559,7 +599,8 @@ enum status server_start(const struct server_config *config, struct server **out
         (unsigned)LIMIT_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, server_completed,
         server, MHD_OPTION_URI_LOG_CALLBACK, server_target_seen, server,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS_PER_IP,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (server->daemon == 0) {
         log_error("server: cannot listen on %s:%u", config->host, (unsigned)config->port);
         pay_worker_stop(server->pay_worker);

@@ -380,6 +380,11 @@ def rows(ctx):
         ("chunked import over its limit", "POST", codes, "admin", dict(TEXT, **{"Transfer-Encoding": "chunked"}), (SECRET_CODE + "\n").encode().ljust(IMPORT_BODY_LIMIT + 1, b"\n"), 413, "body_too_large"),
         ("body at the limit is read", "POST", orders, "buyer", keyed(), padded(dict(order, quantity=0), BODY_LIMIT), 422, "invalid_quantity"),
         ("URL over the limit", "GET", "/api/v1/orders/" + "1" * LIMITS["LIMIT_URL_BYTES"], "buyer", {}, None, 414, "uri_too_long"),
+        # headers that must come once, and a body's length said twice (request smuggling)
+        ("Idempotency-Key twice", "POST", orders, "buyer", list(keyed("k1").items()) + [("Idempotency-Key", "k2")], j(order), 400, "invalid_header"),
+        ("Authorization twice", "POST", orders, "buyer", list(keyed().items()) + [("Authorization", "Bearer " + "0" * 64)], j(order), 400, "invalid_header"),
+        ("Content-Length twice", "POST", orders, "buyer", list(keyed().items()) + [("Content-Length", "1")], j(order), 400, "invalid_header"),
+        ("Content-Length beside chunked", "POST", orders, "buyer", list(keyed().items()) + [("Transfer-Encoding", "chunked"), ("Content-Length", "40")], j(order), 400, "invalid_header"),
         # the limit is on the whole request target: a query counts too
         ("query over the limit", "GET", "/api/v1/products?q=" + "x" * LIMITS["LIMIT_URL_BYTES"], None, {}, None, 414, "uri_too_long"),
         ("query over the limit, body route", "POST", orders + "?q=" + "x" * LIMITS["LIMIT_URL_BYTES"], "buyer", keyed(), j(order), 414, "uri_too_long"),
@@ -473,5 +478,69 @@ def test_headers_over_connection_memory():
         server.close()
 
 
+def raw_exchange(port, data, wait_s=0.5):
+    """Writes data on a fresh connection; returns every byte the server sent before it closed
+    the connection or went quiet for 2 s."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        sock.sendall(data)
+        time.sleep(wait_s)
+        sock.settimeout(2)
+        out = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        sock.close()
+
+
+def test_framing_and_connection_limits():
+    """A request that gives its body's length twice is refused and its connection closed, so
+    a request hidden in its body is never answered; HTTP/1.1 without Host is refused; one
+    address cannot hold more than LIMIT_CONNECTIONS_PER_IP connections, and the server
+    serves again once they close."""
+    server = harness.Server()
+    try:
+        hidden = b"GET /api/v1/products HTTP/1.1\r\nHost: x\r\n\r\n"
+        for framing in (b"Content-Length: 0\r\nContent-Length: %d\r\n" % len(hidden),
+                        b"Transfer-Encoding: chunked\r\nContent-Length: %d\r\n" % len(hidden)):
+            out = raw_exchange(server.port, b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" +
+                               framing + b"\r\n" + (b"0\r\n\r\n" if b"chunked" in framing else b"") + hidden)
+            assert out.startswith(b"HTTP/1.1 400"), out[:80]
+            assert out.count(b"HTTP/1.1 ") == 1 and b"invalid_header" in out, out
+            assert b"products" not in out, "the hidden request was answered"
+        assert raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400")
+        assert raw_exchange(server.port, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
+        limit = LIMITS["LIMIT_CONNECTIONS_PER_IP"]
+        held = []
+        try:
+            for _ in range(limit):
+                held.append(socket.create_connection(("127.0.0.1", server.port), timeout=10))
+            time.sleep(0.5)  # accepted by now
+            extra = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            extra.settimeout(5)
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = extra.recv(100)
+            except (ConnectionResetError, BrokenPipeError, socket.timeout):
+                answer = b""
+            extra.close()
+            assert answer == b"", f"connection {limit + 1} from one address was served: {answer!r}"
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.5)
+        assert server.client().get("/healthz").status == 200
+    finally:
+        server.close()
+
+
 if __name__ == "__main__":
-    harness.main([test_bad_input_table, test_headers_over_connection_memory])
+    harness.main([test_bad_input_table, test_headers_over_connection_memory,
+                  test_framing_and_connection_limits])
