@@ -12,7 +12,7 @@
 #define LIMIT_HEADER_COUNT 64                      /* request headers; more answers 431 */
 #define LIMIT_URL_BYTES 2048                       /* request target; longer answers 414 */
 #define LIMIT_CONNECTIONS 1024                     /* concurrent client connections */
-#define LIMIT_CONNECTIONS_PER_IP 512 /* of those, from one address: one client cannot hold all */
+#define LIMIT_CONNECTIONS_PER_IP 512               /* of them from one address */
 #define LIMIT_CONNECTION_TIMEOUT_S 30              /* idle keep-alive connection */
 /* A connection's memory in libmicrohttpd: request line and headers, read buffer, answer
  * headers (larger headers answer 431). libmicrohttpd zeroes all of it for every request,
