@@ -319,12 +319,17 @@ struct server_header_scan {
     unsigned seen[SERVER_SINGLE_HEADERS];
 };
 
+/* The names' lengths differ, so a header is compared with one name at most. */
 static enum MHD_Result server_header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
-                                          const char *value) {
-    (void)kind, (void)value;
+                                          size_t key_size, const char *value, size_t value_size) {
+    (void)kind, (void)value, (void)value_size;
     struct server_header_scan *scan = cls;
     for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
-        if (strcasecmp(key, server_single_headers[i]) == 0) scan->seen[i]++;
+        if (key_size == strlen(server_single_headers[i]) &&
+            strcasecmp(key, server_single_headers[i]) == 0) {
+            scan->seen[i]++;
+            break;
+        }
     }
     return MHD_YES;
 }
@@ -333,7 +338,7 @@ static enum MHD_Result server_header_seen(void *cls, enum MHD_ValueKind kind, co
  * both Content-Length and Transfer-Encoding (RFC 9112 §6.3). */
 static enum status server_headers_check(struct MHD_Connection *connection) {
     struct server_header_scan scan = {{0}};
-    (void)MHD_get_connection_values(connection, MHD_HEADER_KIND, server_header_seen, &scan);
+    (void)MHD_get_connection_values_n(connection, MHD_HEADER_KIND, server_header_seen, &scan);
     for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
         if (scan.seen[i] > 1) return STATUS_INVALID_HEADER;
     }
