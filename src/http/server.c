@@ -277,20 +277,12 @@ static bool server_authenticate(struct request *req) {
     return true;
 }
 
-/* Runs after the whole body arrived: authenticate, authorise, handle. */
+/* Runs after the whole body arrived; the caller was authenticated and authorised before it
+ * (server_request_new). */
 static void server_dispatch(struct request *req) {
     const struct route *route = req->route;
     verify(route != 0);
-    if (route->roles != 0) {
-        if (!server_authenticate(req)) {
-            request_error(req, STATUS_UNAUTHORIZED, 0);
-            return;
-        }
-        if ((route->roles & ROLE_BIT(req->user.role)) == 0) {
-            request_error(req, STATUS_FORBIDDEN, 0);
-            return;
-        }
-    }
+    verify(route->roles == 0 || (req->authenticated && (route->roles & ROLE_BIT(req->user.role))));
     route->handler(req);
 }
 
@@ -386,6 +378,15 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
         length++;
     if (length != 0 && (strlen(length) > 10 || strtoll(length, 0, 10) > (long long)limit)) {
         req->early = STATUS_BODY_TOO_LARGE;
+    }
+    /* Before the body: a caller who may not use the route never has its body read (nor a
+     * 100 Continue sent) — an anonymous client cannot make the server take in 32 MiB. */
+    if (req->early == STATUS_OK && req->route->roles != 0) {
+        if (!server_authenticate(req)) {
+            req->early = STATUS_UNAUTHORIZED;
+        } else if ((req->route->roles & ROLE_BIT(req->user.role)) == 0) {
+            req->early = STATUS_FORBIDDEN;
+        }
     }
     return req;
 }

@@ -502,7 +502,8 @@ def raw_exchange(port, data, wait_s=0.5):
 
 def test_framing_and_connection_limits():
     """A request that gives its body's length twice is refused and its connection closed, so
-    a request hidden in its body is never answered; HTTP/1.1 without Host is refused; one
+    a request hidden in its body is never answered; a caller without a token is refused
+    before its body is read; HTTP/1.1 without Host is refused; one
     address cannot hold more than LIMIT_CONNECTIONS_PER_IP connections, and the server
     serves again once they close."""
     server = harness.Server()
@@ -515,6 +516,13 @@ def test_framing_and_connection_limits():
             assert out.startswith(b"HTTP/1.1 400"), out[:80]
             assert out.count(b"HTTP/1.1 ") == 1 and b"invalid_header" in out, out
             assert b"products" not in out, "the hidden request was answered"
+        # a caller without a token is refused before its body is read (or 100 Continue sent):
+        # the headers of a 20 MB import are answered at once, the body never asked for
+        for expect in (b"", b"Expect: 100-continue\r\n"):
+            out = raw_exchange(server.port, b"POST /api/v1/products/X/codes HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Type: text/plain\r\nContent-Length: 20000000\r\n" + expect +
+                               b"\r\n")
+            assert out.startswith(b"HTTP/1.1 401") and b"unauthorized" in out, out[:80]
         assert raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400")
         assert raw_exchange(server.port, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
         limit = LIMITS["LIMIT_CONNECTIONS_PER_IP"]
