@@ -79,14 +79,30 @@ static void escapes_decode_to_utf8(void **state) {
     assert_string_equal(event.fields[RISK_FIELD_IP], "a/b");
 }
 
+/* A blank event of type, with an id, a time and the user alice. */
+static void event_of_alice(struct risk_event *event, enum risk_type type, const char *id) {
+    risk_event_init(event);
+    (void)text_copy(event->id, sizeof event->id, id);
+    event->type = type;
+    event->time_s = 1800000000;
+    (void)text_copy(event->fields[RISK_FIELD_USER], sizeof event->fields[0], "alice");
+}
+
+/* event written as canonical JSON, then parsed back into again. */
+static void write_and_read_back(const struct risk_event *event, struct risk_event *again) {
+    struct buf out;
+    buf_init(&out, 1 << 16);
+    assert_int_equal(risk_event_append_json(&out, event), STATUS_OK);
+    char message[200];
+    assert_int_equal(risk_event_parse(out.data, out.len, again, message, sizeof message),
+                     STATUS_OK);
+    buf_free(&out);
+}
+
 static void the_canonical_form_reads_back(void **state) {
     (void)state;
     struct risk_event event, again;
-    risk_event_init(&event);
-    (void)text_copy(event.id, sizeof event.id, "ev-\"7\"");
-    event.type = RISK_TRANSFER;
-    event.time_s = 1800000000;
-    (void)text_copy(event.fields[RISK_FIELD_USER], sizeof event.fields[0], "alice");
+    event_of_alice(&event, RISK_TRANSFER, "ev-\"7\"");
     (void)text_copy(event.fields[RISK_FIELD_COUNTERPARTY], sizeof event.fields[0], "bob\\");
     event.has_amount = true;
     event.amount = 123456;
@@ -98,12 +114,7 @@ static void the_canonical_form_reads_back(void **state) {
     event.attrs[1].is_number = false;
     (void)text_copy(event.attrs[1].text, sizeof event.attrs[1].text, "app");
     event.label = 1;
-    struct buf out;
-    buf_init(&out, 1 << 16);
-    assert_int_equal(risk_event_append_json(&out, &event), STATUS_OK);
-    char message[200];
-    assert_int_equal(risk_event_parse(out.data, out.len, &again, message, sizeof message),
-                     STATUS_OK);
+    write_and_read_back(&event, &again);
     assert_string_equal(again.id, event.id);
     assert_int_equal(again.type, RISK_TRANSFER);
     assert_int_equal(again.time_s, event.time_s);
@@ -112,7 +123,6 @@ static void the_canonical_form_reads_back(void **state) {
     assert_true(again.attrs[0].number == 0.1); /* %.17g round-trips */
     assert_string_equal(again.attrs[1].text, "app");
     assert_int_equal(again.label, 1);
-    buf_free(&out);
 }
 
 /* Found by fuzz_risk_event: a number past int64 was converted to int64 (undefined) before
@@ -128,24 +138,14 @@ static void numbers_past_int64_read_back(void **state) {
                               1e-300};
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         struct risk_event event, again;
-        risk_event_init(&event);
-        (void)text_copy(event.id, sizeof event.id, "e1");
-        event.type = RISK_ORDER;
-        event.time_s = 1800000000;
-        (void)text_copy(event.fields[RISK_FIELD_USER], sizeof event.fields[0], "alice");
+        event_of_alice(&event, RISK_ORDER, "e1");
         event.attr_count = 1;
         (void)text_copy(event.attrs[0].name, sizeof event.attrs[0].name, "x");
         event.attrs[0].is_number = true;
         event.attrs[0].number = numbers[i];
-        struct buf out;
-        buf_init(&out, 1 << 16);
-        assert_int_equal(risk_event_append_json(&out, &event), STATUS_OK);
-        char message[200];
-        assert_int_equal(risk_event_parse(out.data, out.len, &again, message, sizeof message),
-                         STATUS_OK);
+        write_and_read_back(&event, &again);
         if (again.attrs[0].number != numbers[i])
             fail_msg("%.17g read back as %.17g", numbers[i], again.attrs[0].number);
-        buf_free(&out);
     }
 }
 
