@@ -35,6 +35,7 @@ struct request {
     char param_storage[256];
     struct buf body;
     enum status early; /* set while reading (413, 431…): answered at the end */
+    uint64_t dropped;  /* body bytes past the limit, dropped as they came (chunked) */
     bool authenticated;
     struct store_user user;
     uint64_t started_ns;

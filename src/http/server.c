@@ -448,6 +448,13 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
             req->early = STATUS_BODY_TOO_LARGE;
             buf_free(&req->body);
         }
+        if (req->early == STATUS_BODY_TOO_LARGE) {
+            /* Dropped as it comes, and answered 413 at its end — but a body that goes on for
+             * as much again past its limit is not read to an end that may never come: the
+             * connection is closed unanswered. */
+            req->dropped += *upload_data_size;
+            if (req->dropped > req->body.limit) return MHD_NO;
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }

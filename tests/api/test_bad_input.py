@@ -523,6 +523,25 @@ def test_framing_and_connection_limits():
                                b"Content-Type: text/plain\r\nContent-Length: 20000000\r\n" + expect +
                                b"\r\n")
             assert out.startswith(b"HTTP/1.1 401") and b"unauthorized" in out, out[:80]
+        # a chunked body that goes on for as much again past its limit is not read to its end:
+        # the connection is closed unanswered (just past the limit is 413: the table's rows)
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        chunk = b"a" * 65536
+        sent, closed = 0, False
+        try:
+            sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while sent < 8 * LIMITS["LIMIT_BODY_BYTES"]:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+            sock.settimeout(5)
+            answer = sock.recv(100)
+        except (BrokenPipeError, ConnectionResetError):
+            closed, answer = True, b""
+        finally:
+            sock.close()
+        assert closed or answer == b"", f"an endless body was answered after {sent} bytes: {answer!r}"
+        assert server.client().get("/healthz").status == 200
         assert raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400")
         assert raw_exchange(server.port, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
         limit = LIMITS["LIMIT_CONNECTIONS_PER_IP"]
