@@ -12,15 +12,8 @@
 #define NOW 1800000000LL
 #define PRICE 100
 
-struct fixture {
-    struct unit_db t;
-    int64_t product, buyer;
-};
-
 static int fixture_setup(void **state) {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    unit_db_open_shop(&f->t, "SKU-C", PRICE, NOW, &f->product, &f->buyer);
+    struct unit_shop *f = unit_shop_open("SKU-C", PRICE, NOW);
     unit_db_exec(&f->t, "UPDATE products SET liquidity = 'low'");
     assert_int_equal(store_credit_set(&f->t.db, f->buyer, 1000000, "CNY", 1, NOW), STATUS_OK);
     unit_db_end(&f->t, STATUS_OK);
@@ -29,9 +22,7 @@ static int fixture_setup(void **state) {
     return 0;
 }
 
-UNIT_DB_FIXTURE(struct fixture);
-
-static enum status credit_order_at(struct fixture *f, int n, int periods, int64_t now_s,
+static enum status credit_order_at(struct unit_shop *f, int n, int periods, int64_t now_s,
                                    int64_t *order_id) {
     char key[32];
     snprintf(key, sizeof key, "k%d", n);
@@ -54,11 +45,11 @@ static enum status credit_order_at(struct fixture *f, int n, int periods, int64_
     return status;
 }
 
-static enum status credit_order(struct fixture *f, int n, int64_t *order_id) {
+static enum status credit_order(struct unit_shop *f, int n, int64_t *order_id) {
     return credit_order_at(f, n, 3, NOW, order_id);
 }
 
-static void top_up(struct fixture *f, int64_t amount) {
+static void top_up(struct unit_shop *f, int64_t amount) {
     int64_t id = 0;
     unit_db_begin(&f->t);
     assert_int_equal(store_wallet_credit(&f->t.db, "payer", amount, "CNY", "top-up", 1, NOW, &id),
@@ -66,7 +57,7 @@ static void top_up(struct fixture *f, int64_t amount) {
     unit_db_end(&f->t, STATUS_OK);
 }
 
-static struct installment_amounts repay(struct fixture *f, int64_t amount, int64_t now_s) {
+static struct installment_amounts repay(struct unit_shop *f, int64_t amount, int64_t now_s) {
     struct installment_amounts applied;
     bool replayed = true;
     unit_db_begin(&f->t);
@@ -78,7 +69,7 @@ static struct installment_amounts repay(struct fixture *f, int64_t amount, int64
 
 /* An overdue installment of a newer plan is paid before one not yet due of an older plan. */
 static void what_is_due_is_paid_first(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     int64_t a = 0, b = 0;
     const int64_t day = 86400;
     assert_int_equal(credit_order_at(f, 1, 12, NOW, &a), STATUS_OK);
@@ -104,7 +95,7 @@ static void what_is_due_is_paid_first(void **state) {
 }
 
 static void a_buyer_holds_at_most_the_limit_of_open_plans(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     int64_t first = 0, id = 0;
     for (int i = 0; i < LIMIT_CREDIT_PLANS; i++)
         assert_int_equal(credit_order(f, i, i == 0 ? &first : &id), STATUS_OK);

@@ -19,15 +19,8 @@
 #define PRICE 100
 #define CODES 3300
 
-struct fixture {
-    struct unit_db t;
-    int64_t product, buyer;
-};
-
 static int fixture_setup(void **state) {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    unit_db_open_shop(&f->t, "SKU-I", PRICE, NOW, &f->product, &f->buyer);
+    struct unit_shop *f = unit_shop_open("SKU-I", PRICE, NOW);
     int64_t transfer = 0;
     assert_int_equal(
         store_wallet_credit(&f->t.db, "payer", PRICE * CODES, "CNY", "test", 1, NOW, &transfer),
@@ -37,8 +30,6 @@ static int fixture_setup(void **state) {
     *state = f;
     return 0;
 }
-
-UNIT_DB_FIXTURE(struct fixture);
 
 /* Places one code under key at now_s inside its own savepoint; ROLLBACK TO it when
  * roll_back, as the writer does for a command that failed after writing. */
@@ -65,7 +56,7 @@ static enum status place_on(struct unit_db *t, int64_t buyer, const char *key, i
 }
 
 /* The order id key answers with at now_s, and whether it was a replay. */
-static int64_t order_for(struct fixture *f, const char *key, int64_t now_s, bool *replayed) {
+static int64_t order_for(struct unit_shop *f, const char *key, int64_t now_s, bool *replayed) {
     struct store_order_result result;
     assert_int_equal(place_on(&f->t, f->buyer, key, now_s, false, &result), STATUS_OK);
     *replayed = result.replayed;
@@ -74,14 +65,14 @@ static int64_t order_for(struct fixture *f, const char *key, int64_t now_s, bool
     return id;
 }
 
-static int64_t orders_under(struct fixture *f, const char *key) {
+static int64_t orders_under(struct unit_shop *f, const char *key) {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE idempotency_key = '%s'", key);
     return unit_db_int(&f->t, sql);
 }
 
 static void a_key_replays_after_the_index_is_read_again(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     bool replayed = true;
     int64_t first = order_for(f, "k-restart", NOW, &replayed);
     assert_false(replayed);
@@ -94,7 +85,7 @@ static void a_key_replays_after_the_index_is_read_again(void **state) {
 }
 
 static void a_restart_reads_only_the_window(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     bool replayed = true;
     int64_t first = order_for(f, "k-old", NOW, &replayed);
     struct store_idempotency_size size;
@@ -116,7 +107,7 @@ static void a_restart_reads_only_the_window(void **state) {
 }
 
 static void a_rolled_back_order_leaves_its_key_free(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order_result result;
     assert_int_equal(place_on(&f->t, f->buyer, "k-undone", NOW, true, &result), STATUS_OK);
     store_order_result_free(&result);
@@ -139,7 +130,7 @@ static void a_rolled_back_order_leaves_its_key_free(void **state) {
 }
 
 static void a_key_is_remembered_for_the_window_only(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     bool replayed = false;
     int64_t first = order_for(f, "k-day", NOW, &replayed);
     assert_int_equal(order_for(f, "k-day", NOW + LIMIT_IDEMPOTENCY_WINDOW_S, &replayed), first);
@@ -154,7 +145,7 @@ static void a_key_is_remembered_for_the_window_only(void **state) {
 }
 
 static void thousands_of_keys_survive_growth_and_old_ones_are_dropped(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     /* the table grows at 512 keys (to 4,096 slots) and again at 2,048: by then the first
      * 600 orders are older than the window */
     const int old = 600, recent = 1500;
@@ -180,7 +171,7 @@ static void thousands_of_keys_survive_growth_and_old_ones_are_dropped(void **sta
 }
 
 static void keys_are_found_while_a_grown_table_fills(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     char key[32];
     bool replayed = true;
     for (int i = 0; i < LIMIT_IDEMPOTENCY_MIN_SLOTS / 2 + 1; i++) { /* one past half: grows */
@@ -204,7 +195,7 @@ static void keys_are_found_while_a_grown_table_fills(void **state) {
 }
 
 static void the_table_stays_the_size_of_a_window(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     /* six windows of 500 orders each: 3,000 orders, never more than ~1,000 of them recent */
     char key[32];
     bool replayed = true;
@@ -223,7 +214,7 @@ static void the_table_stays_the_size_of_a_window(void **state) {
 }
 
 static void orders_of_another_connection_are_read_before_the_next_lookup(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct unit_db other = f->t; /* the same file through a second connection */
     memset(&other.db, 0, sizeof other.db);
     assert_int_equal(db_open(&other.db, f->t.path, false, false), STATUS_OK);
@@ -255,7 +246,7 @@ static void orders_of_another_connection_are_read_before_the_next_lookup(void **
 }
 
 static void check_names_a_key_used_twice(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     bool replayed = true;
     int64_t id = order_for(f, "k-twice", NOW, &replayed);
     assert_true(unit_db_check_ok(&f->t));

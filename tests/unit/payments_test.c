@@ -17,27 +17,18 @@
 #define CODES 4
 #define TIMEOUT 900
 
-struct fixture {
-    struct unit_db t;
-    int64_t product, buyer;
-};
-
 static int fixture_setup(void **state) {
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    unit_db_open_shop(&f->t, "SKU-G", PRICE, NOW, &f->product, &f->buyer);
+    struct unit_shop *f = unit_shop_open("SKU-G", PRICE, NOW);
     unit_db_end(&f->t, STATUS_OK);
     unit_db_stock(&f->t, f->product, "G", CODES, NOW);
     *state = f;
     return 0;
 }
 
-UNIT_DB_FIXTURE(struct fixture);
-
-static int64_t count(struct fixture *f, const char *sql) { return unit_db_int(&f->t, sql); }
+static int64_t count(struct unit_shop *f, const char *sql) { return unit_db_int(&f->t, sql); }
 
 /* A gateway order for quantity codes, decided `outcome` by the (absent) risk engine. */
-static struct store_order order(struct fixture *f, const char *key, int64_t quantity,
+static struct store_order order(struct unit_shop *f, const char *key, int64_t quantity,
                                 enum store_order_outcome outcome) {
     struct store_order_request r;
     memset(&r, 0, sizeof r);
@@ -62,8 +53,8 @@ static struct store_order order(struct fixture *f, const char *key, int64_t quan
     return result.order;
 }
 
-static enum status pay(struct fixture *f, int64_t order_id, const char *transaction, int64_t amount,
-                       const char *currency, const char *provider, int64_t now_s,
+static enum status pay(struct unit_shop *f, int64_t order_id, const char *transaction,
+                       int64_t amount, const char *currency, const char *provider, int64_t now_s,
                        enum store_payment_outcome *outcome, struct store_order *now) {
     struct store_payment p = {provider, order_id, transaction, "EV", amount, currency};
     unit_db_begin(&f->t);
@@ -73,7 +64,7 @@ static enum status pay(struct fixture *f, int64_t order_id, const char *transact
 }
 
 static void an_order_waits_then_a_payment_delivers_it(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k1", 2, STORE_ORDER_DELIVER);
     assert_string_equal(o.status, "pending_payment");
     assert_string_equal(o.provider, "sandbox");
@@ -112,7 +103,7 @@ static void an_order_waits_then_a_payment_delivers_it(void **state) {
 }
 
 static void a_notice_that_does_not_fit_changes_nothing(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k2", 1, STORE_ORDER_DELIVER);
     enum store_payment_outcome outcome;
     struct store_order now;
@@ -130,7 +121,7 @@ static void a_notice_that_does_not_fit_changes_nothing(void **state) {
 }
 
 static void an_unpaid_order_expires_and_a_late_payment_is_refund_due(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k3", 3, STORE_ORDER_DELIVER);
     int64_t expired = 0;
     unit_db_begin(&f->t);
@@ -158,7 +149,7 @@ static void an_unpaid_order_expires_and_a_late_payment_is_refund_due(void **stat
 /* An unpaid order whose code list is out of step with its codes (a broken database) fails
  * its expiry — the command, not the server — and the tick changes nothing. */
 static void an_order_with_a_broken_code_list_fails_its_expiry(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k6", 2, STORE_ORDER_DELIVER);
     char sql[128];
     snprintf(sql, sizeof sql,
@@ -177,7 +168,7 @@ static void an_order_with_a_broken_code_list_fails_its_expiry(void **state) {
 }
 
 static void a_held_order_is_reviewed_once_paid(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k4", 1, STORE_ORDER_REVIEW);
     assert_string_equal(o.status, "pending_payment");
     assert_true(o.hold);
@@ -214,7 +205,7 @@ static void order_references(void **state) {
 }
 
 static void check_names_a_second_applied_payment(void **state) {
-    struct fixture *f = *state;
+    struct unit_shop *f = *state;
     struct store_order o = order(f, "k5", 1, STORE_ORDER_DELIVER);
     enum store_payment_outcome outcome;
     struct store_order now;

@@ -134,6 +134,22 @@ static inline void unit_db_open_shop(struct unit_db *t, const char *sku, int64_t
     unit_db_shop(t, sku, price, now_s, product_id, buyer_id);
 }
 
+/* The fixture of tests that need no more than the shop: its database, product and buyer. */
+struct unit_shop {
+    struct unit_db t;
+    int64_t product, buyer;
+};
+UNIT_DB_FIXTURE(struct unit_shop);
+
+/* A new unit_shop, opened by unit_db_open_shop (its command still open); freed by
+ * unit_db_teardown. */
+static inline struct unit_shop *unit_shop_open(const char *sku, int64_t price, int64_t now_s) {
+    struct unit_shop *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    unit_db_open_shop(&f->t, sku, price, now_s, &f->product, &f->buyer);
+    return f;
+}
+
 /* Imports codes "<prefix>-1" … "<prefix>-count" (expiring at expires_at, 0: never). */
 static inline struct store_import_result unit_db_codes(struct unit_db *t, int64_t product_id,
                                                        const char *prefix, int count,
