@@ -298,27 +298,35 @@ static void *server_target_seen(void *cls, const char *target, struct MHD_Connec
 
 /* The headers that must come once: two lengths (or a length beside chunked coding) let a
  * request hide another in its body, as the first length is what libmicrohttpd reads; two
- * keys, tokens or device ids would let a proxy and Tessera read different ones. */
-static const char *const server_single_headers[] = {MHD_HTTP_HEADER_CONTENT_LENGTH,
-                                                    MHD_HTTP_HEADER_TRANSFER_ENCODING,
-                                                    MHD_HTTP_HEADER_AUTHORIZATION,
-                                                    MHD_HTTP_HEADER_CONTENT_TYPE,
-                                                    "Idempotency-Key",
-                                                    "X-Device-Id"};
+ * keys, tokens or device ids would let a proxy and Tessera read different ones. The names'
+ * lengths differ, so a header is compared with one name at most. */
+#define SERVER_HEADER(name)                                                                        \
+    { name, sizeof name - 1 }
+static const struct {
+    const char *name;
+    size_t len;
+} server_single_headers[] = {SERVER_HEADER(MHD_HTTP_HEADER_CONTENT_LENGTH),
+                             SERVER_HEADER(MHD_HTTP_HEADER_TRANSFER_ENCODING),
+                             SERVER_HEADER(MHD_HTTP_HEADER_AUTHORIZATION),
+                             SERVER_HEADER(MHD_HTTP_HEADER_CONTENT_TYPE),
+                             SERVER_HEADER("Idempotency-Key"),
+                             SERVER_HEADER("X-Device-Id")};
 #define SERVER_SINGLE_HEADERS (sizeof server_single_headers / sizeof server_single_headers[0])
 
+/* One pass over a request's headers: how many, and how often each single one came. */
 struct server_header_scan {
-    unsigned seen[SERVER_SINGLE_HEADERS];
+    int count;
+    unsigned seen[SERVER_SINGLE_HEADERS]; /* [0] Content-Length, [1] Transfer-Encoding */
 };
 
-/* The names' lengths differ, so a header is compared with one name at most. */
 static enum MHD_Result server_header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
                                           size_t key_size, const char *value, size_t value_size) {
     (void)kind, (void)value, (void)value_size;
     struct server_header_scan *scan = cls;
+    scan->count++;
     for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
-        if (key_size == strlen(server_single_headers[i]) &&
-            strcasecmp(key, server_single_headers[i]) == 0) {
+        if (key_size == server_single_headers[i].len &&
+            strcasecmp(key, server_single_headers[i].name) == 0) {
             scan->seen[i]++;
             break;
         }
@@ -328,18 +336,18 @@ static enum MHD_Result server_header_seen(void *cls, enum MHD_ValueKind kind, co
 
 /* STATUS_OK, or STATUS_INVALID_HEADER for a header that must come once and came again, or
  * both Content-Length and Transfer-Encoding (RFC 9112 §6.3). */
-static enum status server_headers_check(struct MHD_Connection *connection) {
-    struct server_header_scan scan = {{0}};
-    (void)MHD_get_connection_values_n(connection, MHD_HEADER_KIND, server_header_seen, &scan);
+static enum status server_headers_check(const struct server_header_scan *scan) {
     for (size_t i = 0; i < SERVER_SINGLE_HEADERS; i++) {
-        if (scan.seen[i] > 1) return STATUS_INVALID_HEADER;
+        if (scan->seen[i] > 1) return STATUS_INVALID_HEADER;
     }
-    return scan.seen[0] != 0 && scan.seen[1] != 0 ? STATUS_INVALID_HEADER : STATUS_OK;
+    return scan->seen[0] != 0 && scan->seen[1] != 0 ? STATUS_INVALID_HEADER : STATUS_OK;
 }
 
+/* The request whose headers just arrived, its refusal (if any) in early; *has_body: it
+ * says it has a body (a length or chunked coding). */
 static struct request *server_request_new(struct server *server, struct MHD_Connection *connection,
-                                          const char *url, const char *method,
-                                          bool target_too_long) {
+                                          const char *url, const char *method, bool target_too_long,
+                                          bool *has_body) {
     struct request *req = mem_calloc(1, sizeof *req);
     req->server = server;
     req->connection = connection;
@@ -349,15 +357,18 @@ static struct request *server_request_new(struct server *server, struct MHD_Conn
     buf_init(&req->body, LIMIT_BODY_BYTES); /* raised below for routes that take more */
     buf_init(&req->response, 64 * 1024 * 1024);
     atomic_fetch_add(&server->inflight, 1);
-    int headers = MHD_get_connection_values(connection, MHD_HEADER_KIND, 0, 0);
-    const char *length =
-        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    struct server_header_scan scan = {0, {0}};
+    (void)MHD_get_connection_values_n(connection, MHD_HEADER_KIND, server_header_seen, &scan);
+    *has_body = scan.seen[0] != 0 || scan.seen[1] != 0;
+    const char *length = scan.seen[0] ? MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                                    MHD_HTTP_HEADER_CONTENT_LENGTH)
+                                      : 0;
     enum route_match match = ROUTE_NO_PATH;
-    if (target_too_long || strlen(url) > LIMIT_URL_BYTES) {
+    if (target_too_long) { /* the path is part of the target: its length is counted there */
         req->early = STATUS_URI_TOO_LONG;
-    } else if (headers > LIMIT_HEADER_COUNT) {
+    } else if (scan.count > LIMIT_HEADER_COUNT) {
         req->early = STATUS_TOO_MANY_HEADERS;
-    } else if (server_headers_check(connection) != STATUS_OK) {
+    } else if (server_headers_check(&scan) != STATUS_OK) {
         req->early = STATUS_INVALID_HEADER;
     } else if ((match = router_match(req, method, url, &req->route)) == ROUTE_NO_PATH) {
         req->early = STATUS_NOT_FOUND;
@@ -425,14 +436,11 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *connectio
                                      void **con_cls) {
     (void)version;
     struct request *req = *con_cls;
-    if (req == 0 || *con_cls == &server_target_too_long) {
-        req = server_request_new(cls, connection, url, method, req != 0);
+    bool target_too_long = *con_cls == &server_target_too_long; /* server_target_seen's mark */
+    if (req == 0 || target_too_long) {
+        bool has_body = false;
+        req = server_request_new(cls, connection, url, method, target_too_long, &has_body);
         *con_cls = req;
-        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        bool has_body =
-            length != 0 || MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
         if (req->early != STATUS_OK && has_body) {
             request_error(req, req->early, 0); /* answer now; never read a refused body */
             return server_queue(req);
