@@ -97,15 +97,16 @@ void api_login(struct request *req) {
     };
     json_t *root = 0;
     if (!api_parse(req, fields, 2, &root)) return;
-    struct login_job *job = mem_calloc(1, sizeof *job);
+    struct risk_origin origin;
     char message[96];
-    enum status status = risk_origin_capture(req, &job->origin, message, sizeof message);
+    enum status status = risk_origin_capture(req, &origin, message, sizeof message);
     if (status != STATUS_OK) {
-        free(job);
         json_decref(root);
         request_error(req, status, message);
         return;
     }
+    struct login_job *job = mem_calloc(1, sizeof *job);
+    job->origin = origin;
     (void)text_copy(job->username, sizeof job->username, username);
     job->password_len = strlen(password);
     memcpy(job->password, password, job->password_len);

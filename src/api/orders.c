@@ -385,14 +385,15 @@ void api_orders_create(struct request *req) {
         request_error(req, STATUS_INVALID_QUANTITY, 0);
         return;
     }
-    struct order_job *job = mem_calloc(1, sizeof *job);
-    status = risk_origin_capture(req, &job->origin, message, sizeof message);
+    struct risk_origin origin;
+    status = risk_origin_capture(req, &origin, message, sizeof message);
     if (status != STATUS_OK) {
-        free(job);
         json_decref(root);
         request_error(req, status, message);
         return;
     }
+    struct order_job *job = mem_calloc(1, sizeof *job);
+    job->origin = origin;
     (void)text_copy(job->sku, sizeof job->sku, sku);
     (void)text_copy(job->idempotency_key, sizeof job->idempotency_key, key);
     bool gateway = method != 0 && strcmp(method, "gateway") == 0;
